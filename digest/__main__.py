@@ -1,0 +1,5 @@
+"""`python -m digest` works like `digest`."""
+
+from digest.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""Sanitise untrusted HTML with an allowlist (nh3) and turn it into plain text and an excerpt."""
+
+from __future__ import annotations
+
+import re
+
+from digest.clean.urls import absolute_url, clean_link
+
+# Everything else is dropped with its content, not just its tags: nothing inside these is prose.
+DROP_WITH_CONTENT = frozenset({
+    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "button",
+    "input", "select", "textarea", "option", "svg", "math", "noscript", "template", "canvas", "audio",
+    "video", "source", "track", "head", "title", "meta", "link", "base",
+})
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del",
+    "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
+    "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
+    "tr", "u", "ul", "var", "wbr",
+})
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+}
+_URL_ATTRIBUTES = frozenset({"href", "src"})
+_TRACKING_PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01]\"[^>]*>", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+
+
+def _fold(text: str) -> str:
+    """Fold whitespace; text() joins inline nodes with spaces, so close up before punctuation."""
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", _WS.sub(" ", text)).strip()
+
+
+def _url_filter(base: str) -> object:
+    def rewrite(element: str, attribute: str, value: str) -> str | None:
+        if attribute not in _URL_ATTRIBUTES:
+            return value
+        # nh3 trusts what this returns, so the scheme check must happen here as well.
+        if element == "img":
+            return absolute_url(value, base)
+        return clean_link(value, base)
+
+    return rewrite
+
+
+def sanitize_html(html: str | None, *, base_url: str) -> str:
+    """Untrusted HTML -> HTML safe to show anywhere: allowlisted tags, absolute de-tracked links."""
+    if not html:
+        return ""
+    import nh3
+
+    cleaned = nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROP_WITH_CONTENT),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_url_filter(base_url),
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    # 1x1 images are tracking beacons, never content.
+    return _TRACKING_PIXEL.sub("", cleaned) if "<img" in cleaned else cleaned
+
+
+def html_to_text(html: str | None) -> str:
+    """Visible text of an HTML fragment, whitespace folded to single spaces."""
+    if not html:
+        return ""
+    if "<" not in html and "&" not in html:
+        return _fold(html)
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    for node in tree.css("script, style"):
+        node.decompose()
+    root = tree.body or tree.root
+    return _fold(root.text(separator=" ") if root else "")
+
+
+def excerpt_of(html: str | None, *, limit: int = 320) -> str:
+    """The opening prose of a post: paragraph text, skipping image captions, cut at a word boundary."""
+    if not html:
+        return ""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    # Footnote markers read as stray digits in running text.
+    for node in tree.css('sup, a[href*="#footnote"]'):
+        node.decompose()
+    parts: list[str] = []
+    size = 0
+    for node in tree.css("p, li, blockquote, pre"):
+        if any(p.tag in ("figcaption", "figure", "li", "blockquote") for p in _ancestors(node)):
+            continue
+        text = _fold(node.text(separator=" "))
+        if not text:
+            continue
+        parts.append(text)
+        size += len(text) + 1
+        if size > limit:
+            break
+    text = " ".join(parts) if parts else html_to_text(html)
+    return truncate(text, limit)
+
+
+def _ancestors(node):  # type: ignore[no-untyped-def]
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.-—")
+    return cut + "…"
+
+
+def first_image(html: str | None) -> str | None:
+    """The first image of sanitised HTML (its src is already absolute and safe)."""
+    if not html or "<img" not in html:
+        return None
+    from selectolax.lexbor import LexborHTMLParser
+
+    for img in LexborHTMLParser(html).css("img[src]"):
+        src = img.attributes.get("src")
+        if src:
+            return src
+    return None

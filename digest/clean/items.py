@@ -1,0 +1,96 @@
+"""Turn a feed's raw items into clean items with stable guids. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from digest.clean.html import excerpt_of, first_image, html_to_text, sanitize_html, truncate
+from digest.clean.urls import absolute_url, clean_link
+from digest.parse.types import RawItem
+
+# Bump when what goes into the hash changes, so stored hashes are not compared across versions.
+HASH_VERSION = b"\x01"
+
+
+@dataclass(frozen=True)
+class Item:
+    guid: str
+    url: str | None
+    title: str | None
+    author: str | None
+    published: datetime | None
+    summary: str | None  # plain text
+    content_html: str  # sanitised
+    excerpt: str
+    image_url: str | None
+    content_hash: str
+
+
+def _clean_text(value: str | None, limit: int | None = None) -> str | None:
+    if not value:
+        return None
+    text = html_to_text(value) if ("<" in value or "&" in value) else " ".join(value.split())
+    if limit:
+        text = truncate(text, limit)
+    return text or None
+
+
+def content_hash(*fields: str | None) -> str:
+    """Stable across runs; empty fields are kept as empty so field positions cannot shift."""
+    h = hashlib.sha256(HASH_VERSION)
+    for f in fields:
+        h.update(b"\x1f")
+        h.update((f or "").encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _fallback_guid(raw: RawItem) -> str:
+    """No guid and no link: identify the item by what the reader sees of it."""
+    published = raw.published.isoformat() if raw.published else ""
+    basis = (raw.title or "") + "\x1f" + published
+    if not raw.title and not published:
+        basis = (raw.content_html or raw.summary_html or "")[:4096]
+    return "sha256:" + hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def clean_item(raw: RawItem, guid: str) -> Item:
+    url = clean_link(raw.url, raw.base_url)
+    base = url or raw.base_url
+    content = sanitize_html(raw.content_html or raw.summary_html, base_url=base)
+    summary = _clean_text(raw.summary_html, 600) if raw.content_html else None
+    excerpt = excerpt_of(content) or (summary or "")
+    title = _clean_text(raw.title)
+    author = _clean_text(raw.author)
+    image = first_image(content) or absolute_url(raw.image_url, base)
+    published = raw.published.isoformat() if raw.published else None
+    digest = content_hash(title, url, author, published, summary, content)
+    return Item(guid=guid, url=url, title=title, author=author, published=raw.published, summary=summary,
+                content_html=content, excerpt=excerpt, image_url=image, content_hash=digest)
+
+
+def clean_items(raws: Iterable[RawItem]) -> list[Item]:
+    """Clean every item, giving each a guid unique within the feed.
+
+    The guid is the feed's own, else the link, else a hash of title and date. Feeds do repeat guids
+    for different posts; the repeats get a suffix derived from their own link and title so that none
+    is lost and the suffix stays the same on the next fetch. Exact repeats are one item.
+    """
+    items: list[Item] = []
+    seen: dict[str, str] = {}  # guid -> content hash
+    for raw in raws:
+        guid = (raw.guid or "").strip() or (raw.url or "").strip() or _fallback_guid(raw)
+        item = clean_item(raw, guid)
+        if guid in seen:
+            if seen[guid] == item.content_hash:
+                continue
+            suffix = hashlib.sha256(f"{item.url}\x1f{item.title}\x1f{item.published}".encode()).hexdigest()[:12]
+            guid = f"{guid}#dup-{suffix}"
+            if guid in seen:
+                continue
+            item = replace(item, guid=guid)
+        seen[guid] = item.content_hash
+        items.append(item)
+    return items

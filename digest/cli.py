@@ -1,0 +1,539 @@
+"""The `digest` command line: wires config, store and the pipeline stages. Heavy modules load per command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from digest.config import Config, LoadedConfig
+    from digest.ingest import RunSummary, SourceReport
+
+app = typer.Typer(
+    name="digest",
+    help="Follow research blogs and paper listings; compose them into a digest.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+sources_app = typer.Typer(help="Add, list, remove, import and export sources.", no_args_is_help=True)
+db_app = typer.Typer(help="Store maintenance.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(db_app, name="db")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class Context:
+    """Per-invocation state: config and store are opened on first use, not at start-up."""
+
+    config_path: Path | None
+    db: str | None
+    _loaded: LoadedConfig | None = None
+    _engine: Engine | None = None
+    _url: str | None = field(default=None)
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        if self._loaded is None:
+            from digest.config import ConfigError, load_config
+
+            try:
+                self._loaded = load_config(self.config_path)
+            except ConfigError as exc:
+                fail(str(exc), code=EXIT_USAGE)
+        return self._loaded
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    @property
+    def data_dir(self) -> Path:
+        from digest.config import user_data_dir
+
+        return user_data_dir()
+
+    @property
+    def store_url(self) -> str:
+        if self._url is None:
+            from digest.store.db import resolve_url
+
+            self._url = resolve_url(self.db, self.config.store.url, self.data_dir)
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from digest.store.db import StoreError, open_store
+
+            try:
+                self._engine = open_store(self.store_url)
+            except StoreError as exc:
+                fail(str(exc))
+        return self._engine
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    typer.echo(f"digest: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Context)
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        from digest import __version__
+
+        typer.echo(f"digest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: DIGEST_CONFIG, "
+                                                "else the user config dir).", dir_okay=False)] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Store path or database URL (default: DIGEST_DB, "
+                                           "else the config, else the user data dir).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = Context(config_path=config, db=db)
+
+
+# --- init ------------------------------------------------------------------------------------------
+
+@app.command()
+def init(ctx: typer.Context,
+         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False) -> None:
+    """Write a commented starter config and create the store."""
+    from digest.config import example_config_text, user_config_path
+    from digest.deliver.files import write_atomic
+
+    c = _ctx(ctx)
+    path = (c.config_path or user_config_path()).expanduser()
+    if path.exists() and not force:
+        typer.echo(f"config already exists: {path} (use --force to overwrite)")
+    else:
+        write_atomic(path, example_config_text())
+        typer.echo(f"wrote config: {path}")
+    c.config_path = path
+    _ = c.engine
+    typer.echo(f"store ready: {c.store_url}")
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+def _default_name(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "source").removeprefix("www.")
+    path = parts.path.strip("/").replace("/", "-")
+    for suffix in ("feed", "rss", "atom.xml", "rss.xml", "feed.xml", "index.xml", "atom", "rss2"):
+        if path == suffix or path.endswith("-" + suffix):
+            path = path[: -len(suffix)].rstrip("-")
+            break
+    return f"{host}-{path}" if path else host
+
+
+def _validate_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        fail(f"not an http(s) URL: {url!r}", code=EXIT_USAGE)
+    return url.strip()
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Feed or listing page URL.")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Short unique name (default: from the URL).")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="feed or listing.")] = "feed",
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat for several.")] = None,
+    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between fetches.")] = None,
+) -> None:
+    """Follow a new source."""
+    from digest.store import repository as repo
+
+    if kind not in ("feed", "listing"):
+        fail(f"--kind must be 'feed' or 'listing', not {kind!r}", code=EXIT_USAGE)
+    url = _validate_url(url)
+    c = _ctx(ctx)
+    with repo.session(c.engine) as s, s.begin():
+        chosen = name or repo.unique_name(s, _default_name(url))
+        try:
+            src = repo.add_source(s, url=url, name=chosen, kind=kind, tags=tag or [], interval=interval,
+                                  now=now_utc())
+        except repo.SourceExists as exc:
+            fail(str(exc))
+        typer.echo(f"added {src.name}: {src.url}")
+
+
+@sources_app.command("list")
+def sources_list(ctx: typer.Context,
+                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List sources."""
+    from digest.store import repository as repo
+
+    c = _ctx(ctx)
+    with repo.session(c.engine) as s:
+        rows = repo.list_sources(s)
+        counts = repo.item_counts(s)
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": r.name, "url": r.url, "kind": r.kind, "tags": r.tags or [], "interval": r.interval_minutes,
+             "enabled": r.enabled, "items": counts.get(r.id, 0)} for r in rows
+        ], indent=2))
+        return
+    if not rows:
+        typer.echo("no sources yet: add one with 'digest sources add URL'")
+        return
+    for r in rows:
+        flags = "" if r.enabled else "  [disabled]"
+        tags = f"  #{' #'.join(r.tags)}" if r.tags else ""
+        typer.echo(f"{r.name}\t{r.kind}\t{r.url}{tags}{flags}")
+
+
+@sources_app.command("remove")
+def sources_remove(ctx: typer.Context, name_or_url: Annotated[str, typer.Argument(help="Name or URL.")]) -> None:
+    """Stop following a source and delete its items."""
+    from digest.store import repository as repo
+
+    c = _ctx(ctx)
+    with repo.session(c.engine) as s, s.begin():
+        try:
+            src = repo.remove_source(s, name_or_url)
+        except repo.SourceNotFound as exc:
+            fail(str(exc))
+    typer.echo(f"removed {src.name}: {src.url}")
+
+
+@sources_app.command("import")
+def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="An OPML file.", exists=True,
+                                                                             dir_okay=False)]) -> None:
+    """Add every feed of an OPML file (folders become tags); known URLs are skipped."""
+    from digest.opml import OpmlError, parse_opml
+    from digest.store import repository as repo
+
+    c = _ctx(ctx)
+    try:
+        found = parse_opml(file.read_bytes(), origin=str(file))
+    except OpmlError as exc:
+        fail(str(exc))
+    added = skipped = 0
+    with repo.session(c.engine) as s, s.begin():
+        for o in found:
+            from urllib.parse import urlsplit
+
+            if urlsplit(o.url).scheme not in ("http", "https"):
+                typer.echo(f"skipped {o.url!r}: not an http(s) URL", err=True)
+                skipped += 1
+                continue
+            if repo.find_source(s, o.url) is not None:
+                skipped += 1
+                continue
+            name = repo.unique_name(s, o.name or _default_name(o.url))
+            repo.add_source(s, url=o.url, name=name, tags=o.tags, now=now_utc())
+            added += 1
+    typer.echo(f"imported {added} source{'s' if added != 1 else ''} from {file} ({skipped} skipped)")
+
+
+@sources_app.command("export")
+def sources_export(ctx: typer.Context) -> None:
+    """Print every source as OPML."""
+    from digest.opml import ExportedSource, to_opml
+    from digest.store import repository as repo
+
+    c = _ctx(ctx)
+    with repo.session(c.engine) as s:
+        rows = [ExportedSource(name=r.name, url=r.url, site_url=r.site_url, tags=tuple(r.tags or ()))
+                for r in repo.list_sources(s)]
+    sys.stdout.write(to_opml(rows))
+
+
+# --- fetch -----------------------------------------------------------------------------------------
+
+def _print_report(r: SourceReport) -> None:
+    if r.error:
+        typer.echo(f"digest: {r.name} ({r.url}): {r.error}", err=True)
+    if r.note:
+        typer.echo(f"digest: {r.name}: {r.note}", err=True)
+
+
+def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
+    from digest.ingest import FetchSettings, fetch_sources
+    from digest.store import repository as repo
+
+    settings = FetchSettings.from_config(c.config.fetch)
+    with repo.session(c.engine) as s:
+        due = repo.sources_for_fetch(s, now=now_utc(), default_interval=settings.default_interval, every=every,
+                                     names=names)
+        if names:
+            missing = set(names) - {d.name for d in due} - {d.url for d in due}
+            if missing:
+                fail(f"no source named {', '.join(sorted(missing))}")
+    if not sys.stderr.isatty():
+        summary = fetch_sources(c.engine, due, settings, on_done=_print_report)
+    else:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=console, transient=True) as progress:
+            task = progress.add_task("", total=len(due))
+
+            def tick(r: SourceReport) -> None:
+                progress.update(task, advance=1, description=r.name)
+                if r.error or r.note:
+                    progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}",
+                                           markup=True, highlight=False)
+
+            summary = fetch_sources(c.engine, due, settings, on_done=tick)
+    from digest.store.repository import prune_fetch_log
+
+    prune_fetch_log(c.engine, older_than=now_utc() - timedelta(days=90))
+    return summary
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Fetch every enabled source now, due or not.")] = False,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Fetch only this source (name or "
+                                                     "URL); repeat for several.")] = None,
+) -> None:
+    """Fetch the sources that are due and store their new items."""
+    c = _ctx(ctx)
+    summary = _fetch(c, every=all_, names=source or [])
+    typer.echo(summary.line())
+    if summary.reports and summary.failed == len(summary.reports):
+        raise typer.Exit(EXIT_ERROR)
+
+
+# --- compose ---------------------------------------------------------------------------------------
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--since: not an ISO date or date-time: {value!r} (for example 2026-11-01 or "
+             "2026-11-01T08:00+01:00)", code=EXIT_USAGE)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _issue_dir(c: Context, name: str, now: datetime, out_setting: str | None) -> Path:
+    base = Path(out_setting).expanduser() if out_setting else c.data_dir / "issues" / name
+    return base / now.strftime("%Y-%m-%d_%H%M%S")
+
+
+@app.command()
+def compose(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Which configured digest (default: the first).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Everything published since this ISO date, "
+                                              "instead of what no issue has shown yet.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for digest.html and digest.txt.",
+                                             file_okay=False)] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Theme name (default: the digest's).")] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="Render without recording an issue, so the same "
+                                          "items come again next time.")] = False,
+) -> None:
+    """Render the digest of new items to DIR/digest.html and DIR/digest.txt."""
+    from digest.config import ConfigError
+
+    c = _ctx(ctx)
+    try:
+        cfg = c.config.digest(name) if name else c.config.digests[0]
+    except (ConfigError, IndexError) as exc:
+        fail(str(exc) or "no digest configured")
+    now = now_utc()
+    out_dir = out or _issue_dir(c, cfg.name, now, cfg.out)
+    paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
+                        out_dir=out_dir)
+    for p in paths:
+        typer.echo(str(p))
+
+
+def _compose_to(c: Context, cfg: object, *, now: datetime, since: datetime | None, theme: str | None,
+                record: bool, out_dir: Path) -> list[Path]:
+    from digest.compose.issue import compose_issue
+    from digest.compose.render import ThemeError
+    from digest.deliver.files import write_issue
+
+    written: list[Path] = []
+    try:
+        composed = compose_issue(c.engine, cfg, now=now, since=since, theme=theme, record=record,  # type: ignore[arg-type]
+                                 out_dir=out_dir,
+                                 deliver=lambda _view, rendered: written.extend(write_issue(out_dir, rendered)))
+    except ThemeError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write the digest to {out_dir}: {exc}")
+    n = composed.view.post_count
+    typer.echo(f"composed {cfg.name}: {n} post{'s' if n != 1 else ''} from "  # type: ignore[attr-defined]
+               f"{composed.view.source_count} source{'s' if composed.view.source_count != 1 else ''}"
+               + ("" if record else " (preview, not recorded)"), err=True)
+    return written
+
+
+# --- run -------------------------------------------------------------------------------------------
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """What cron calls: fetch due sources, then compose every digest that is due. Holds a lock."""
+    from digest.compose.schedule import is_due, parse_schedule
+    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
+    from digest.store import repository as repo
+
+    c = _ctx(ctx)
+    try:
+        with exclusive(lock_path_for(c.store_url, c.data_dir)):
+            summary = _fetch(c, every=False, names=[])
+            typer.echo(summary.line())
+            composed_any = False
+            for cfg in c.config.digests:
+                now = now_utc()
+                with repo.session(c.engine) as s:
+                    last = repo.last_issue(s, cfg.name)
+                if not is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
+                              last_issue_at=last.created_at if last else None):
+                    continue
+                paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
+                                    out_dir=_issue_dir(c, cfg.name, now, cfg.out))
+                composed_any = True
+                for p in paths:
+                    typer.echo(str(p))
+    except LockHeld as exc:
+        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
+        raise typer.Exit(EX_TEMPFAIL) from None
+    nothing_done = summary.reports and summary.failed == len(summary.reports) and not composed_any
+    if nothing_done:
+        raise typer.Exit(EXIT_ERROR)
+
+
+# --- status / export -------------------------------------------------------------------------------
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+
+
+def _ago(dt: datetime | None, now: datetime) -> str:
+    if dt is None:
+        return "never"
+    seconds = int((now - dt).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            text = f"{seconds // size}{unit}"
+            break
+    else:
+        text = f"{seconds}s"
+    return f"in {text}" if future else f"{text} ago"
+
+
+@app.command()
+def status(ctx: typer.Context,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """A table of sources: last fetch, HTTP status, items, consecutive errors, next due."""
+    print_status(_ctx(ctx), as_json=as_json)
+
+
+def print_status(c: Context, *, as_json: bool = False) -> None:
+    from digest.store import repository as repo
+
+    now = now_utc()
+    with repo.session(c.engine) as s:
+        rows = repo.list_sources(s)
+        counts = repo.item_counts(s)
+    if as_json:
+        typer.echo(json.dumps([
+            {"name": r.name, "url": r.url, "enabled": r.enabled, "last_fetch": _iso(r.last_fetch_at),
+             "last_status": r.last_status, "items": counts.get(r.id, 0), "error_count": r.error_count,
+             "next_due": _iso(r.next_fetch_at), "last_error": r.last_error, "disabled_reason": r.disabled_reason}
+            for r in rows
+        ], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} source{'s' if len(rows) != 1 else ''}", title_justify="left")
+    for col, justify in (("source", "left"), ("last fetch", "right"), ("HTTP", "right"), ("items", "right"),
+                         ("errors", "right"), ("next due", "right"), ("problem", "left")):
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for r in rows:
+        if not r.enabled:
+            due = "disabled"
+        elif r.next_fetch_at is None or r.next_fetch_at <= now:
+            due = "now"
+        else:
+            due = _ago(r.next_fetch_at, now)
+        problem = r.disabled_reason or r.last_error or ""
+        table.add_row(r.name, _ago(r.last_fetch_at, now), str(r.last_status or "-"), str(counts.get(r.id, 0)),
+                      str(r.error_count) if r.error_count else "0", due, problem)
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
+
+
+@app.command()
+def export(ctx: typer.Context,
+           format: Annotated[str, typer.Option("--format", "-f", help="Only 'json' for now.")] = "json") -> None:
+    """Everything in the store as one JSON document, for scripts."""
+    from digest.store.export import export_document
+
+    if format != "json":
+        fail(f"--format: unsupported format {format!r} (supported: json)", code=EXIT_USAGE)
+    c = _ctx(ctx)
+    json.dump(export_document(c.engine), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# --- db / demo -------------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Bring the store's schema to the newest revision (also done automatically on start)."""
+    from digest.store.db import current_revision
+
+    c = _ctx(ctx)
+    typer.echo(f"{c.store_url}: schema at revision {current_revision(c.engine)}")
+
+
+@app.command()
+def demo(ctx: typer.Context,
+         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's store and digest.",
+                                           file_okay=False)] = Path("digest-demo")) -> None:
+    """Serve bundled sample feeds on 127.0.0.1, fetch them, and write a digest. No internet needed."""
+    from digest.demo.run import run_demo
+
+    c = _ctx(ctx)
+    run_demo(c, out.expanduser().absolute())
+
+
+def main() -> None:
+    app()

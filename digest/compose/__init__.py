@@ -1,0 +1,1 @@
+"""Compose stage: choose what goes in an issue, build its view model, render a theme."""

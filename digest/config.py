@@ -1,0 +1,184 @@
+"""Load and validate the TOML config; every error names the file, the key and what was expected."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from digest import __version__
+
+APP_NAME = "digest"
+DEFAULT_USER_AGENT = f"digest/{__version__} (research feed digest; python-httpx)"
+
+
+class ConfigError(Exception):
+    """A config problem a user can fix; the message is one line naming file and key."""
+
+
+class _Strict(BaseModel):
+    # A typo in a key must be an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Strict):
+    url: str | None = None
+
+
+class FetchConfig(_Strict):
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    per_host: Annotated[int, Field(ge=1, le=16)] = 2
+    timeout_connect: Annotated[float, Field(gt=0)] = 10.0
+    timeout_total: Annotated[float, Field(gt=0)] = 60.0
+    max_body_mib: Annotated[float, Field(gt=0)] = 20.0
+    max_redirects: Annotated[int, Field(ge=0, le=30)] = 5
+    default_interval: Annotated[int, Field(ge=1, description="minutes")] = 60
+    max_backoff_hours: Annotated[float, Field(gt=0)] = 24.0
+    user_agent: str = DEFAULT_USER_AGENT
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mib * 1024 * 1024)
+
+
+class SourceConfig(_Strict):
+    url: str
+    name: str | None = None
+    kind: Literal["feed", "listing"] = "feed"
+    tags: list[str] = []
+    interval: Annotated[int | None, Field(ge=1)] = None
+
+
+class DigestConfig(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    schedule: str = "daily 07:00"
+    timezone: str = "UTC"
+    theme: str = "default"
+    theme_dir: str | None = None
+    out: str | None = None
+    sources: list[str] = []
+    title: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str) -> str:
+        from digest.compose.schedule import parse_schedule
+
+        parse_schedule(value)  # raises ValueError with the accepted forms
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from None
+        return value
+
+
+def _default_digests() -> list[DigestConfig]:
+    return [DigestConfig(name="digest")]
+
+
+class Config(_Strict):
+    store: StoreConfig = StoreConfig()
+    fetch: FetchConfig = FetchConfig()
+    sources: list[SourceConfig] = []
+    digests: list[DigestConfig] = Field(default_factory=_default_digests)
+
+    @field_validator("digests")
+    @classmethod
+    def _unique_digest_names(cls, value: list[DigestConfig]) -> list[DigestConfig]:
+        names = [d.name for d in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"digest names must be unique, repeated: {', '.join(dupes)}")
+        return value
+
+    def digest(self, name: str) -> DigestConfig:
+        for d in self.digests:
+            if d.name == name:
+                return d
+        known = ", ".join(d.name for d in self.digests) or "none"
+        raise ConfigError(f"no digest named {name!r} in the config (configured: {known})")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The validated config plus where it came from, so messages can point at the file."""
+
+    config: Config
+    path: Path | None
+
+
+def user_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return Path(os.environ.get("DIGEST_HOME") or user_data_path(APP_NAME))
+
+
+def user_config_path() -> Path:
+    from platformdirs import user_config_path as _ucp
+
+    home = os.environ.get("DIGEST_HOME")
+    return Path(home) / "config.toml" if home else _ucp(APP_NAME) / "config.toml"
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def parse_config(text: str, *, origin: str) -> Config:
+    """Validate TOML text; `origin` names the file in error messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _format_loc(tuple(first["loc"]))
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key"
+        got = first.get("input")
+        detail = "" if first["type"] in ("extra_forbidden", "missing") or isinstance(got, dict) else f", got {got!r}"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{origin}: {where}: {msg}{detail}{more}") from None
+
+
+def load_config(path: Path | None) -> LoadedConfig:
+    """Read the config from `path`, else DIGEST_CONFIG, else the user config file if it exists."""
+    explicit = path is not None or bool(os.environ.get("DIGEST_CONFIG"))
+    chosen = path or (Path(os.environ["DIGEST_CONFIG"]) if os.environ.get("DIGEST_CONFIG") else user_config_path())
+    chosen = chosen.expanduser()
+    if not chosen.exists():
+        if explicit:
+            raise ConfigError(f"{chosen}: config file not found (run 'digest init' to write one)")
+        return LoadedConfig(Config(), None)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{chosen}: cannot read config: {exc}") from None
+    return LoadedConfig(parse_config(text, origin=str(chosen)), chosen)
+
+
+def example_config_text() -> str:
+    """The commented starter config shipped with the package (same as config.example.toml)."""
+    from importlib.resources import files
+
+    return (files("digest") / "config.example.toml").read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Deliver stage: write issues to files (and, later, mail and archive them)."""

@@ -1,0 +1,1 @@
+"""Sample sources bundled for `digest demo`, served from a loopback HTTP server."""

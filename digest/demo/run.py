@@ -1,0 +1,61 @@
+"""`digest demo`: the whole pipeline on bundled feeds over loopback HTTP, into a fresh store."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from digest.cli import Context
+
+DEMO_SOURCES = (
+    ("aipapertrails", "aipapertrails.rss.xml", ["substack", "papers"]),
+    ("reasoning-notes", "reasoning-notes.atom.xml", ["blog"]),
+    ("paper-club", "paper-club.rss.xml", ["reading-group"]),
+)
+
+
+def sources_dir() -> Path:
+    return Path(str(files("digest.demo") / "sources"))
+
+
+def _fresh_store(out: Path) -> str:
+    db = out / "demo.db"
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{db}"
+
+
+def run_demo(c: Context, out: Path) -> None:
+    from digest.cli import _compose_to, _fetch, now_utc, print_status
+    from digest.config import Config, LoadedConfig
+    from digest.demo.server import serve
+    from digest.store import repository as repo
+
+    out.mkdir(parents=True, exist_ok=True)
+    if c.config_path is None:
+        c._loaded = LoadedConfig(Config(), None)  # the demo does not depend on the user's config
+    if c.db is None:
+        c.db = _fresh_store(out)
+    with serve(sources_dir()) as base:
+        typer.echo(f"serving {len(DEMO_SOURCES)} sample feeds at {base}")
+        with repo.session(c.engine) as s, s.begin():
+            for name, file, tags in DEMO_SOURCES:
+                if repo.find_source(s, name) is None:
+                    repo.add_source(s, url=base + file, name=name, tags=tags, now=now_utc())
+        first = _fetch(c, every=True, names=[])
+        typer.echo(f"first fetch:  {first.line()}")
+        again = _fetch(c, every=True, names=[])
+        typer.echo(f"second fetch: {again.line()}")
+    cfg = c.config.digests[0]
+    paths = _compose_to(c, cfg, now=now_utc(), since=None, theme=None, record=True, out_dir=out)
+    typer.echo("")
+    typer.echo(f"digest written to {out}")
+    for p in paths:
+        typer.echo(f"  {p}")
+    typer.echo(f"store: {c.store_url}")
+    typer.echo("")
+    print_status(c)

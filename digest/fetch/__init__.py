@@ -1,0 +1,1 @@
+"""Fetch stage: HTTP retrieval (http.py) and when to fetch again (policy.py)."""

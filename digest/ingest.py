@@ -1,0 +1,229 @@
+"""One fetch run: retrieve due sources concurrently, decide what changed, write each source on its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from digest.clean.items import Item, clean_items
+from digest.fetch.http import Fetched, FetchError, Limits, fetch_url, make_client
+from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
+from digest.parse import ParsedFeed, ParseError, parse_document
+from digest.store.repository import SourceForFetch, SourceUpdate, WriteResult, apply_update
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
+
+    from digest.config import FetchConfig
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    limits: Limits
+    concurrency: int
+    per_host: int
+    user_agent: str
+    default_interval: timedelta
+    max_backoff: timedelta
+
+    @classmethod
+    def from_config(cls, cfg: FetchConfig) -> FetchSettings:
+        return cls(
+            limits=Limits(timeout_connect=cfg.timeout_connect, timeout_total=cfg.timeout_total,
+                          max_body_bytes=cfg.max_body_bytes, max_redirects=cfg.max_redirects),
+            concurrency=cfg.concurrency, per_host=cfg.per_host, user_agent=cfg.user_agent,
+            default_interval=timedelta(minutes=cfg.default_interval),
+            max_backoff=timedelta(hours=cfg.max_backoff_hours),
+        )
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What a worker brings back for one source: the answer and its parsed, cleaned items, or the failure."""
+
+    source: SourceForFetch
+    started_at: datetime
+    duration_ms: int
+    fetched: Fetched | None = None
+    feed: ParsedFeed | None = None
+    items: Sequence[Item] = ()
+    error: FetchError | ParseError | None = None
+
+
+@dataclass
+class SourceReport:
+    name: str
+    url: str
+    outcome: str
+    new_items: int = 0
+    updated_items: int = 0
+    error: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class RunSummary:
+    reports: list[SourceReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.reports if r.outcome == outcome)
+
+    @property
+    def new_items(self) -> int:
+        return sum(r.new_items for r in self.reports)
+
+    @property
+    def updated_items(self) -> int:
+        return sum(r.updated_items for r in self.reports)
+
+    @property
+    def failed(self) -> int:
+        return self.count("error") + self.count("gone")
+
+    def line(self) -> str:
+        return (f"fetched {self.count('ok')}, not modified {self.count('not_modified')}, failed {self.failed}, "
+                f"new items {self.new_items}, updated {self.updated_items} "
+                f"({len(self.reports)} sources in {self.seconds:.2f}s)")
+
+
+def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
+    """Fetch, parse and clean one source. Never raises: every failure comes back as a value."""
+    started = clock()
+    t0 = time.monotonic()
+
+    def done(**kw: object) -> Retrieved:
+        return Retrieved(source=source, started_at=started, duration_ms=int((time.monotonic() - t0) * 1000), **kw)  # type: ignore[arg-type]
+
+    try:
+        fetched = fetch_url(client, source.url, etag=source.etag, last_modified=source.last_modified,
+                            limits=limits, now=started)
+    except FetchError as exc:
+        return done(error=exc)
+    if fetched.status == 304:
+        return done(fetched=fetched)
+    try:
+        feed = parse_document(fetched.body, url=fetched.url, content_type=fetched.headers.get("content-type"),
+                              kind=source.kind, adapter=source.adapter)
+        items = clean_items(feed.items)
+    except ParseError as exc:
+        return done(fetched=fetched, error=exc)
+    except Exception as exc:  # a bug must cost one source, not the run
+        return done(fetched=fetched, error=ParseError(f"internal error while reading the feed: "
+                                                      f"{exc.__class__.__name__}: {exc}"))
+    return done(fetched=fetched, feed=feed, items=items)
+
+
+def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpdate:
+    """Turn what happened into what to store. Pure."""
+    src = r.source
+    fetched = r.fetched
+    status = fetched.status if fetched else (r.error.status if isinstance(r.error, FetchError) else None)
+    moved = fetched.moved_to if fetched else (r.error.moved_to if isinstance(r.error, FetchError) else None)
+    common = dict(source_id=src.id, started_at=r.started_at, duration_ms=r.duration_ms, http_status=status,
+                  bytes=len(fetched.body) if fetched else 0, new_url=moved)
+    if r.error is None and fetched is not None:
+        validators = {"etag": fetched.headers.get("etag"), "last_modified": fetched.headers.get("last-modified")}
+        if fetched.status == 304:  # a 304 may omit validators; keep the ones that matched
+            validators = {"etag": validators["etag"] or src.etag,
+                          "last_modified": validators["last_modified"] or src.last_modified}
+        feed = r.feed
+        return SourceUpdate(
+            **common, outcome="not_modified" if fetched.status == 304 else "ok", error=None,
+            warning="; ".join(feed.warnings) if feed and feed.warnings else None, items=r.items, error_count=0,
+            next_fetch_at=next_fetch_after_success(now, src.interval),
+            title=feed.title if feed else None, site_url=feed.site_url if feed else None, **validators,
+        )
+    assert r.error is not None
+    errors = src.error_count + 1
+    reason = r.error.reason if isinstance(r.error, FetchError) else str(r.error)
+    retry_after = r.error.retry_after if isinstance(r.error, FetchError) else None
+    gone = status == HTTPStatus.GONE
+    return SourceUpdate(
+        **common, outcome="gone" if gone else "error", error=reason, warning=None, items=(), error_count=errors,
+        next_fetch_at=next_fetch_after_failure(now, src.interval, errors, max_backoff, retry_after),
+        etag=src.etag, last_modified=src.last_modified,
+        disable_reason=f"HTTP 410 Gone on {now:%Y-%m-%d}: the publisher removed this feed" if gone else None,
+    )
+
+
+def _interleave_hosts(sources: Sequence[SourceForFetch]) -> Iterator[SourceForFetch]:
+    """Round-robin over hosts so one big host does not hold every worker while others wait."""
+    queues: dict[str, deque[SourceForFetch]] = defaultdict(deque)
+    for s in sources:
+        queues[(urlsplit(s.url).hostname or "").lower()].append(s)
+    while queues:
+        for host in list(queues):
+            yield queues[host].popleft()
+            if not queues[host]:
+                del queues[host]
+
+
+class _HostGate:
+    """At most `per_host` requests in flight to any one host."""
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._lock = threading.Lock()
+        self._gates: dict[str, threading.Semaphore] = {}
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        with self._lock:
+            if host not in self._gates:
+                self._gates[host] = threading.BoundedSemaphore(self._per_host)
+            return self._gates[host]
+
+
+def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
+                  clock: Clock = utcnow, on_done: Callable[[SourceReport], None] | None = None) -> RunSummary:
+    """Fetch `sources` concurrently; write each one as soon as it is back. One bad source stops nothing."""
+    summary = RunSummary()
+    started = time.monotonic()
+    if not sources:
+        return summary
+    gate = _HostGate(settings.per_host)
+    workers = max(1, min(settings.concurrency, len(sources)))
+    with make_client(user_agent=settings.user_agent, limits=settings.limits, max_connections=workers) as client:
+
+        def work(src: SourceForFetch) -> Retrieved:
+            with gate(src.url):
+                return retrieve(client, src, settings.limits, clock)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+            futures = [pool.submit(work, s) for s in _interleave_hosts(sources)]
+            for future in as_completed(futures):
+                r = future.result()
+                upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
+                result = apply_update(engine, upd, clock())
+                report = _report(r, upd, result)
+                summary.reports.append(report)
+                if on_done:
+                    on_done(report)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _report(r: Retrieved, upd: SourceUpdate, result: WriteResult) -> SourceReport:
+    notes = [n for n in (upd.warning, result.note) if n]
+    if upd.new_url and not result.note:
+        notes.append(f"moved permanently to {upd.new_url}")
+    if upd.disable_reason:
+        notes.append(f"disabled: {upd.disable_reason}")
+    return SourceReport(name=r.source.name, url=r.source.url, outcome=upd.outcome, new_items=result.new_items,
+                        updated_items=result.updated_items, error=upd.error, note="; ".join(notes) or None)

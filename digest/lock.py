@@ -1,0 +1,44 @@
+"""An exclusive, non-blocking lock for `digest run`, held by the OS so a crash can never leave it stuck."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+EX_TEMPFAIL = 75  # sysexits.h: "try again later", what cron wrappers expect from an overlapping run
+
+
+class LockHeld(Exception):
+    pass
+
+
+def lock_path_for(store_url: str, data_dir: Path) -> Path:
+    """Beside a SQLite file; for other databases, in the data dir, named after the URL."""
+    from digest.store.db import sqlite_path
+
+    path = sqlite_path(store_url)
+    if path is not None:
+        return path.with_name(path.name + ".lock")
+    return data_dir / f"run-{hashlib.sha256(store_url.encode()).hexdigest()[:16]}.lock"
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """flock is released by the kernel when the process dies, so a killed run frees the lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise LockHeld(f"another digest run holds {path} (pid {holder})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,233 @@
+"""Parse RSS 0.9x/1.0/2.0 and Atom with feedparser, after disarming the document; JSON Feed by hand."""
+
+from __future__ import annotations
+
+import calendar
+import html
+import io
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from digest.parse.types import ParsedFeed, ParseError, RawItem
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]+)([\"'])")
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+_SINGLE_BYTE_ENCODINGS = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii",
+                          "iso-8859-15"}
+
+
+def _end_of_doctype(body: bytes, start: int) -> int:
+    """Index just past the `>` closing the DOCTYPE at `start`, honouring quotes and the [...] subset."""
+    depth = 0
+    quote = 0
+    i = start + 9
+    n = len(body)
+    while i < n:
+        c = body[i]
+        if quote:
+            if c == quote:
+                quote = 0
+        elif c in (0x22, 0x27):  # " '
+            quote = c
+        elif c == 0x5B:  # [
+            depth += 1
+        elif c == 0x5D:  # ]
+            depth = max(0, depth - 1)
+        elif c == 0x3E and depth == 0:  # >
+            return i + 1
+        i += 1
+    return n
+
+
+def disarm(body: bytes) -> tuple[bytes, list[str]]:
+    """Remove DTDs and entity declarations before feedparser sees them.
+
+    feedparser's loose parser expands internal entities without any limit (a 40 KB feed became a
+    326 MB summary), and no feed needs a DTD, so every DOCTYPE goes, with a warning.
+    """
+    warnings: list[str] = []
+    m = _DOCTYPE.search(body)
+    while m:
+        end = _end_of_doctype(body, m.start())
+        declaration = body[m.start():end]
+        body = body[:m.start()] + body[end:]
+        if b"[" in declaration:
+            warnings.append("removed a DOCTYPE with an internal subset (entity declarations are not allowed)")
+        m = _DOCTYPE.search(body, m.start())
+    if _ENTITY_DECL.search(body):
+        body = re.sub(rb"<!ENTITY[^>]*>", b"", body, flags=re.IGNORECASE)
+        warnings.append("removed stray entity declarations")
+    return body, warnings
+
+
+def fix_declared_encoding(body: bytes, http_charset: str | None) -> tuple[bytes, list[str]]:
+    """A prolog claiming a single-byte encoding over bytes that are valid UTF-8 is a lie often told.
+
+    Multi-byte UTF-8 sequences practically never occur by accident in windows-1252 text, so when
+    the server said nothing and the bytes decode as UTF-8, trust the bytes (as Miniflux does).
+    """
+    if http_charset:
+        return body, []
+    m = _XML_DECL.match(body)
+    if not m or m.group(2).decode("ascii").lower() not in _SINGLE_BYTE_ENCODINGS:
+        return body, []
+    if body.isascii():
+        return body, []
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, []
+    declared = m.group(2).decode("ascii")
+    fixed = body[:m.start(2)] + b"utf-8" + body[m.end(2):]
+    return fixed, [f"document declared {declared} but is UTF-8; read as UTF-8"]
+
+
+def _charset(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type)
+    return m.group(1) if m else None
+
+
+def _to_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+_ENTITY_REF = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});")
+
+
+def _text(value: str | None, detail: Any = None) -> str | None:
+    """Titles and names as plain text: tags dropped from HTML-typed fields, entities decoded.
+
+    feedparser unescapes text fields itself, so a plain-text value that still holds an entity
+    reference was escaped twice by its publisher (common in RSS titles).
+    """
+    if value is None:
+        return None
+    kind = str((detail or {}).get("type", ""))
+    if "html" in kind:
+        return html.unescape(re.sub(r"<[^>]*>", "", value))
+    if _ENTITY_REF.search(value):
+        return html.unescape(value)
+    return value
+
+
+def _entry_image(entry: Any) -> str | None:
+    for thumb in entry.get("media_thumbnail") or []:
+        if thumb.get("url"):
+            return str(thumb["url"])
+    for media in entry.get("media_content") or []:
+        if media.get("url") and str(media.get("medium", media.get("type", ""))).startswith("image"):
+            return str(media["url"])
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image") and link.get("href"):
+            return str(link["href"])
+    return None
+
+
+def _author(entry: Any, feed: Any) -> str | None:
+    """The entry's author name, else the feed's (Atom entries inherit it); never a bare e-mail address."""
+    for source in (entry, feed):
+        detail = source.get("author_detail") or {}
+        if detail.get("name"):
+            return str(detail["name"])
+        name = source.get("author")
+        if name and "@" not in name:
+            return str(name)
+    return None
+
+
+def _entry_link(entry: Any) -> str | None:
+    if entry.get("link"):
+        return str(entry["link"])
+    for link in entry.get("links") or []:
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return str(link["href"])
+    return None
+
+
+def _entry_content(entry: Any) -> str | None:
+    contents = entry.get("content") or []
+    # Prefer the HTML body (Substack's content:encoded) over any plain-text alternative.
+    for c in contents:
+        if c.get("type", "").endswith("html") and c.get("value"):
+            return str(c["value"])
+    for c in contents:
+        if c.get("value"):
+            return html.escape(str(c["value"])) if c.get("type") == "text/plain" else str(c["value"])
+    return None
+
+
+def _summary(entry: Any) -> str | None:
+    detail = entry.get("summary_detail") or {}
+    value = entry.get("summary")
+    if not value:
+        return None
+    return html.escape(value) if detail.get("type") == "text/plain" else str(value)
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    ct = (content_type or "").lower()
+    return "json" in ct or body.lstrip()[:1] == b"{"
+
+
+def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
+    """bytes -> items. Raises ParseError when the document is not a feed at all."""
+    if _looks_like_json(body, content_type):
+        from digest.parse.jsonfeed import parse_json_feed
+
+        return parse_json_feed(body, url=url)
+
+    import feedparser
+
+    body, warnings = disarm(body)
+    body, more = fix_declared_encoding(body, _charset(content_type))
+    warnings += more
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    # Always a file object: given bytes or str, feedparser may read a local path or fetch a URL itself.
+    d = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False, response_headers=headers)
+    if d.bozo and not d.entries and not d.get("version"):
+        if _HTML_START.match(body) or (content_type or "").startswith("text/html"):
+            raise ParseError("not a feed: the server sent an HTML page")
+        exc = d.get("bozo_exception")
+        raise ParseError(f"not a readable feed: {_one_line(exc)}")
+    if not d.get("version") and not d.entries:
+        raise ParseError("not a feed: no RSS or Atom elements found")
+    if d.bozo and d.entries:
+        warnings.append(f"feed is not well-formed, read leniently: {_one_line(d.get('bozo_exception'))}")
+    feed = d.feed
+    feed_base = str(feed.get("link") or url)
+    items = []
+    for entry in d.entries:
+        link = _entry_link(entry)
+        items.append(
+            RawItem(
+                guid=str(entry["id"]).strip() if entry.get("id") else None,
+                url=link,
+                title=_text(entry.get("title"), entry.get("title_detail")),
+                author=_text(_author(entry, feed)),
+                published=_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
+                summary_html=_summary(entry),
+                content_html=_entry_content(entry),
+                base_url=link or feed_base,
+                image_url=_entry_image(entry),
+            )
+        )
+    return ParsedFeed(title=_text(feed.get("title"), feed.get("title_detail")), site_url=feed.get("link"), items=items, warnings=warnings)
+
+
+def _one_line(exc: object) -> str:
+    text = str(exc) if exc is not None else "unknown error"
+    name = exc.__class__.__name__ if exc is not None else ""
+    text = " ".join(text.split())
+    if name in ("SAXParseException", "CharacterEncodingOverride", "NonXMLContentType"):
+        return text
+    return f"{name}: {text}" if name else text

@@ -1,0 +1,1 @@
+"""Store stage: SQLAlchemy models, opening/upgrading the database, and the repository of queries."""

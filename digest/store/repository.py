@@ -1,0 +1,266 @@
+"""Reads and writes of the store. The rest of digest passes plain values in and gets plain values out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from digest.clean.items import Item as CleanItem
+from digest.store.models import DigestEntry, DigestIssue, Fetch, Item, Source
+
+_CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
+
+
+class SourceExists(Exception):
+    pass
+
+
+class SourceNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceForFetch:
+    """What a fetch worker needs to know of a source; a value, safe to hand to another thread."""
+
+    id: int
+    name: str
+    url: str
+    kind: str
+    adapter: str | None
+    etag: str | None
+    last_modified: str | None
+    interval: timedelta
+    error_count: int
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """Everything one fetch of one source changes, written in a single transaction."""
+
+    source_id: int
+    started_at: datetime
+    duration_ms: int
+    outcome: str  # ok | not_modified | error | gone
+    http_status: int | None
+    error: str | None
+    warning: str | None
+    bytes: int
+    items: Sequence[CleanItem]
+    error_count: int
+    next_fetch_at: datetime
+    etag: str | None
+    last_modified: str | None
+    new_url: str | None = None
+    disable_reason: str | None = None
+    title: str | None = None
+    site_url: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    new_items: int
+    updated_items: int
+    note: str | None = None  # something the user should hear about, e.g. a move that could not be saved
+
+
+def session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+def find_source(s: Session, name_or_url: str) -> Source | None:
+    return s.scalars(select(Source).where(or_(Source.name == name_or_url, Source.url == name_or_url))).first()
+
+
+def add_source(s: Session, *, url: str, name: str, kind: str = "feed", tags: Sequence[str] = (),
+               interval: int | None = None, adapter: str | None = None, now: datetime) -> Source:
+    clash = s.scalars(select(Source).where(or_(Source.name == name, Source.url == url))).first()
+    if clash is not None:
+        what = "URL" if clash.url == url else "name"
+        raise SourceExists(f"a source with this {what} already exists: {clash.name} ({clash.url})")
+    src = Source(url=url, name=name, kind=kind, tags=sorted(set(tags)), interval_minutes=interval,
+                 adapter=adapter, enabled=True, error_count=0, created_at=now)
+    s.add(src)
+    s.flush()
+    return src
+
+
+def unique_name(s: Session, wanted: str) -> str:
+    taken = set(s.scalars(select(Source.name).where(Source.name.like(f"{wanted}%"))))
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
+
+
+def remove_source(s: Session, name_or_url: str) -> Source:
+    src = find_source(s, name_or_url)
+    if src is None:
+        raise SourceNotFound(f"no source named or at {name_or_url!r}")
+    s.delete(src)
+    return src
+
+
+def list_sources(s: Session) -> list[Source]:
+    return list(s.scalars(select(Source).order_by(Source.name)))
+
+
+def item_counts(s: Session) -> dict[int, int]:
+    rows = s.execute(select(Item.source_id, func.count()).group_by(Item.source_id))
+    return {source_id: n for source_id, n in rows}
+
+
+def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta, every: bool = False,
+                      names: Iterable[str] = ()) -> list[SourceForFetch]:
+    """Enabled sources that are due (all enabled ones with `every`, or just the named ones)."""
+    query = select(Source).where(Source.enabled.is_(True))
+    wanted = list(names)
+    if wanted:
+        query = select(Source).where(or_(Source.name.in_(wanted), Source.url.in_(wanted)))
+    elif not every:
+        query = query.where(or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now))
+    return [
+        SourceForFetch(
+            id=src.id, name=src.name, url=src.url, kind=src.kind, adapter=src.adapter, etag=src.etag,
+            last_modified=src.last_modified, error_count=src.error_count,
+            interval=timedelta(minutes=src.interval_minutes) if src.interval_minutes else default_interval,
+        )
+        for src in s.scalars(query.order_by(Source.id))
+    ]
+
+
+# --- items -----------------------------------------------------------------------------------------
+
+def _existing_hashes(s: Session, source_id: int, guids: list[str]) -> dict[str, tuple[int, str]]:
+    found: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(guids), _CHUNK):
+        rows = s.execute(
+            select(Item.guid, Item.id, Item.content_hash)
+            .where(Item.source_id == source_id, Item.guid.in_(guids[i:i + _CHUNK]))
+        )
+        found.update({guid: (item_id, h) for guid, item_id, h in rows})
+    return found
+
+
+def _item_values(item: CleanItem) -> dict[str, object]:
+    return {
+        "url": item.url, "title": item.title, "author": item.author, "published_at": item.published,
+        "summary": item.summary, "content_html": item.content_html, "excerpt": item.excerpt,
+        "image_url": item.image_url, "content_hash": item.content_hash,
+    }
+
+
+def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: datetime) -> tuple[int, int]:
+    """Insert new items and update changed ones; returns (new, updated). Unchanged items cost nothing."""
+    if not items:
+        return 0, 0
+    existing = _existing_hashes(s, source_id, [i.guid for i in items])
+    fresh = [i for i in items if i.guid not in existing]
+    changed = [i for i in items if i.guid in existing and existing[i.guid][1] != i.content_hash]
+    new = 0
+    if fresh:
+        rows = [{"source_id": source_id, "guid": i.guid, "first_seen_at": now, "updated_at": now, **_item_values(i)}
+                for i in fresh]
+        new = _insert_ignoring_conflicts(s, rows)
+    for item in changed:
+        s.execute(update(Item).where(Item.id == existing[item.guid][0]).values(updated_at=now, **_item_values(item)))
+    return new, len(changed)
+
+
+def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> int:
+    """Another process may have stored the same item a moment ago; that is not an error."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - other databases are not supported yet
+        raise NotImplementedError(dialect)
+    stmt = insert(Item).on_conflict_do_nothing(index_elements=["source_id", "guid"]).returning(Item.id)
+    return len(s.execute(stmt, rows).all())
+
+
+# --- fetch results ---------------------------------------------------------------------------------
+
+def apply_update(engine: Engine, upd: SourceUpdate, now: datetime) -> WriteResult:
+    """Write one source's fetch in its own transaction: a later failure cannot undo it."""
+    note = None
+    with session(engine) as s, s.begin():
+        src = s.get(Source, upd.source_id)
+        if src is None:  # removed while we were fetching it
+            return WriteResult(0, 0, "source was removed during the fetch")
+        new, changed = upsert_items(s, src.id, upd.items, now)
+        src.last_fetch_at = upd.started_at
+        src.last_status = upd.http_status
+        src.error_count = upd.error_count
+        src.next_fetch_at = upd.next_fetch_at
+        src.last_error = upd.error
+        if upd.outcome in ("ok", "not_modified"):
+            src.last_ok_at = upd.started_at
+            src.etag = upd.etag
+            src.last_modified = upd.last_modified
+        if upd.title and not src.title:
+            src.title = upd.title
+        if upd.site_url:
+            src.site_url = upd.site_url
+        if upd.disable_reason:
+            src.enabled = False
+            src.disabled_reason = upd.disable_reason
+        if upd.new_url and upd.new_url != src.url:
+            clash = s.scalars(select(Source).where(Source.url == upd.new_url, Source.id != src.id)).first()
+            if clash is None:
+                src.url = upd.new_url
+            else:
+                note = f"moved permanently to {upd.new_url}, which source {clash.name!r} already follows"
+        warning = "; ".join(w for w in (upd.warning, note) if w) or None
+        s.add(Fetch(source_id=src.id, started_at=upd.started_at, duration_ms=upd.duration_ms,
+                    outcome=upd.outcome, http_status=upd.http_status, error=upd.error, warning=warning,
+                    bytes=upd.bytes, new_items=new, updated_items=changed))
+    return WriteResult(new, changed, note)
+
+
+def prune_fetch_log(engine: Engine, *, older_than: datetime) -> None:
+    with session(engine) as s, s.begin():
+        s.execute(delete(Fetch).where(Fetch.started_at < older_than))
+
+
+# --- digests ---------------------------------------------------------------------------------------
+
+def last_issue(s: Session, name: str) -> DigestIssue | None:
+    return s.scalars(select(DigestIssue).where(DigestIssue.name == name)
+                     .order_by(DigestIssue.created_at.desc(), DigestIssue.id.desc())).first()
+
+
+def items_for_digest(s: Session, *, since: datetime | None, source_ids: Sequence[int] | None,
+                     not_in_any_digest: bool, limit: int | None = None) -> list[tuple[Item, Source]]:
+    """Items in the window, newest first, with their sources."""
+    query = select(Item, Source).join(Source, Item.source_id == Source.id)
+    if since is not None:
+        query = query.where(func.coalesce(Item.published_at, Item.first_seen_at) >= since)
+    if source_ids is not None:
+        query = query.where(Item.source_id.in_(source_ids))
+    if not_in_any_digest:
+        query = query.where(~select(DigestEntry.item_id).where(DigestEntry.item_id == Item.id).exists())
+    query = query.order_by(func.coalesce(Item.published_at, Item.first_seen_at).desc(), Item.id.desc())
+    if limit:
+        query = query.limit(limit)
+    return [(item, src) for item, src in s.execute(query).tuples()]
+
+
+def record_issue(s: Session, *, name: str, theme: str, now: datetime, window_start: datetime | None,
+                 subject: str, out_dir: str | None, entries: Sequence[tuple[int, str | None]]) -> DigestIssue:
+    issue = DigestIssue(name=name, created_at=now, window_start=window_start, window_end=now, status="composed",
+                        theme=theme, subject=subject, out_dir=out_dir)
+    s.add(issue)
+    s.flush()
+    s.add_all(DigestEntry(digest_id=issue.id, item_id=item_id, position=pos, section=section)
+              for pos, (item_id, section) in enumerate(entries))
+    return issue
