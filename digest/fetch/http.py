@@ -6,8 +6,8 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -58,8 +58,11 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return datetime.fromtimestamp(now.timestamp() + int(value), UTC)
+    if value.isascii() and value.isdigit():  # isdigit() alone accepts superscripts that int() rejects
+        try:
+            return datetime.fromtimestamp(now.timestamp() + int(value), UTC)
+        except (OverflowError, ValueError, OSError):  # more seconds than a datetime holds: as late as can be
+            return datetime.max.replace(tzinfo=UTC)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -13,7 +13,11 @@ def backoff(interval: timedelta, consecutive_errors: int, cap: timedelta) -> tim
     if consecutive_errors <= 0:
         return interval
     factor = 2 ** min(consecutive_errors - 1, 30)
-    return min(interval * factor, max(cap, interval))
+    limit = max(cap, interval)
+    try:
+        return min(interval * factor, limit)
+    except OverflowError:  # a daily interval times 2**30 is beyond any timedelta, and beyond the cap
+        return limit
 
 
 def next_fetch_after_success(now: datetime, interval: timedelta) -> datetime:

@@ -221,7 +221,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
                 image_url=_entry_image(entry),
             )
         )
-    return ParsedFeed(title=_text(feed.get("title"), feed.get("title_detail")), site_url=feed.get("link"), items=items, warnings=warnings)
+    title = _text(feed.get("title"), feed.get("title_detail"))
+    return ParsedFeed(title=title, site_url=feed.get("link"), items=items, warnings=warnings)
 
 
 def _one_line(exc: object) -> str:

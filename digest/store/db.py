@@ -105,8 +105,15 @@ def open_store(url: str) -> Engine:
 
     engine = make_engine(url)
     try:
-        if current_revision(engine) != SCHEMA_HEAD:
+        revision = current_revision(engine)
+        if revision != SCHEMA_HEAD:
             upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store at {url}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+        reason = getattr(exc, "orig", None) or exc
+        raise StoreError(f"cannot open the store at {url}: {reason}") from None
+    except Exception as exc:  # alembic.util.CommandError, e.g. a store written by a newer digest
+        if exc.__class__.__name__ != "CommandError":
+            raise
+        raise StoreError(f"cannot upgrade the store at {url} (schema revision {revision}): {exc}; "
+                         "was it written by a newer version of digest?") from None
     return engine

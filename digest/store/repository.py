@@ -252,7 +252,7 @@ def items_for_digest(s: Session, *, since: datetime | None, source_ids: Sequence
     query = query.order_by(func.coalesce(Item.published_at, Item.first_seen_at).desc(), Item.id.desc())
     if limit:
         query = query.limit(limit)
-    return [(item, src) for item, src in s.execute(query).tuples()]
+    return [(item, src) for item, src in s.execute(query)]
 
 
 def record_issue(s: Session, *, name: str, theme: str, now: datetime, window_start: datetime | None,

@@ -1,0 +1,165 @@
+"""Shared test fixtures: a real SQLite store through the migrations, real loopback HTTP, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED_FEED = FIXTURES / "feeds" / "aipapertrails_substack.rss.xml"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test may read or write the developer's real config or data dir."""
+    home = tmp_path_factory.mktemp("digest-home")
+    monkeypatch.setenv("DIGEST_HOME", str(home))
+    monkeypatch.delenv("DIGEST_DB", raising=False)
+    monkeypatch.delenv("DIGEST_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may only talk to 127.0.0.1: refuse any other connection outright."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                raise OSError(f"test tried to reach {host}: only loopback is allowed")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (FIXTURES / relative).read_bytes()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    from digest.store.db import open_store
+
+    eng = open_store(db_url)
+    yield eng
+    eng.dispose()
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Cli:
+    """Runs `digest` in-process (fast) against one store and config; `spawn` runs a real process."""
+
+    def __init__(self, db_url: str, config: Path | None = None) -> None:
+        self.db_url = db_url
+        self.config = config
+        self.runner = CliRunner()
+
+    def _args(self, args: tuple[str, ...]) -> list[str]:
+        base = ["--db", self.db_url]
+        if self.config is not None:
+            base += ["--config", str(self.config)]
+        return base + list(args)
+
+    def __call__(self, *args: str, ok: bool = True) -> CliResult:
+        from digest.cli import app
+
+        result = self.runner.invoke(app, self._args(args), catch_exceptions=False)
+        out = CliResult(result.exit_code, result.stdout, result.stderr)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"digest {' '.join(args)} exited {result.exit_code}:\n{out.stdout}\n{out.stderr}")
+        return out
+
+    def spawn(self, *args: str, **kw: object) -> subprocess.Popen[str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        return subprocess.Popen([sys.executable, "-m", "digest", *self._args(args)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, **kw)  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def cli(db_url: str) -> Cli:
+    return Cli(db_url)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    return ("127.0.0.1", 0)
+
+
+@pytest.fixture
+def serve_feed(httpserver):  # type: ignore[no-untyped-def]
+    """Serve bytes at a path with a feed content type; returns the absolute URL."""
+
+    def _serve(path: str, body: bytes, content_type: str = "application/rss+xml; charset=utf-8",
+               headers: dict[str, str] | None = None) -> str:
+        httpserver.expect_request(path).respond_with_data(body, content_type=content_type, headers=headers or {})
+        return httpserver.url_for(path)
+
+    return _serve
+
+
+def store_rows(engine, sql: str, **params: object) -> list[tuple]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+@pytest.fixture
+def add_source(engine, now):  # type: ignore[no-untyped-def]
+    """Add a source straight through the repository; returns its id."""
+    from digest.store import repository as repo
+
+    def _add(url: str, name: str | None = None, **kw: object) -> int:
+        with repo.session(engine) as s, s.begin():
+            return repo.add_source(s, url=url, name=name or url, now=now, **kw).id  # type: ignore[arg-type]
+
+    return _add
+
+
+@pytest.fixture
+def fetch_all(engine):  # type: ignore[no-untyped-def]
+    """Run one fetch of every enabled source through the real pipeline; returns the RunSummary."""
+    from digest.config import FetchConfig
+    from digest.ingest import FetchSettings, fetch_sources
+    from digest.store import repository as repo
+
+    def _fetch(clock=None, every: bool = True, **fetch_cfg: object):  # type: ignore[no-untyped-def]
+        settings = FetchSettings.from_config(FetchConfig(**fetch_cfg))  # type: ignore[arg-type]
+        kwargs = {"clock": clock} if clock else {}
+        when = clock() if clock else datetime.now(UTC)
+        with repo.session(engine) as s:
+            due = repo.sources_for_fetch(s, now=when, default_interval=settings.default_interval, every=every)
+        return fetch_sources(engine, due, settings, **kwargs)
+
+    return _fetch
+
+
+@pytest.fixture
+def seed_feed() -> bytes:
+    return SEED_FEED.read_bytes()

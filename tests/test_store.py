@@ -1,0 +1,175 @@
+"""The store: migrations, SQLite settings, item upserts, and consistency under concurrent writers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest.clean.items import Item, content_hash
+from digest.store import repository as repo
+from digest.store.db import SCHEMA_HEAD, current_revision, open_store, resolve_url, sqlite_path
+from tests.conftest import store_rows
+
+
+def _item(guid: str, title: str = "A post", body: str = "<p>Body</p>") -> Item:
+    return Item(guid=guid, url=f"https://blog.example/{guid}", title=title, author="Ada",
+                published=datetime(2026, 11, 1, tzinfo=UTC), summary=None, content_html=body, excerpt="Body",
+                image_url=None, content_hash=content_hash(title, body))
+
+
+def test_schema_head_constant_matches_the_newest_migration() -> None:
+    from importlib.resources import files
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("digest.migrations")))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [SCHEMA_HEAD]
+
+
+def test_models_and_migrations_describe_the_same_schema(engine) -> None:
+    """Autogenerate against a migrated store must find nothing to do."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from digest.store.models import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_a_new_store_is_migrated_to_head_in_wal_mode_with_foreign_keys(engine) -> None:
+    assert current_revision(engine) == SCHEMA_HEAD
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    tables = {r[0] for r in store_rows(engine, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sources", "items", "fetches", "digests", "digest_entries", "alembic_version"} <= tables
+
+
+def test_opening_a_current_store_does_no_migration_work(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_store(db_url).dispose()
+    import digest.store.db as db
+
+    def boom(engine: object) -> None:
+        raise AssertionError("upgrade ran on a current schema")
+
+    monkeypatch.setattr(db, "upgrade", boom)
+    open_store(db_url).dispose()
+
+
+def test_store_url_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    assert resolve_url(None, None, data) == f"sqlite:///{data / 'digest.db'}"
+    assert resolve_url(None, "postgresql://u@h/db", data) == "postgresql://u@h/db"
+    monkeypatch.setenv("DIGEST_DB", str(tmp_path / "env.db"))
+    assert resolve_url(None, "postgresql://u@h/db", data) == f"sqlite:///{tmp_path / 'env.db'}"
+    assert resolve_url("sqlite:////x/flag.db", "cfg", data) == "sqlite:////x/flag.db"
+    assert sqlite_path("sqlite:////x/flag.db") == Path("/x/flag.db")
+    assert sqlite_path("postgresql://u@h/db") is None
+
+
+def test_upsert_is_idempotent_and_updates_changed_items_in_place(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed")
+    items = [_item("a"), _item("b")]
+    with repo.session(engine) as s, s.begin():
+        assert repo.upsert_items(s, sid, items, now) == (2, 0)
+    with repo.session(engine) as s, s.begin():
+        assert repo.upsert_items(s, sid, items, now) == (0, 0)
+    ids_before = dict(store_rows(engine, "SELECT guid, id FROM items"))
+    changed = replace(items[0], title="A post, revised", content_hash=content_hash("A post, revised", "<p>Body</p>"))
+    later = now + timedelta(hours=1)
+    with repo.session(engine) as s, s.begin():
+        assert repo.upsert_items(s, sid, [changed, items[1]], later) == (0, 1)
+    rows = store_rows(engine, "SELECT guid, id, title, first_seen_at, updated_at FROM items ORDER BY guid")
+    assert [(g, i) for g, i, *_ in rows] == sorted(ids_before.items())
+    assert rows[0][2] == "A post, revised"
+    assert rows[0][3] != rows[0][4]  # first seen kept, updated moved
+
+
+def test_the_same_guid_in_two_sources_is_two_items(engine, add_source, now) -> None:
+    a = add_source("https://a.example/feed")
+    b = add_source("https://b.example/feed")
+    with repo.session(engine) as s, s.begin():
+        repo.upsert_items(s, a, [_item("shared")], now)
+        repo.upsert_items(s, b, [_item("shared")], now)
+    assert store_rows(engine, "SELECT count(*) FROM items") == [(2,)]
+
+
+def test_removing_a_source_removes_its_items(engine, add_source, now) -> None:
+    sid = add_source("https://a.example/feed", name="a")
+    with repo.session(engine) as s, s.begin():
+        repo.upsert_items(s, sid, [_item("x")], now)
+    with repo.session(engine) as s, s.begin():
+        repo.remove_source(s, "a")
+    assert store_rows(engine, "SELECT count(*) FROM items") == [(0,)]
+
+
+def test_adding_a_source_twice_is_refused(engine, add_source) -> None:
+    add_source("https://a.example/feed", name="a")
+    with pytest.raises(repo.SourceExists, match="URL"):
+        add_source("https://a.example/feed", name="other")
+    with pytest.raises(repo.SourceExists, match="name"):
+        add_source("https://b.example/feed", name="a")
+
+
+def test_naive_datetimes_are_refused_rather_than_stored_ambiguously(engine, add_source) -> None:
+    sid = add_source("https://a.example/feed")
+    with pytest.raises(Exception, match="naive datetime"), repo.session(engine) as s, s.begin():
+        repo.upsert_items(s, sid, [_item("x")], datetime(2026, 1, 1))
+
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from datetime import UTC, datetime
+    from digest.clean.items import Item, content_hash
+    from digest.store import repository as repo
+    from digest.store.db import open_store
+
+    url, sid, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    engine = open_store(url)
+    now = datetime.now(UTC)
+    for batch in range(20):
+        items = [Item(guid=f"g{n}", url=None, title=f"t{n}", author=None, published=None, summary=None,
+                      content_html="", excerpt="", image_url=None, content_hash=content_hash(f"t{n}"))
+                 for n in range(start + batch * 5, start + batch * 5 + 50)]
+        with repo.session(engine) as s, s.begin():
+            repo.upsert_items(s, sid, items, now)
+""")
+
+
+def test_concurrent_writers_leave_one_consistent_copy_of_every_item(tmp_path: Path) -> None:
+    """Three processes write overlapping batches at once: no error, no duplicate, nothing missing."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = open_store(url)
+    with repo.session(engine) as s, s.begin():
+        sid = repo.add_source(s, url="https://a.example/feed", name="a", now=datetime.now(UTC)).id
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, url, str(sid), str(start)],
+                              stderr=subprocess.PIPE, text=True) for start in (0, 30, 60)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    guids = [g for (g,) in store_rows(engine, "SELECT guid FROM items")]
+    assert len(guids) == len(set(guids))
+    assert set(guids) == {f"g{n}" for n in range(0, 60 + 19 * 5 + 50)}
+
+
+def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code = "import sys; from digest.store.db import open_store; open_store(sys.argv[1])"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    engine = open_store(url)
+    assert current_revision(engine) == SCHEMA_HEAD
+    assert store_rows(engine, "SELECT count(*) FROM alembic_version") == [(1,)]
