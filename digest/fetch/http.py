@@ -79,6 +79,12 @@ def _status_reason(status: int) -> str:
         return f"HTTP {status}"
 
 
+def _limit_text(limit: int) -> str:
+    """The body limit as configured (max_body_mib may be fractional): "20 MiB", "0.01 MiB"."""
+    mib = round(limit / (1024 * 1024), 2)
+    return f"{mib:g} MiB" if mib else f"{limit} bytes"
+
+
 class _Decoder:
     """gzip/deflate decoding with a cap on the *decoded* size.
 
@@ -100,7 +106,7 @@ class _Decoder:
     def _take(self, data: bytes) -> bytes:
         self.size += len(data)
         if self.size > self.limit:
-            raise FetchError(f"body larger than the {self.limit // (1024 * 1024)} MiB limit")
+            raise FetchError(f"body larger than the {_limit_text(self.limit)} limit")
         return data
 
     def feed(self, chunk: bytes) -> bytes:
@@ -144,11 +150,13 @@ def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20) -
 def _read_body(response: httpx.Response, limits: Limits, deadline: float) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and not response.headers.get("content-encoding") and int(declared) > limits.max_body_bytes:
-        raise FetchError(f"body larger than the {limits.max_body_bytes // (1024 * 1024)} MiB limit "
+        raise FetchError(f"body larger than the {_limit_text(limits.max_body_bytes)} limit "
                          f"(Content-Length {int(declared)})", status=response.status_code)
     decoder = _Decoder(response.headers.get("content-encoding", ""), limits.max_body_bytes)
     parts: list[bytes] = []
-    chunks: Iterator[bytes] = response.iter_raw(chunk_size=65536)
+    # Chunks as they arrive: a fixed chunk_size buffers up to 64 KiB first, so a server trickling a few
+    # bytes at a time would never reach the deadline check below.
+    chunks: Iterator[bytes] = response.iter_raw()
     for chunk in chunks:
         parts.append(decoder.feed(chunk))
         if time.monotonic() > deadline:
