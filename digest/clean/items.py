@@ -62,7 +62,8 @@ def clean_item(raw: RawItem, guid: str) -> Item:
     content = sanitize_html(raw.content_html or raw.summary_html, base_url=base)
     summary = _clean_text(raw.summary_html, 600) if raw.content_html else None
     excerpt = excerpt_of(content) or (summary or "")
-    title = _clean_text(raw.title)
+    # Already text (the parse stage unescaped it): "The <dialog> element" must not lose its tag-like word.
+    title = " ".join((raw.title or "").split()) or None
     author = _clean_text(raw.author)
     image = first_image(content) or absolute_url(raw.image_url, base)
     published = raw.published.isoformat() if raw.published else None
