@@ -134,7 +134,9 @@ def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpda
     src = r.source
     fetched = r.fetched
     status = fetched.status if fetched else (r.error.status if isinstance(r.error, FetchError) else None)
-    moved = fetched.moved_to if fetched else (r.error.moved_to if isinstance(r.error, FetchError) else None)
+    # A move is only taken once the new address has answered with a feed: a 301 into a 404 or a loop
+    # must not rewrite the source's URL.
+    moved = fetched.moved_to if fetched and r.error is None else None
     common = dict(source_id=src.id, started_at=r.started_at, duration_ms=r.duration_ms, http_status=status,
                   bytes=len(fetched.body) if fetched else 0, new_url=moved)
     if r.error is None and fetched is not None:

@@ -610,3 +610,15 @@ def test_sanitized_output_parses_to_no_scripts_handlers_or_unsafe_urls(parts: li
             if name in ("href", "src"):
                 assert urlsplit(value or "").scheme in ("http", "https", "mailto")
             assert decoded_scheme(value or "") not in ("javascript", "vbscript", "data")
+
+
+def test_an_item_with_nothing_to_see_or_follow_is_dropped() -> None:
+    blank = raw(guid=None, url=None, title="  ", content_html=None, summary_html=None)
+    kept = raw(guid=None, url=None, title="Only a title", content_html=None, summary_html=None)
+    assert [i.title for i in clean_items([blank, kept])] == ["Only a title"]
+
+
+def test_medium_feed_source_parameters_are_tracking() -> None:
+    url = "https://medium.com/@someone/a-post-5f3c1a?source=rss----a1b2c3---4"
+    assert strip_tracking(url) == "https://medium.com/@someone/a-post-5f3c1a"
+    assert strip_tracking("https://example.org/search?source=arxiv") == "https://example.org/search?source=arxiv"

@@ -704,8 +704,6 @@ def test_one_bad_source_never_stops_the_others(engine, add_source, fetch_all, se
 
 # --- 12. item identity -----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="known bug: feedparser resolves a <guid> without isPermaLink=\"false\" "
-                   "against the feed URL, so a feed that moves re-keys (duplicates) every item; see the report")
 def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_source, fetch_all,
                                                                     httpserver) -> None:
     doc = rss("<item><title>One</title><guid>post-1</guid></item>")  # isPermaLink defaults to true
@@ -903,3 +901,38 @@ def test_an_empty_run_says_so(fetch_all) -> None:
     summary = fetch_all()
     assert summary.reports == []
     assert summary.line().startswith("fetched 0, not modified 0, failed 0, new items 0, updated 0 (0 sources")
+
+
+def test_a_permanent_redirect_into_an_error_does_not_move_the_source(engine, add_source, fetch_all,
+                                                                     httpserver) -> None:
+    httpserver.expect_request("/old.xml").respond_with_data(b"", status=301, headers={"Location": "/gone.xml"})
+    httpserver.expect_request("/gone.xml").respond_with_data(b"not here", status=404)
+    url = httpserver.url_for("/old.xml")
+    sid = add_source(url, name="moving-into-404")
+    fetch_all()
+    src = source_row(engine, sid)
+    assert src.url == url
+    assert src.last_error == "HTTP 404 Not Found"
+
+
+def test_a_broken_feed_without_items_is_stored_as_ok_with_a_warning(engine, add_source, fetch_all,
+                                                                   serve_feed) -> None:
+    sid = add_source(serve_feed("/broken.xml", b"<rss version='2.0'><channel><title>x</channel></rss>"),
+                     name="broken-empty")
+    fetch_all()
+    log = fetch_log(engine, sid)
+    assert [f.outcome for f in log] == ["ok"]
+    assert log[0].warning and "not well-formed, and no items could be read" in log[0].warning
+
+
+def test_link_guids_ignore_tracking_parameters_that_change_between_fetches(engine, add_source, fetch_all,
+                                                                           httpserver) -> None:
+    first = rss(entry("Post", link="https://blog.example/p/1?utm_source=rss&amp;utm_campaign=a"))
+    second = rss(entry("Post", link="https://blog.example/p/1?utm_source=rss&amp;utm_campaign=b"))
+    httpserver.expect_ordered_request("/feed.xml").respond_with_data(first, content_type=RSS)
+    httpserver.expect_ordered_request("/feed.xml").respond_with_data(second, content_type=RSS)
+    sid = add_source(httpserver.url_for("/feed.xml"), name="tracked-links")
+    fetch_all()
+    fetch_all()
+    assert [(i.guid, i.url) for i in items_of(engine, sid)] == [("https://blog.example/p/1",
+                                                                 "https://blog.example/p/1")]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from digest.clean.html import excerpt_of, first_image, html_to_text, sanitize_html, truncate
-from digest.clean.urls import absolute_url, clean_link
+from digest.clean.urls import absolute_url, clean_link, strip_tracking
 from digest.parse.types import RawItem
 
 # Bump when what goes into the hash changes, so stored hashes are not compared across versions.
@@ -72,6 +72,12 @@ def clean_item(raw: RawItem, guid: str) -> Item:
                 content_html=content, excerpt=excerpt, image_url=image, content_hash=digest)
 
 
+def is_blank(raw: RawItem) -> bool:
+    """Nothing a reader could see or follow (a broken feed's debris): not an item."""
+    return not any(((raw.title or "").strip(), (raw.url or "").strip(), (raw.content_html or "").strip(),
+                    (raw.summary_html or "").strip()))
+
+
 def clean_items(raws: Iterable[RawItem]) -> list[Item]:
     """Clean every item, giving each a guid unique within the feed.
 
@@ -82,7 +88,10 @@ def clean_items(raws: Iterable[RawItem]) -> list[Item]:
     items: list[Item] = []
     seen: dict[str, str] = {}  # guid -> content hash
     for raw in raws:
-        guid = (raw.guid or "").strip() or (raw.url or "").strip() or _fallback_guid(raw)
+        if is_blank(raw):
+            continue
+        # A link used as guid loses its tracking parameters, which some feeds vary between fetches.
+        guid = (raw.guid or "").strip() or strip_tracking((raw.url or "").strip()) or _fallback_guid(raw)
         item = clean_item(raw, guid)
         if guid in seen:
             if seen[guid] == item.content_hash:

@@ -25,6 +25,7 @@ HOST_TRACKING_PARAMS: dict[str, frozenset[str]] = {
     "youtu.be": frozenset({"si"}),
     "open.spotify.com": frozenset({"si"}),
     "linkedin.com": frozenset({"trk", "trkcampaign"}),
+    "medium.com": frozenset({"source"}),  # ?source=rss----<hash>---4 on every feed link
 }
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 

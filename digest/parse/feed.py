@@ -8,6 +8,7 @@ import io
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 from digest.parse.types import ParsedFeed, ParseError, RawItem
 
@@ -202,7 +203,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     body, warnings = disarm(body)
     body, more = fix_declared_encoding(body, _charset(content_type))
     warnings += more
-    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    # No content-location: feedparser would resolve plain <guid>s against it, so a feed that moved would
+    # re-key every item. Links are resolved below instead; xml:base still applies inside feedparser.
+    headers = {"content-type": content_type or "application/xml"}
     # Always a file object: given bytes or str, feedparser may read a local path or fetch a URL itself.
     d = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False, response_headers=headers)
     if not d.entries and not d.get("version"):
@@ -212,13 +215,15 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         if d.bozo:
             raise ParseError(f"not a readable feed: {_one_line(d.get('bozo_exception'))}")
         raise ParseError("not a feed: no RSS or Atom elements found")
-    if d.bozo and d.entries:
-        warnings.append(f"feed is not well-formed, read leniently: {_one_line(d.get('bozo_exception'))}")
+    if d.bozo:
+        what = "read leniently" if d.entries else "and no items could be read"
+        warnings.append(f"feed is not well-formed, {what}: {_one_line(d.get('bozo_exception'))}")
     feed = d.feed
-    feed_base = str(feed.get("link") or url)
+    site_url = _http_url(feed.get("link"), url)
+    feed_base = site_url or url
     items = []
     for entry in d.entries:
-        link = _entry_link(entry)
+        link = _http_url(_entry_link(entry), url)
         items.append(
             RawItem(
                 guid=str(entry["id"]).strip() if entry.get("id") else None,
@@ -233,7 +238,15 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
             )
         )
     title = _text(feed.get("title"), feed.get("title_detail"))
-    return ParsedFeed(title=title, site_url=feed.get("link"), items=items, warnings=warnings)
+    return ParsedFeed(title=title, site_url=site_url, items=items, warnings=warnings)
+
+
+def _http_url(link: str | None, base: str) -> str | None:
+    """`link` resolved against the feed's URL; None unless http(s) (an Atom id such as urn:... is no link)."""
+    if not link:
+        return None
+    resolved = urljoin(base, link.strip())
+    return resolved if resolved.startswith(("http://", "https://")) else None
 
 
 def _one_line(exc: object) -> str:
