@@ -94,6 +94,12 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def _iso(dt: datetime | None) -> str | None:
+    from digest.store.export import iso
+
+    return iso(dt)
+
+
 def _ctx(ctx: typer.Context) -> Context:
     obj = ctx.find_root().obj
     assert isinstance(obj, Context)
@@ -284,10 +290,12 @@ def _print_report(r: SourceReport) -> None:
 
 
 def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
+    from digest.clean.paper_ids import compile_rules
     from digest.ingest import FetchSettings, fetch_sources
     from digest.store import repository as repo
 
-    settings = FetchSettings.from_config(c.config.fetch)
+    rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
+    settings = FetchSettings.from_config(c.config.fetch, paper_rules=rules)
     with repo.session(c.engine) as s:
         due = repo.sources_for_fetch(s, now=now_utc(), default_interval=settings.default_interval, every=every,
                                      names=names)
@@ -439,10 +447,6 @@ def run(ctx: typer.Context) -> None:
 
 # --- status / export -------------------------------------------------------------------------------
 
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
-
-
 def _ago(dt: datetime | None, now: datetime) -> str:
     if dt is None:
         return "never"
@@ -513,6 +517,45 @@ def export(ctx: typer.Context,
     sys.stdout.write("\n")
 
 
+# --- papers ----------------------------------------------------------------------------------------
+
+@app.command()
+def papers(
+    ctx: typer.Context,
+    top: Annotated[int, typer.Option("--top", "-n", min=1, help="How many papers to show.")] = 20,
+    since: Annotated[str | None, typer.Option("--since", help="Only mentions in items published since this "
+                                              "ISO date.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Papers ranked by how many sources and posts mention them, then by recency."""
+    from digest.store.papers import ranked_papers
+    from digest.store.repository import session
+
+    c = _ctx(ctx)
+    with session(c.engine) as s:
+        ranked = ranked_papers(s, since=_parse_since(since), top=top)
+    if as_json:
+        typer.echo(json.dumps([
+            {"id": p.canonical_id, "title": p.title, "url": p.landing_url, "pdf": p.pdf_url, "sources": p.sources,
+             "mentions": p.items, "latest": _iso(p.latest),
+             "mentioned_in": [{"source": x.source, "title": x.item_title, "url": x.item_url,
+                               "published": _iso(x.published)} for x in p.sightings]}
+            for p in ranked
+        ], indent=2, ensure_ascii=False))
+        return
+    if not ranked:
+        typer.echo("no papers yet: fetch some sources first")
+        return
+    for n, p in enumerate(ranked, 1):
+        title = p.title or p.landing_url or p.canonical_id
+        typer.echo(f"{n:>3}. {title}")
+        where = "; ".join(f"{x.source}: {x.item_title or x.item_url}" for x in p.sightings[:3])
+        more = f" (+{len(p.sightings) - 3} more)" if len(p.sightings) > 3 else ""
+        typer.echo(f"     {p.canonical_id} · {p.sources} source{'s' if p.sources != 1 else ''}, "
+                   f"{p.items} post{'s' if p.items != 1 else ''}")
+        typer.echo(f"     in {where}{more}")
+
+
 # --- db / demo -------------------------------------------------------------------------------------
 
 @db_app.command("upgrade")
@@ -522,6 +565,27 @@ def db_upgrade(ctx: typer.Context) -> None:
 
     c = _ctx(ctx)
     typer.echo(f"{c.store_url}: schema at revision {current_revision(c.engine)}")
+
+
+@db_app.command("rescan")
+def db_rescan(ctx: typer.Context) -> None:
+    """Find the papers of every stored item again (after changing [[papers.rules]] or upgrading digest)."""
+    from digest.clean.mentions import find_mentions
+    from digest.clean.paper_ids import compile_rules
+    from digest.store.papers import rescan_targets, store_mentions
+    from digest.store.repository import session
+
+    c = _ctx(ctx)
+    rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
+    now = now_utc()
+    with session(c.engine) as s, s.begin():
+        targets = rescan_targets(s)
+        found = 0
+        for item_id, source_id, html in targets:
+            refs = find_mentions(html, rules)
+            found += len(refs)
+            store_mentions(s, item_id=item_id, source_id=source_id, refs=refs, now=now)
+    typer.echo(f"rescanned {len(targets)} items: {found} paper mentions")
 
 
 @app.command()

@@ -53,6 +53,31 @@ class SourceConfig(_Strict):
     interval: Annotated[int | None, Field(ge=1)] = None
 
 
+class PaperRuleConfig(_Strict):
+    """A URL regex and the id it means, e.g. a conference mirror whose pages are keyed by OpenReview ids."""
+
+    pattern: str
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*:.+$")]
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    def as_pair(self) -> tuple[str, str]:
+        return self.pattern, self.id
+
+
+class PapersConfig(_Strict):
+    rules: list[PaperRuleConfig] = []
+
+
 class DigestConfig(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     schedule: str = "daily 07:00"
@@ -91,6 +116,7 @@ class Config(_Strict):
     store: StoreConfig = StoreConfig()
     fetch: FetchConfig = FetchConfig()
     sources: list[SourceConfig] = []
+    papers: PapersConfig = PapersConfig()
     digests: list[DigestConfig] = Field(default_factory=_default_digests)
 
     @field_validator("digests")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from digest.clean.items import Item, clean_items
+from digest.clean.paper_ids import PaperRule
 from digest.fetch.http import Fetched, FetchError, Limits, fetch_url, make_client
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
 from digest.parse import ParsedFeed, ParseError, parse_document
@@ -40,15 +41,16 @@ class FetchSettings:
     user_agent: str
     default_interval: timedelta
     max_backoff: timedelta
+    paper_rules: tuple[PaperRule, ...] = ()
 
     @classmethod
-    def from_config(cls, cfg: FetchConfig) -> FetchSettings:
+    def from_config(cls, cfg: FetchConfig, paper_rules: Sequence[PaperRule] = ()) -> FetchSettings:
         return cls(
             limits=Limits(timeout_connect=cfg.timeout_connect, timeout_total=cfg.timeout_total,
                           max_body_bytes=cfg.max_body_bytes, max_redirects=cfg.max_redirects),
             concurrency=cfg.concurrency, per_host=cfg.per_host, user_agent=cfg.user_agent,
             default_interval=timedelta(minutes=cfg.default_interval),
-            max_backoff=timedelta(hours=cfg.max_backoff_hours),
+            max_backoff=timedelta(hours=cfg.max_backoff_hours), paper_rules=tuple(paper_rules),
         )
 
 
@@ -102,7 +104,8 @@ class RunSummary:
                 f"({len(self.reports)} sources in {self.seconds:.2f}s)")
 
 
-def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
+def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock,
+             rules: Sequence[PaperRule] = ()) -> Retrieved:
     """Fetch, parse and clean one source. Never raises: every failure comes back as a value."""
     started = clock()
     t0 = time.monotonic()
@@ -120,7 +123,7 @@ def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock
     try:
         feed = parse_document(fetched.body, url=fetched.url, content_type=fetched.headers.get("content-type"),
                               kind=source.kind, adapter=source.adapter)
-        items = clean_items(feed.items)
+        items = clean_items(feed.items, rules)
     except ParseError as exc:
         return done(fetched=fetched, error=exc)
     except Exception as exc:  # a bug must cost one source, not the run
@@ -205,7 +208,7 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
 
         def work(src: SourceForFetch) -> Retrieved:
             with gate(src.url):
-                return retrieve(client, src, settings.limits, clock)
+                return retrieve(client, src, settings.limits, clock, settings.paper_rules)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             futures = [pool.submit(work, s) for s in _interleave_hosts(sources)]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from digest.clean.html import excerpt_of, first_image, html_to_text, sanitize_html, truncate
+from digest.clean.mentions import PaperRef, find_mentions
+from digest.clean.paper_ids import PaperRule
 from digest.clean.urls import absolute_url, clean_link, strip_tracking
 from digest.parse.types import RawItem
 
@@ -27,6 +29,7 @@ class Item:
     excerpt: str
     image_url: str | None
     content_hash: str
+    mentions: tuple[PaperRef, ...] = ()
 
 
 def _clean_text(value: str | None, limit: int | None = None) -> str | None:
@@ -56,7 +59,7 @@ def _fallback_guid(raw: RawItem) -> str:
     return "sha256:" + hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def clean_item(raw: RawItem, guid: str) -> Item:
+def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item:
     url = clean_link(raw.url, raw.base_url)
     base = url or raw.base_url
     content = sanitize_html(raw.content_html or raw.summary_html, base_url=base)
@@ -69,7 +72,8 @@ def clean_item(raw: RawItem, guid: str) -> Item:
     published = raw.published.isoformat() if raw.published else None
     digest = content_hash(title, url, author, published, summary, content)
     return Item(guid=guid, url=url, title=title, author=author, published=raw.published, summary=summary,
-                content_html=content, excerpt=excerpt, image_url=image, content_hash=digest)
+                content_html=content, excerpt=excerpt, image_url=image, content_hash=digest,
+                mentions=tuple(find_mentions(content, rules)))
 
 
 def is_blank(raw: RawItem) -> bool:
@@ -78,7 +82,7 @@ def is_blank(raw: RawItem) -> bool:
                     (raw.summary_html or "").strip()))
 
 
-def clean_items(raws: Iterable[RawItem]) -> list[Item]:
+def clean_items(raws: Iterable[RawItem], rules: Sequence[PaperRule] = ()) -> list[Item]:
     """Clean every item, giving each a guid unique within the feed.
 
     The guid is the feed's own, else the link, else a hash of title and date. Feeds do repeat guids
@@ -92,7 +96,7 @@ def clean_items(raws: Iterable[RawItem]) -> list[Item]:
             continue
         # A link used as guid loses its tracking parameters, which some feeds vary between fetches.
         guid = (raw.guid or "").strip() or strip_tracking((raw.url or "").strip()) or _fallback_guid(raw)
-        item = clean_item(raw, guid)
+        item = clean_item(raw, guid, rules)
         if guid in seen:
             if seen[guid] == item.content_hash:
                 continue

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from digest.store.models import Item, Source
+from digest.store.papers import paper_counts, paper_ids_by_item
 from digest.store.repository import session
 
 
-def _iso(dt: datetime | None) -> str | None:
+def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
@@ -20,9 +21,11 @@ def export_document(engine: Engine) -> dict[str, Any]:
         sources = list(s.scalars(select(Source).order_by(Source.id)))
         url_of = {src.id: src.url for src in sources}
         items = s.execute(
-            select(Item.source_id, Item.guid, Item.url, Item.title, Item.author, Item.published_at)
+            select(Item.id, Item.source_id, Item.guid, Item.url, Item.title, Item.author, Item.published_at)
             .order_by(Item.source_id, Item.id)
         ).all()
+        papers_of = paper_ids_by_item(s)
+        papers = paper_counts(s)
     return {
         "sources": [
             {"name": src.name, "url": src.url, "kind": src.kind, "enabled": src.enabled,
@@ -31,8 +34,11 @@ def export_document(engine: Engine) -> dict[str, Any]:
         ],
         "items": [
             {"source": url_of[row.source_id], "guid": row.guid, "url": row.url, "title": row.title,
-             "author": row.author, "published": _iso(row.published_at), "papers": []}
+             "author": row.author, "published": iso(row.published_at), "papers": papers_of.get(row.id, [])}
             for row in items
         ],
-        "papers": [],
+        "papers": [
+            {"id": pid, "title": title, "mentions": n_items, "sources": n_sources}
+            for pid, title, n_items, n_sources in papers
+        ],
     }

@@ -93,6 +93,52 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Paper(Base):
+    """One research paper, however many URLs, posts and sources point at it."""
+
+    __tablename__ = "papers"
+    __table_args__ = (Index("ix_papers_norm_title", "norm_title"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    canonical_id: Mapped[str] = mapped_column(String(500), unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    title_quality: Mapped[int] = mapped_column(Integer, default=0)
+    norm_title: Mapped[str | None] = mapped_column(String(1000))
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    abstract: Mapped[str | None] = mapped_column(Text)
+    venue: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer)
+    landing_url: Mapped[str | None] = mapped_column(String(2000))
+    pdf_url: Mapped[str | None] = mapped_column(String(2000))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperAlias(Base):
+    """Every id and URL seen for a paper, so ids found later resolve to (and merge into) the same row."""
+
+    __tablename__ = "paper_aliases"
+    __table_args__ = (Index("ix_paper_aliases_paper", "paper_id"),)
+
+    alias: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+
+
+class Mention(Base):
+    """One item linking one paper, with the evidence: the URL as written, anchor text, heading, context."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_paper", "paper_id"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    anchor_text: Mapped[str | None] = mapped_column(Text)
+    heading: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+
+
 class Fetch(Base):
     """One attempt at one source: the log `digest status` reads."""
 

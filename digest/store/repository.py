@@ -165,18 +165,26 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
     existing = _existing_hashes(s, source_id, [i.guid for i in items])
     fresh = [i for i in items if i.guid not in existing]
     changed = [i for i in items if i.guid in existing and existing[i.guid][1] != i.content_hash]
-    new = 0
+    from digest.store.papers import store_mentions
+
+    inserted: dict[str, int] = {}
     if fresh:
         rows = [{"source_id": source_id, "guid": i.guid, "first_seen_at": now, "updated_at": now, **_item_values(i)}
                 for i in fresh]
-        new = _insert_ignoring_conflicts(s, rows)
+        inserted = _insert_ignoring_conflicts(s, rows)
     for item in changed:
         s.execute(update(Item).where(Item.id == existing[item.guid][0]).values(updated_at=now, **_item_values(item)))
-    return new, len(changed)
+    # Mentions follow the content: derived again for every new or changed item, never for unchanged ones.
+    for item in fresh:
+        if item.guid in inserted:
+            store_mentions(s, item_id=inserted[item.guid], source_id=source_id, refs=item.mentions, now=now)
+    for item in changed:
+        store_mentions(s, item_id=existing[item.guid][0], source_id=source_id, refs=item.mentions, now=now)
+    return len(inserted), len(changed)
 
 
-def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> int:
-    """Another process may have stored the same item a moment ago; that is not an error."""
+def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dict[str, int]:
+    """Insert, skipping rows another process stored a moment ago; returns guid -> id of the rows inserted."""
     dialect = s.get_bind().dialect.name
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
@@ -184,8 +192,8 @@ def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> int
         from sqlalchemy.dialects.postgresql import insert
     else:  # pragma: no cover - other databases are not supported yet
         raise NotImplementedError(dialect)
-    stmt = insert(Item).on_conflict_do_nothing(index_elements=["source_id", "guid"]).returning(Item.id)
-    return len(s.execute(stmt, rows).all())
+    stmt = insert(Item).on_conflict_do_nothing(index_elements=["source_id", "guid"]).returning(Item.guid, Item.id)
+    return {guid: item_id for guid, item_id in s.execute(stmt, rows)}
 
 
 # --- fetch results ---------------------------------------------------------------------------------

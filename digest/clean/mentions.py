@@ -1,0 +1,288 @@
+"""Find the papers a post links: each link with a canonical id becomes a mention with its evidence. Pure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from digest.clean.paper_ids import PaperRule, canonical_id
+
+# How much to trust a title, by where it came from; a better source replaces a worse one.
+TITLE_FROM_API = 100
+TITLE_FROM_LISTING = 90
+TITLE_FROM_ANCHOR = 60  # anchor text of three words or more that is not generic
+TITLE_FROM_SHORT_ANCHOR = 45  # a name such as "DeepSeek-R1" or "Toolformer"
+TITLE_FROM_HEADING = 30  # the nearest heading before a link whose own text says nothing
+
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+BLOCKS = frozenset({"p", "li", "td", "th", "dd", "dt", "blockquote", "figcaption", "pre", *HEADINGS})
+# Words that never make a title on their own: "this paper", "the source", "link", "here", "[pdf]"...
+GENERIC_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "our",
+        "their",
+        "his",
+        "her",
+        "my",
+        "your",
+        "one",
+        "another",
+        "other",
+        "some",
+        "paper",
+        "papers",
+        "work",
+        "works",
+        "study",
+        "studies",
+        "article",
+        "articles",
+        "preprint",
+        "preprints",
+        "post",
+        "blog",
+        "link",
+        "links",
+        "here",
+        "there",
+        "source",
+        "sources",
+        "pdf",
+        "html",
+        "abs",
+        "abstract",
+        "arxiv",
+        "openreview",
+        "code",
+        "repo",
+        "github",
+        "website",
+        "site",
+        "page",
+        "project",
+        "poster",
+        "slides",
+        "video",
+        "talk",
+        "full",
+        "text",
+        "version",
+        "read",
+        "more",
+        "see",
+        "click",
+        "via",
+        "and",
+        "or",
+        "of",
+        "on",
+        "in",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "is",
+        "interesting",
+        "recent",
+        "new",
+        "latest",
+        "position",
+        "previous",
+        "earlier",
+        "following",
+        "related",
+        "original",
+        "above",
+        "below",
+        "references",
+        "reference",
+        "bibliography",
+        "footnotes",
+        "footnote",
+        "notes",
+        "resources",
+        "reading",
+        "further",
+        "introduction",
+        "conclusion",
+        "conclusions",
+        "summary",
+        "appendix",
+        "acknowledgements",
+        "acknowledgments",
+        "discussion",
+        "background",
+        "overview",
+        "versions",
+        "camera",
+        "ready",
+        "proceedings",
+        "workshop",
+        "oral",
+        "spotlight",
+        "supplementary",
+        "supplement",
+        "accepted",
+        "iclr",
+        "icml",
+        "neurips",
+        "nips",
+        "acl",
+        "emnlp",
+        "naacl",
+        "cvpr",
+        "iccv",
+        "eccv",
+        "aaai",
+        "ijcai",
+        "colm",
+        "tmlr",
+        "jmlr",
+        "corl",
+        "kdd",
+        "www",
+        "sigir",
+    }
+)
+# "Lake et al. 2017", "Vaswani et al. (2017)": a citation names authors, not the paper.
+_CITATION = re.compile(
+    r"\bet\.?\s*al\b|^[A-Z][\w'\u2019-]+(?:\s+(?:and|&)\s+[A-Z][\w'\u2019-]+)?,?\s*\(?(?:19|20)\d{2}[a-z]?\)?$"
+)
+_URLISH = re.compile(r"^(?:https?://|www\.)|://|^[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)
+_IDISH = re.compile(r"^(?:arxiv:)?\s*\d{4}\.\d{4,5}(?:v\d+)?$|^[\d\s.,:;()\[\]-]+$", re.IGNORECASE)
+_WORD = re.compile(r"[\w][\w'\u2019-]*")
+_WS = re.compile(r"\s+")
+_EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb*_-\u2014\u2013"
+CONTEXT_CHARS = 280
+
+
+@dataclass(frozen=True)
+class PaperRef:
+    """One item's mention of one paper, with the evidence the store needs to name it."""
+
+    paper_id: str
+    url: str
+    anchor: str | None
+    heading: str | None
+    context: str | None
+    title: str | None
+    title_quality: int
+
+
+def fold(text: str | None) -> str:
+    return _WS.sub(" ", text or "").strip()
+
+
+def is_title_like(text: str | None) -> bool:
+    """Text that names something: not generic ("this paper", "here"), not a URL, not a bare id or number."""
+    t = fold(text).strip(_EDGE_PUNCT)
+    if len(t) < 3 or _URLISH.search(t) or _IDISH.match(t) or _CITATION.search(t):
+        return False
+    words = _WORD.findall(t)
+    if not words or all(w.lower() in GENERIC_WORDS for w in words):
+        return False
+    # Titles and names carry a capital or a digit ("DeepSeek-R1", "e-SNLI: ..."); an all-lowercase anchor
+    # is running text that happens to be linked ("logical reasoning", "long video").
+    return any(ch.isupper() or ch.isdigit() for ch in t)
+
+
+def clean_title(text: str) -> str:
+    """Trim what surrounds a title in running text: edge punctuation, an unclosed "(" left by the link."""
+    t = fold(text).strip(" ,;:.")
+    if t.count("(") > t.count(")"):
+        t = t[: t.rfind("(")].rstrip(" ,;:")
+    return t
+
+
+def title_evidence(anchor: str | None, heading: str | None) -> tuple[str | None, int]:
+    if is_title_like(anchor):
+        clean = clean_title(anchor or "")
+        return clean, TITLE_FROM_ANCHOR if len(_WORD.findall(clean)) >= 3 else TITLE_FROM_SHORT_ANCHOR
+    if is_title_like(heading):
+        return clean_title(heading or ""), TITLE_FROM_HEADING
+    return None, 0
+
+
+def normalize_title(title: str) -> str:
+    """Case, punctuation and whitespace folded: "BERT: Pre-training…" == "bert pre training".'"""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(re.findall(r"\w+", text))
+
+
+def _snippet(block_text: str, anchor: str) -> str:
+    if len(block_text) <= CONTEXT_CHARS:
+        return block_text
+    at = block_text.find(anchor) if anchor else -1
+    if at < 0:
+        at = 0
+    start = max(0, at - CONTEXT_CHARS // 3)
+    end = min(len(block_text), start + CONTEXT_CHARS)
+    start = max(0, end - CONTEXT_CHARS)
+    text = block_text[start:end]
+    if start > 0:
+        text = "…" + text.split(" ", 1)[-1]
+    if end < len(block_text):
+        text = text.rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[PaperRef]:
+    """Every distinct paper linked from sanitised HTML, in order of first link; best evidence per paper."""
+    if not html or "<a" not in html:
+        return []
+    from selectolax.lexbor import LexborHTMLParser
+
+    root = LexborHTMLParser(html).body
+    if root is None:
+        return []
+    found: dict[str, PaperRef] = {}
+    heading: str | None = None
+    block_texts: dict[int, str] = {}
+    for node in root.traverse():
+        tag = node.tag
+        if tag in HEADINGS:
+            heading = fold(node.text(separator=" "))
+            continue
+        if tag != "a":
+            continue
+        href = node.attributes.get("href")
+        paper_id = canonical_id(href, rules) if href else None
+        if paper_id is None:
+            continue
+        anchor = fold(node.text(separator=" ")) or None
+        title, quality = title_evidence(anchor, heading)
+        existing = found.get(paper_id)
+        if existing is not None and existing.title_quality >= quality:
+            continue
+        block = node.parent
+        while block is not None and block.tag not in BLOCKS and block is not root:
+            block = block.parent
+        context = None
+        if block is not None and block is not root:
+            key = block.mem_id
+            if key not in block_texts:
+                block_texts[key] = fold(block.text(separator=" "))
+            context = _snippet(block_texts[key], anchor or "") or None
+        found[paper_id] = PaperRef(
+            paper_id=paper_id,
+            url=str(href),
+            anchor=anchor,
+            heading=heading,
+            context=context,
+            title=title,
+            title_quality=quality,
+        )
+    return list(found.values())
