@@ -180,22 +180,32 @@ def sources_add(
     kind: Annotated[str, typer.Option("--kind", help="feed or listing.")] = "feed",
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat for several.")] = None,
     interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between fetches.")] = None,
+    adapter: Annotated[str | None, typer.Option("--adapter", help="For listings: hf-daily, arxiv-listing, "
+                                                "arxiv-rss or reading-list (default: from the URL).")] = None,
 ) -> None:
     """Follow a new source."""
+    from digest.parse import ADAPTERS, detect_adapter
     from digest.store import repository as repo
 
     if kind not in ("feed", "listing"):
         fail(f"--kind must be 'feed' or 'listing', not {kind!r}", code=EXIT_USAGE)
+    if adapter is not None and adapter not in ADAPTERS:
+        fail(f"--adapter must be one of {', '.join(ADAPTERS)}, not {adapter!r}", code=EXIT_USAGE)
     url = _validate_url(url)
+    adapter = adapter or detect_adapter(url)
+    if adapter is not None:
+        kind = "listing"  # a recognised listing URL, or an explicit adapter, makes the source a listing
+    elif kind == "listing":
+        adapter = "reading-list"
     c = _ctx(ctx)
     with repo.session(c.engine) as s, s.begin():
         chosen = name or repo.unique_name(s, _default_name(url))
         try:
             src = repo.add_source(s, url=url, name=chosen, kind=kind, tags=tag or [], interval=interval,
-                                  now=now_utc())
+                                  adapter=adapter, now=now_utc())
         except repo.SourceExists as exc:
             fail(str(exc))
-        typer.echo(f"added {src.name}: {src.url}")
+        typer.echo(f"added {src.name}: {src.url}" + (f" ({kind}, {adapter})" if adapter else ""))
 
 
 @sources_app.command("list")
@@ -210,8 +220,8 @@ def sources_list(ctx: typer.Context,
         counts = repo.item_counts(s)
     if as_json:
         typer.echo(json.dumps([
-            {"name": r.name, "url": r.url, "kind": r.kind, "tags": r.tags or [], "interval": r.interval_minutes,
-             "enabled": r.enabled, "items": counts.get(r.id, 0)} for r in rows
+            {"name": r.name, "url": r.url, "kind": r.kind, "adapter": r.adapter, "tags": r.tags or [],
+             "interval": r.interval_minutes, "enabled": r.enabled, "items": counts.get(r.id, 0)} for r in rows
         ], indent=2))
         return
     if not rows:
@@ -327,6 +337,25 @@ def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
     return summary
 
 
+def _enrich(c: Context) -> str:
+    import httpx
+
+    from digest.enrich.arxiv import ArxivEnricher
+    from digest.enrich.run import enrich_papers
+
+    cfg = c.config.enrich
+    with httpx.Client(timeout=httpx.Timeout(cfg.timeout, connect=min(10.0, cfg.timeout)), trust_env=False,
+                      headers={"User-Agent": c.config.fetch.user_agent}) as client:
+        enricher = ArxivEnricher(client, api_url=cfg.arxiv_api, spacing=cfg.spacing)
+        return enrich_papers(c.engine, enricher, now=now_utc(), limit=cfg.max_papers).line()
+
+
+@app.command()
+def enrich(ctx: typer.Context) -> None:
+    """Look up titles, authors and abstracts of arXiv papers that only arrived as links (cached)."""
+    typer.echo(_enrich(_ctx(ctx)))
+
+
 @app.command()
 def fetch(
     ctx: typer.Context,
@@ -338,6 +367,8 @@ def fetch(
     c = _ctx(ctx)
     summary = _fetch(c, every=all_, names=source or [])
     typer.echo(summary.line())
+    if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
+        typer.echo(_enrich(c))
     if summary.reports and summary.failed == len(summary.reports):
         raise typer.Exit(EXIT_ERROR)
 
@@ -424,6 +455,8 @@ def run(ctx: typer.Context) -> None:
         with exclusive(lock_path_for(c.store_url, c.data_dir)):
             summary = _fetch(c, every=False, names=[])
             typer.echo(summary.line())
+            if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
+                typer.echo(_enrich(c))
             composed_any = False
             for cfg in c.config.digests:
                 now = now_utc()
@@ -470,6 +503,7 @@ def status(ctx: typer.Context,
 
 
 def print_status(c: Context, *, as_json: bool = False) -> None:
+    from digest.ingest import STALE_AFTER
     from digest.store import repository as repo
 
     now = now_utc()
@@ -480,7 +514,8 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         typer.echo(json.dumps([
             {"name": r.name, "url": r.url, "enabled": r.enabled, "last_fetch": _iso(r.last_fetch_at),
              "last_status": r.last_status, "items": counts.get(r.id, 0), "error_count": r.error_count,
-             "next_due": _iso(r.next_fetch_at), "last_error": r.last_error, "disabled_reason": r.disabled_reason}
+             "next_due": _iso(r.next_fetch_at), "last_error": r.last_error, "disabled_reason": r.disabled_reason,
+             "stale": r.stale_count >= STALE_AFTER}
             for r in rows
         ], indent=2))
         return
@@ -499,6 +534,8 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         else:
             due = _ago(r.next_fetch_at, now)
         problem = r.disabled_reason or r.last_error or ""
+        if not problem and r.stale_count >= STALE_AFTER:
+            problem = f"stale: {r.stale_count} builds without new items"
         table.add_row(r.name, _ago(r.last_fetch_at, now), str(r.last_status or "-"), str(counts.get(r.id, 0)),
                       str(r.error_count) if r.error_count else "0", due, problem)
     Console(width=None if sys.stdout.isatty() else 140).print(table)

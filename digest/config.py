@@ -78,6 +78,14 @@ class PapersConfig(_Strict):
     rules: list[PaperRuleConfig] = []
 
 
+class EnrichConfig(_Strict):
+    after_fetch: bool = True
+    arxiv_api: str = "https://export.arxiv.org/api/query"
+    max_papers: Annotated[int, Field(ge=0)] = 500  # per run; the rest waits for the next run
+    spacing: Annotated[float, Field(ge=0)] = 3.0  # seconds between requests (arXiv asks for 3)
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+
+
 class DigestConfig(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     schedule: str = "daily 07:00"
@@ -117,6 +125,7 @@ class Config(_Strict):
     fetch: FetchConfig = FetchConfig()
     sources: list[SourceConfig] = []
     papers: PapersConfig = PapersConfig()
+    enrich: EnrichConfig = EnrichConfig()
     digests: list[DigestConfig] = Field(default_factory=_default_digests)
 
     @field_validator("digests")

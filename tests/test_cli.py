@@ -248,11 +248,11 @@ def test_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "first fetch:  fetched 3, not modified 0, failed 0, new items 19" in result.stdout
-    assert "second fetch: fetched 0, not modified 3, failed 0, new items 0" in result.stdout
+    assert "first fetch:  fetched 5, not modified 0, failed 0, new items 38" in result.stdout
+    assert "second fetch: fetched 0, not modified 5, failed 0, new items 0" in result.stdout
     html = (out / "digest.html").read_text()
     text = (out / "digest.txt").read_text()
-    assert "19 posts from 3 sources" in text
+    assert "38 posts from 5 sources" in text
     for title in ("Test-time compute: when does thinking longer pay off?", "Week 46: Mixture of experts & routing",
                   "Chain of thought is computation"):
         assert title in text
@@ -261,4 +261,4 @@ def test_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     assert "aipapertrails" in result.stdout and "304" in result.stdout  # the status table
     rerun = subprocess.run([sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True,
                            text=True, timeout=120)
-    assert rerun.returncode == 0 and "new items 19" in rerun.stdout  # a fresh store every time
+    assert rerun.returncode == 0 and "new items 38" in rerun.stdout  # a fresh store every time

@@ -173,3 +173,31 @@ def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path: Path) 
     engine = open_store(url)
     assert current_revision(engine) == SCHEMA_HEAD
     assert store_rows(engine, "SELECT count(*) FROM alembic_version") == [(1,)]
+
+
+def test_upgrading_a_store_with_data_from_the_first_revision_keeps_everything(tmp_path: Path) -> None:
+    """Every migration must apply to a store that already holds rows (NOT NULL columns need defaults)."""
+    from importlib.resources import files
+
+    from alembic import command
+    from alembic.config import Config
+
+    from digest.store.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("digest.migrations")))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO sources (id, name, url, kind, tags, enabled, error_count, created_at) "
+                             "VALUES (1, 'old', 'https://old.example/feed', 'feed', '[]', 1, 0, '2026-01-01')")
+        conn.exec_driver_sql("INSERT INTO items (source_id, guid, content_hash, first_seen_at, updated_at) "
+                             "VALUES (1, 'g1', 'h', '2026-01-01', '2026-01-01')")
+    engine.dispose()
+    upgraded = open_store(url)
+    assert current_revision(upgraded) == SCHEMA_HEAD
+    assert store_rows(upgraded, "SELECT name, stale_count FROM sources") == [("old", 0)]
+    assert store_rows(upgraded, "SELECT guid FROM items") == [("g1",)]

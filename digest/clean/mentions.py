@@ -162,7 +162,12 @@ _CITATION = re.compile(
     r"\bet\.?\s*al\b|^[A-Z][\w'\u2019-]+(?:\s+(?:and|&)\s+[A-Z][\w'\u2019-]+)?,?\s*\(?(?:19|20)\d{2}[a-z]?\)?$"
 )
 _URLISH = re.compile(r"^(?:https?://|www\.)|://|^[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)
-_IDISH = re.compile(r"^(?:arxiv:)?\s*\d{4}\.\d{4,5}(?:v\d+)?$|^[\d\s.,:;()\[\]-]+$", re.IGNORECASE)
+# Bare ids name no paper: "2401.05566", "arXiv:hep-th/9901001v2", "math.GT/0309136", "doi:10.1038/nature14539".
+_IDISH = re.compile(
+    r"^(?:arxiv:)?\s*(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z-]+)?/\d{7})(?:v\d+)?$"
+    r"|^doi:\s*10\.\d{4,9}/\S+$|^[\d\s.,:;()\[\]-]+$",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[\w][\w'\u2019-]*")
 _WS = re.compile(r"\s+")
 _EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb*_-\u2014\u2013"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 # --- arXiv --------------------------------------------------------------------------------------------
 
@@ -23,7 +23,7 @@ OLD_ARXIV_ARCHIVES = frozenset({
     "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
 })
 _NEW_ARXIV = re.compile(r"(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?")
-_OLD_ARXIV = re.compile(r"([a-z][a-z-]*)(?:\.[A-Za-z][A-Za-z-]*)?/(\d{2})(\d{2})(\d{3})(?:v\d+)?")
+_OLD_ARXIV = re.compile(r"([A-Za-z][A-Za-z-]*)(?:\.[A-Za-z][A-Za-z-]*)?/(\d{2})(\d{2})(\d{3})(?:v\d+)?")
 
 
 def arxiv_id(text: str) -> str | None:
@@ -155,8 +155,11 @@ def normalized_url_id(host: str, path: str) -> str:
     return f"url:{host}{path}"
 
 
+ARXIV_HOSTS = frozenset({"arxiv.org", "ar5iv.org", "ar5iv.labs.arxiv.org", "alphaxiv.org"})
+
+
 def _from_known_host(host: str, path: str, query: str) -> str | None:
-    if host in ("arxiv.org", "ar5iv.org", "ar5iv.labs.arxiv.org", "alphaxiv.org"):
+    if host in ARXIV_HOSTS:
         if host == "alphaxiv.org":
             m = re.match(r"/(?:abs|overview|pdf)/(.+?)/?$", path)
             return arxiv_id(unquote(m[1])) if m else None
@@ -254,10 +257,14 @@ def canonical_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
         return None
     host = _host(parts.netloc)
     path = parts.path or "/"
+    if _IMAGE_EXT.search(path):  # a figure is not its paper, even under the paper's own URL
+        return None
     known = _from_known_host(host, path, parts.query)
     if known:
         return known
-    if any(_on(host, h) for h in NOT_PAPER_HOSTS) or _IMAGE_EXT.search(path):
+    if host in ARXIV_HOSTS:  # an arXiv URL whose id fails arXiv's grammar is not a paper, PDF or not
+        return None
+    if any(_on(host, h) for h in NOT_PAPER_HOSTS):
         return None
     for domain, pattern in SCHOLARLY_HOSTS.items():
         if _on(host, domain) and pattern.search(path):
@@ -273,14 +280,18 @@ def compile_rules(rules: Sequence[tuple[str, str]]) -> list[PaperRule]:
 
 # --- where a paper lives --------------------------------------------------------------------------------
 
+_PATH_SAFE = "/:;()[]@!$&'*+,="
+
+
 def landing_url(paper_id: str, seen_url: str | None = None) -> str | None:
     """The page a reader should open for a paper: the abstract page for known schemes."""
     scheme, _, rest = paper_id.partition(":")
     builders: dict[str, Callable[[str], str]] = {
         "arxiv": lambda r: f"https://arxiv.org/abs/{r}",
         "openreview": lambda r: f"https://openreview.net/forum?id={r}",
-        "doi": lambda r: f"https://doi.org/{r}",
-        "hdl": lambda r: f"https://hdl.handle.net/{r}",
+        # DOIs and handles may hold "#", "?" or "%": escaped, so the URL still names the whole id
+        "doi": lambda r: f"https://doi.org/{quote(r, safe=_PATH_SAFE)}",
+        "hdl": lambda r: f"https://hdl.handle.net/{quote(r, safe=_PATH_SAFE)}",
         "acl": lambda r: f"https://aclanthology.org/{r}/",
         "pmlr": lambda r: f"https://proceedings.mlr.press/{r}.html",
     }

@@ -11,10 +11,13 @@ import typer
 if TYPE_CHECKING:
     from digest.cli import Context
 
+# name, file, tags, kind, adapter (listings served from 127.0.0.1 are not recognised by URL: named here)
 DEMO_SOURCES = (
-    ("aipapertrails", "aipapertrails.rss.xml", ["substack", "papers"]),
-    ("reasoning-notes", "reasoning-notes.atom.xml", ["blog"]),
-    ("paper-club", "paper-club.rss.xml", ["reading-group"]),
+    ("aipapertrails", "aipapertrails.rss.xml", ["substack", "papers"], "feed", None),
+    ("reasoning-notes", "reasoning-notes.atom.xml", ["blog"], "feed", None),
+    ("paper-club", "paper-club.rss.xml", ["reading-group"], "feed", None),
+    ("hf-daily", "hf-daily-papers.json", ["listing"], "listing", "hf-daily"),
+    ("reading-list", "reading-list.md", ["listing"], "listing", "reading-list"),
 )
 
 
@@ -37,15 +40,17 @@ def run_demo(c: Context, out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     if c.config_path is None:
-        c._loaded = LoadedConfig(Config(), None)  # the demo does not depend on the user's config
+        # The demo does not depend on the user's config, and never leaves 127.0.0.1: no arXiv API lookups.
+        c._loaded = LoadedConfig(Config.model_validate({"enrich": {"after_fetch": False}}), None)
     if c.db is None:
         c.db = _fresh_store(out)
     with serve(sources_dir()) as base:
         typer.echo(f"serving {len(DEMO_SOURCES)} sample feeds at {base}")
         with repo.session(c.engine) as s, s.begin():
-            for name, file, tags in DEMO_SOURCES:
+            for name, file, tags, kind, adapter in DEMO_SOURCES:
                 if repo.find_source(s, name) is None:
-                    repo.add_source(s, url=base + file, name=name, tags=tags, now=now_utc())
+                    repo.add_source(s, url=base + file, name=name, tags=tags, kind=kind, adapter=adapter,
+                                    now=now_utc())
         first = _fetch(c, every=True, names=[])
         typer.echo(f"first fetch:  {first.line()}")
         again = _fetch(c, every=True, names=[])

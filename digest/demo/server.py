@@ -15,6 +15,7 @@ CONTENT_TYPES = {
     ".rss.xml": "application/rss+xml; charset=utf-8",
     ".atom.xml": "application/atom+xml; charset=utf-8",
     ".json": "application/json; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml",
 }
@@ -64,7 +65,7 @@ def _handler(files: dict[str, bytes]) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(folder: Path) -> Iterator[str]:
     """Serve every file in `folder` on 127.0.0.1 at a free port; yields the base URL."""
-    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.endswith(".md")}
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "SOURCES.md"}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(files))
     thread = threading.Thread(target=httpd.serve_forever, name="demo-http", daemon=True)
     thread.start()

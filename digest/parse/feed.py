@@ -104,7 +104,7 @@ def _charset(content_type: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def _to_datetime(value: Any) -> datetime | None:
+def to_datetime(value: Any) -> datetime | None:
     if not value:
         return None
     try:
@@ -230,7 +230,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
                 url=link,
                 title=_text(entry.get("title"), entry.get("title_detail")),
                 author=_text(_author(entry, feed)),
-                published=_to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
+                published=to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
                 summary_html=_summary(entry),
                 content_html=_entry_content(entry),
                 base_url=link or feed_base,

@@ -7,6 +7,21 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class PaperInfo:
+    """A paper as a listing page or an API states it: better evidence than any anchor text."""
+
+    url: str  # the paper's own page (arXiv abstract page, OpenReview forum, ...)
+    title: str | None
+    authors: tuple[str, ...] = ()
+    abstract: str | None = None
+    categories: tuple[str, ...] = ()
+    upvotes: int | None = None  # Hugging Face daily papers
+    code_url: str | None = None
+    project_url: str | None = None
+    announce: str | None = None  # arXiv: "new" or "cross"
+
+
+@dataclass(frozen=True)
 class RawItem:
     guid: str | None
     url: str | None
@@ -17,6 +32,7 @@ class RawItem:
     content_html: str | None
     base_url: str  # what relative links in this item resolve against
     image_url: str | None = None  # an enclosure or media thumbnail, if the feed names one
+    paper: PaperInfo | None = None  # set when the item *is* a paper (listing sources)
 
 
 @dataclass(frozen=True)
@@ -25,6 +41,7 @@ class ParsedFeed:
     site_url: str | None
     items: list[RawItem]
     warnings: list[str] = field(default_factory=list)
+    built: str | None = None  # the feed's own build/updated stamp, to notice a feed that stopped moving
 
 
 class ParseError(Exception):

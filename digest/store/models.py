@@ -67,6 +67,10 @@ class Source(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     next_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Staleness: a feed whose build stamp moves while its items do not (arXiv RSS on a broken day).
+    feed_built: Mapped[str | None] = mapped_column(Text)
+    items_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    stale_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Item(Base):
@@ -110,6 +114,12 @@ class Paper(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     landing_url: Mapped[str | None] = mapped_column(String(2000))
     pdf_url: Mapped[str | None] = mapped_column(String(2000))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    upvotes: Mapped[int | None] = mapped_column(Integer)  # Hugging Face daily papers
+    code_url: Mapped[str | None] = mapped_column(String(2000))
+    project_url: Mapped[str | None] = mapped_column(String(2000))
+    meta_quality: Mapped[int] = mapped_column(Integer, default=0)  # who said the authors/abstract (see mentions)
+    enriched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # looked up in an API (found or not)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -36,6 +36,9 @@ class SourceForFetch:
     last_modified: str | None
     interval: timedelta
     error_count: int
+    feed_built: str | None = None
+    items_fingerprint: str | None = None
+    stale_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class SourceUpdate:
     disable_reason: str | None = None
     title: str | None = None
     site_url: str | None = None
+    staleness: tuple[str | None, str | None, int] | None = None  # (built, fingerprint, count) when observed
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta,
     return [
         SourceForFetch(
             id=src.id, name=src.name, url=src.url, kind=src.kind, adapter=src.adapter, etag=src.etag,
-            last_modified=src.last_modified, error_count=src.error_count,
+            last_modified=src.last_modified, error_count=src.error_count, feed_built=src.feed_built,
+            items_fingerprint=src.items_fingerprint, stale_count=src.stale_count,
             interval=timedelta(minutes=src.interval_minutes) if src.interval_minutes else default_interval,
         )
         for src in s.scalars(query.order_by(Source.id))
@@ -219,6 +224,8 @@ def apply_update(engine: Engine, upd: SourceUpdate, now: datetime) -> WriteResul
             src.title = upd.title
         if upd.site_url:
             src.site_url = upd.site_url
+        if upd.staleness is not None:
+            src.feed_built, src.items_fingerprint, src.stale_count = upd.staleness
         if upd.disable_reason:
             src.enabled = False
             src.disabled_reason = upd.disable_reason

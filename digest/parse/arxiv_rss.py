@@ -1,0 +1,61 @@
+"""arXiv's RSS and Atom feeds (rss.arxiv.org): new and cross-listed papers; replacements skipped."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
+
+_OAI = re.compile(r"oai:arXiv\.org:(.+)$", re.IGNORECASE)
+_ABSTRACT = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
+KEEP = frozenset({"new", "cross"})
+
+
+def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+    """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries."""
+    import io
+
+    import feedparser
+
+    from digest.clean.paper_ids import arxiv_id
+    from digest.parse.feed import disarm, to_datetime
+
+    body, warnings = disarm(body)
+    d = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
+                         response_headers={"content-type": content_type or "application/xml"})
+    if not d.get("version") and not d.entries:
+        raise ParseError("not an arXiv RSS/Atom feed")
+    items: list[RawItem] = []
+    skipped = 0
+    for e in d.entries:
+        kind = str(e.get("arxiv_announce_type", "new")).strip().lower()
+        if kind not in KEEP:
+            skipped += 1
+            continue
+        m = _OAI.match(str(e.get("id", "")))
+        canonical = arxiv_id(m[1]) if m else None
+        if canonical is None:
+            link = str(e.get("link", ""))
+            canonical = arxiv_id(link.rstrip("/").rsplit("/", 1)[-1]) if "/abs/" in link else None
+        if canonical is None:
+            warnings.append(f"skipped an entry without an arXiv id ({str(e.get('id', ''))[:80]!r})")
+            continue
+        arxiv = canonical.removeprefix("arxiv:")
+        abstract = _ABSTRACT.sub("", html.unescape(re.sub(r"<[^>]+>", " ", str(e.get("summary", ""))))).strip()
+        abstract = " ".join(abstract.split()) or None
+        authors_text = str(e.get("author", "") or "")
+        authors = tuple(a.strip() for a in re.split(r",\s*|\s+and\s+", authors_text) if a.strip())
+        categories = tuple(t.get("term") for t in e.get("tags") or [] if t.get("term"))
+        title = " ".join(str(e.get("title", "")).split()) or None
+        items.append(RawItem(
+            guid=canonical, url=f"https://arxiv.org/abs/{arxiv}", title=title, author=", ".join(authors) or None,
+            published=to_datetime(e.get("published_parsed") or e.get("updated_parsed")), summary_html=None,
+            content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None, base_url=url,
+            paper=PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title, authors=authors, abstract=abstract,
+                            categories=categories, announce=kind),
+        ))
+    feed = d.feed
+    built = feed.get("updated") or feed.get("published")
+    return ParsedFeed(title=feed.get("title"), site_url=url, items=items, warnings=warnings,
+                      built=str(built) if built else None)

@@ -1,0 +1,97 @@
+"""Hugging Face daily papers: the JSON API (/api/daily_papers) and the HTML page (/papers, /papers/date/...)."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
+
+
+def _date(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _str(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _paper_item(entry: dict[str, Any]) -> RawItem | None:
+    paper = entry.get("paper") if isinstance(entry.get("paper"), dict) else entry
+    arxiv = _str(paper.get("id"))
+    if arxiv is None:
+        return None
+    title = _str(paper.get("title")) or _str(entry.get("title"))
+    abstract = _str(paper.get("summary")) or _str(entry.get("summary"))
+    authors = tuple(a["name"].strip() for a in paper.get("authors") or []
+                    if isinstance(a, dict) and _str(a.get("name")) and not a.get("hidden"))
+    upvotes = paper.get("upvotes")
+    abs_url = f"https://arxiv.org/abs/{arxiv}"
+    info = PaperInfo(
+        url=abs_url, title=title, authors=authors, abstract=abstract,
+        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        code_url=_str(paper.get("githubRepo")), project_url=_str(paper.get("projectPage")),
+    )
+    return RawItem(
+        guid=f"arxiv:{arxiv}", url=f"https://huggingface.co/papers/{arxiv}", title=title,
+        author=", ".join(authors) or None,
+        published=_date(paper.get("submittedOnDailyAt")) or _date(entry.get("publishedAt"))
+        or _date(paper.get("publishedAt")),
+        summary_html=None, content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
+        base_url="https://huggingface.co/papers", image_url=_str(entry.get("thumbnail")), paper=info,
+    )
+
+
+def parse_hf_api(body: bytes, *, url: str) -> ParsedFeed:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"not readable Hugging Face daily papers JSON: {exc}") from None
+    if isinstance(doc, dict) and "error" in doc:
+        raise ParseError(f"Hugging Face API error: {str(doc['error'])[:200]}")
+    if not isinstance(doc, list):
+        raise ParseError("not Hugging Face daily papers JSON: expected a list of papers")
+    items = [item for entry in doc if isinstance(entry, dict) and (item := _paper_item(entry)) is not None]
+    if doc and not items:
+        raise ParseError("not Hugging Face daily papers JSON: no entry has a paper id")
+    return ParsedFeed(title="Hugging Face daily papers", site_url="https://huggingface.co/papers", items=items)
+
+
+def parse_hf_page(body: bytes, *, url: str) -> ParsedFeed:
+    """The HTML page: every card links /papers/<arXiv id>; its heading is the title."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    from digest.clean.paper_ids import arxiv_id
+
+    tree = LexborHTMLParser(body.decode("utf-8", "replace"))
+    items: dict[str, RawItem] = {}
+    for a in tree.css("a[href]"):
+        href = urljoin(url, a.attributes.get("href") or "")
+        if "/papers/" not in href:
+            continue
+        canonical = arxiv_id(href.rstrip("/").rsplit("/papers/", 1)[-1].split("#")[0].split("?")[0])
+        if canonical is None:
+            continue
+        title = " ".join(a.text(separator=" ").split())
+        known = items.get(canonical)
+        # A card links the paper several times (thumbnail, title, comments): keep the longest text.
+        if known is not None and len(known.title or "") >= len(title):
+            continue
+        arxiv = canonical.removeprefix("arxiv:")
+        items[canonical] = RawItem(
+            guid=canonical, url=f"https://huggingface.co/papers/{arxiv}", title=title or None, author=None,
+            published=None, summary_html=None, content_html=None, base_url=url,
+            paper=PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title or None),
+        )
+    if not items:
+        raise ParseError("no paper links (/papers/<arXiv id>) found on the Hugging Face page")
+    return ParsedFeed(title="Hugging Face papers", site_url=url, items=list(items.values()))
