@@ -6,8 +6,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from digest.clean.paper_ids import PaperRule, canonical_id
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
 
 # How much to trust a title, by where it came from; a better source replaces a worse one.
 TITLE_FROM_API = 100
@@ -244,6 +248,21 @@ def _snippet(block_text: str, anchor: str) -> str:
     return text
 
 
+# Elements that separate words: text either side of them is not one word. Inline ones (a, em, b...) do not:
+# "see <a>the paper</a>." reads "see the paper.", not "see the paper ." as text(separator=" ") gives.
+_BREAKS = BLOCKS | {"br", "hr", "div", "ul", "ol", "dl", "table", "tr", "figure", "section", "article"}
+
+
+def _text(node: LexborNode) -> str:
+    parts = []
+    for n in node.traverse(include_text=True):
+        if n.tag == "-text":
+            parts.append(n.text_content or "")
+        elif n.tag in _BREAKS:
+            parts.append(" ")
+    return fold("".join(parts))
+
+
 def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[PaperRef]:
     """Every distinct paper linked from sanitised HTML, in order of first link; best evidence per paper."""
     if not html or "<a" not in html:
@@ -259,7 +278,7 @@ def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[Pap
     for node in root.traverse():
         tag = node.tag
         if tag in HEADINGS:
-            heading = fold(node.text(separator=" "))
+            heading = _text(node)
             continue
         if tag != "a":
             continue
@@ -267,7 +286,7 @@ def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[Pap
         paper_id = canonical_id(href, rules) if href else None
         if paper_id is None:
             continue
-        anchor = fold(node.text(separator=" ")) or None
+        anchor = _text(node) or None
         title, quality = title_evidence(anchor, heading)
         existing = found.get(paper_id)
         if existing is not None and existing.title_quality >= quality:
@@ -279,7 +298,7 @@ def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[Pap
         if block is not None and block is not root:
             key = block.mem_id
             if key not in block_texts:
-                block_texts[key] = fold(block.text(separator=" "))
+                block_texts[key] = _text(block)
             context = _snippet(block_texts[key], anchor or "") or None
         found[paper_id] = PaperRef(
             paper_id=paper_id,

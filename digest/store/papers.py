@@ -14,8 +14,15 @@ from digest.clean.paper_ids import landing_url, pdf_url
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
 
-def _alias_target(s: Session, aliases: Sequence[str]) -> int | None:
-    return s.scalar(select(PaperAlias.paper_id).where(PaperAlias.alias.in_(aliases)).limit(1))
+def _by_alias(s: Session, alias: str) -> Paper | None:
+    paper_id = s.scalar(select(PaperAlias.paper_id).where(PaperAlias.alias == alias))
+    return s.get(Paper, paper_id) if paper_id is not None else None
+
+
+def _take_id(paper: Paper, ref: PaperRef) -> None:
+    """A real id for a paper known only by URL so far: it becomes the canonical one."""
+    paper.canonical_id = ref.paper_id
+    paper.landing_url = landing_url(ref.paper_id, ref.url)
 
 
 def _same_title_in_source(s: Session, norm: str, source_id: int) -> Paper | None:
@@ -48,18 +55,24 @@ def _improve(paper: Paper, ref: PaperRef, now: datetime) -> None:
 
 
 def resolve_paper(s: Session, ref: PaperRef, *, source_id: int, now: datetime) -> int:
-    """The paper row for a mention: by alias, else (for url: ids) by title within the source, else new."""
+    """The paper row for a mention: by its id, else by its URL, else (for url: ids) by title within the source,
+    else new. The id is asked first: when rules change, a URL seen before may now name another paper."""
     aliases = [ref.paper_id, ref.url]
-    paper_id = _alias_target(s, aliases)
-    paper: Paper | None = s.get(Paper, paper_id) if paper_id is not None else None
+    strong = not ref.paper_id.startswith("url:")
+    paper = _by_alias(s, ref.paper_id)
+    if paper is None:
+        seen = _by_alias(s, ref.url)
+        # the URL was known under another id: a real id now recognised for it replaces a url: one
+        if seen is not None and (not strong or seen.canonical_id.startswith("url:")):
+            paper = seen
+            if strong:
+                _take_id(paper, ref)
     if paper is None and ref.title:
         twin = _same_title_in_source(s, normalize_title(ref.title), source_id)
-        strong = not ref.paper_id.startswith("url:")
         if twin is not None and (not strong or twin.canonical_id.startswith("url:")):
             paper = twin
-            if strong:  # a real id for a paper known only by URL so far: it becomes the canonical one
-                paper.canonical_id = ref.paper_id
-                paper.landing_url = landing_url(ref.paper_id, ref.url)
+            if strong:
+                _take_id(paper, ref)
     if paper is None:
         paper = Paper(canonical_id=ref.paper_id, title=None, title_quality=0, norm_title=None, authors=[],
                       landing_url=landing_url(ref.paper_id, ref.url), pdf_url=None, first_seen_at=now,

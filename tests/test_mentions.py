@@ -1,0 +1,186 @@
+"""Mentions: which links of a post are papers, and the evidence that names them (anchor, heading, context)."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.clean.mentions import (
+    CONTEXT_CHARS,
+    TITLE_FROM_ANCHOR,
+    TITLE_FROM_HEADING,
+    TITLE_FROM_SHORT_ANCHOR,
+    find_mentions,
+    is_title_like,
+    normalize_title,
+)
+from digest.clean.paper_ids import compile_rules
+
+ARXIV = "https://arxiv.org/abs/1706.03762"
+
+
+def one(html: str):  # type: ignore[no-untyped-def]
+    refs = find_mentions(html)
+    assert len(refs) == 1, refs
+    return refs[0]
+
+
+GENERIC = ["the paper", "The paper.", "this", "This", "this paper", "link", "Link", "here", "Here.", "source",
+           "the source", "Source", "[pdf]", "[PDF]", "(pdf)", "PDF", "paper", "the current paper", "this work",
+           "Another work", "arXiv", "[link]", "read more", "code", "[1]", "2", "on"]
+NOT_NAMES = ["https://arxiv.org/abs/1706.03762", "http://arxiv.org/abs/1706.03762v5", "arxiv.org/abs/1706.03762",
+             "www.example.com/paper", "1706.03762", "1706.03762v5", "arXiv:1706.03762", "arXiv: 1706.03762v2",
+             "hep-th/9901001", "arXiv:hep-th/9901001v2", "math.GT/0309136", "doi:10.1038/nature14539",
+             "10.1038/nature14539"]
+CITATIONS = ["Vaswani et al. (2017)", "Vaswani et al., 2017", "Vaswani et al. 2017", "Lake et. al. 2017",
+             "Bahadanu et.al. 2019", "Smith and Jones (2019)", "Smith & Jones 2019", "Smith (2020)", "Smith 2020a"]
+TITLES = ["Attention Is All You Need", "DeepSeek-R1", "Toolformer", "e-SNLI: Natural Language Inference with "
+          "Natural Language Explanations", "Is DPO Superior to PPO for LLM Alignment? A Comprehensive Study",
+          "GPT-4 Technical Report", "SWE-RL"]
+
+
+@pytest.mark.parametrize("text", GENERIC + NOT_NAMES + CITATIONS + ["", "  ", None])
+def test_generic_text_urls_ids_and_citations_are_not_titles(text: str | None) -> None:
+    assert not is_title_like(text)
+
+
+@pytest.mark.parametrize("text", TITLES)
+def test_real_titles_and_names_are_titles(text: str) -> None:
+    assert is_title_like(text)
+
+
+@pytest.mark.parametrize("anchor", GENERIC + NOT_NAMES + CITATIONS)
+def test_a_link_whose_text_names_nothing_gives_no_title(anchor: str) -> None:
+    ref = one(f'<p>As shown in <a href="{ARXIV}">{anchor}</a>, attention suffices.</p>')
+    assert ref.title is None and ref.title_quality == 0
+    assert ref.anchor == (anchor.strip() or None)
+
+
+@pytest.mark.parametrize("anchor", GENERIC + NOT_NAMES + CITATIONS)
+def test_the_heading_names_a_paper_whose_link_text_says_nothing(anchor: str) -> None:
+    ref = one(f'<h2>Attention Is All You Need</h2><p>See <a href="{ARXIV}">{anchor}</a>.</p>')
+    assert (ref.title, ref.title_quality) == ("Attention Is All You Need", TITLE_FROM_HEADING)
+    assert ref.heading == "Attention Is All You Need"
+
+
+def test_an_anchor_that_is_a_real_title_wins_over_the_heading() -> None:
+    ref = one(f'<h2>Reasoning</h2><p>We read <a href="{ARXIV}">Attention Is All You Need</a> again.</p>')
+    assert (ref.title, ref.title_quality) == ("Attention Is All You Need", TITLE_FROM_ANCHOR)
+    assert ref.heading == "Reasoning" and ref.anchor == "Attention Is All You Need"
+
+
+def test_a_short_name_as_anchor_still_beats_the_heading() -> None:
+    ref = one(f'<h3>Reinforcement learning for reasoning</h3><p>Like <a href="{ARXIV}">DeepSeek-R1</a>, it ...</p>')
+    assert (ref.title, ref.title_quality) == ("DeepSeek-R1", TITLE_FROM_SHORT_ANCHOR)
+    assert TITLE_FROM_HEADING < TITLE_FROM_SHORT_ANCHOR < TITLE_FROM_ANCHOR
+
+
+def test_a_generic_heading_gives_no_title_either() -> None:
+    ref = one(f'<h2>References</h2><ul><li><a href="{ARXIV}">[pdf]</a></li></ul>')
+    assert ref.title is None and ref.heading == "References"
+
+
+def test_the_nearest_heading_before_the_link_is_the_one_used() -> None:
+    html = (f'<h2>Attention Is All You Need</h2><p>Intro.</p><h3>BERT: Pre-training of Deep Bidirectional '
+            f'Transformers</h3><p><a href="https://arxiv.org/abs/1810.04805">this paper</a></p>'
+            f'<p><a href="{ARXIV}">link</a></p>')
+    bert, attention = find_mentions(html)
+    assert bert.title == attention.title == "BERT: Pre-training of Deep Bidirectional Transformers"
+    assert bert.paper_id == "arxiv:1810.04805" and attention.paper_id == "arxiv:1706.03762"
+
+
+def test_no_heading_no_title_before_any_heading_appears() -> None:
+    html = f'<p><a href="{ARXIV}">the paper</a></p><h2>Attention Is All You Need</h2>'
+    assert one(html).heading is None and one(html).title is None
+
+
+def test_a_paper_linked_twice_is_one_mention_with_the_best_evidence() -> None:
+    html = (f'<h2>Transformers</h2><p>First <a href="{ARXIV}">the paper</a>.</p>'
+            f'<p>Then <a href="https://arxiv.org/pdf/1706.03762v5">Attention Is All You Need</a> in full.</p>'
+            f'<p>And again <a href="https://huggingface.co/papers/1706.03762">DeepSeek-R1</a>.</p>')
+    ref = one(html)
+    assert ref.paper_id == "arxiv:1706.03762"
+    assert (ref.title, ref.title_quality) == ("Attention Is All You Need", TITLE_FROM_ANCHOR)
+    # the evidence kept is the whole of the best link's: its URL as written, its anchor, its context
+    assert ref.url == "https://arxiv.org/pdf/1706.03762v5"
+    assert ref.anchor == "Attention Is All You Need"
+    assert ref.context == "Then Attention Is All You Need in full."
+
+
+def test_a_paper_linked_twice_keeps_the_first_link_when_the_second_is_no_better() -> None:
+    html = (f'<p>A <a href="{ARXIV}">Attention Is All You Need</a>.</p>'
+            f'<p>B <a href="https://arxiv.org/pdf/1706.03762">the paper</a>.</p>'
+            f'<p>C <a href="https://arxiv.org/abs/1706.03762v2">Attention is all you need (v2)</a>.</p>')
+    ref = one(html)
+    assert (ref.url, ref.title) == (ARXIV, "Attention Is All You Need")
+    assert ref.context == "A Attention Is All You Need."
+
+
+def test_mentions_come_in_order_of_first_link_and_skip_what_is_not_a_paper() -> None:
+    html = ('<p><a href="https://github.com/org/repo">Code</a> <a href="https://openreview.net/forum?id=abcDE">'
+            'Paper A</a> <a href="https://x.com/u/status/1">Tweet</a> <a href="https://arxiv.org/abs/2401.05566">'
+            'Sleeper Agents</a> <a href="https://openreview.net/pdf?id=abcDE">pdf</a> <a>no href</a> '
+            '<a href="#fn1">1</a> <img src="https://arxiv.org/abs/1706.03762"></p>')
+    assert [r.paper_id for r in find_mentions(html)] == ["openreview:abcDE", "arxiv:2401.05566"]
+
+
+def test_no_links_no_mentions() -> None:
+    assert find_mentions(None) == []
+    assert find_mentions("") == []
+    assert find_mentions("<p>Attention Is All You Need, arXiv:1706.03762, https://arxiv.org/abs/1706.03762</p>") == []
+
+
+def test_user_rules_apply_to_the_links_of_a_post() -> None:
+    rules = compile_rules([(r"^https?://neurips\.aipapertrails\.com/paper/(?P<id>[A-Za-z0-9_-]+)", "openreview:{id}")])
+    html = '<p><a href="https://neurips.aipapertrails.com/paper/GqYSunGmp7">Reasoning Gym</a></p>'
+    assert find_mentions(html) == []
+    (ref,) = find_mentions(html, rules)
+    assert (ref.paper_id, ref.title) == ("openreview:GqYSunGmp7", "Reasoning Gym")
+
+
+def test_title_from_running_text_is_trimmed_of_what_surrounds_it() -> None:
+    html = ('<p><a href="https://openreview.net/forum?id=oN9STRYQVa#discussion">Step-Wise RL (SWiRL</a>) and '
+            '<a href="https://openreview.net/forum?id=kVOrGZM5N7#discussion">Putting the value back in RL.</a></p>')
+    swirl, value = find_mentions(html)
+    assert swirl.title == "Step-Wise RL"
+    assert value.title == "Putting the value back in RL"
+
+
+# --- context ---------------------------------------------------------------------------------------------------
+
+def test_the_context_is_the_enclosing_paragraph() -> None:
+    html = (f'<p>Before.</p><p>The <a href="{ARXIV}">Transformer</a> replaced recurrence with attention.</p>'
+            f'<p>After.</p>')
+    assert one(html).context == "The Transformer replaced recurrence with attention."
+
+
+def test_the_context_is_the_enclosing_list_item_not_the_whole_list() -> None:
+    html = (f'<ul><li>First item.</li><li>Second: <em><a href="{ARXIV}">Attention Is All You Need</a></em> '
+            f'by Vaswani.</li><li>Third item.</li></ul>')
+    assert one(html).context == "Second: Attention Is All You Need by Vaswani."
+
+
+def test_a_long_paragraph_gives_a_bounded_context_around_the_link() -> None:
+    before = " ".join(f"before{n}" for n in range(150))
+    after = " ".join(f"after{n}" for n in range(150))
+    ref = one(f'<p>{before} <a href="{ARXIV}">Attention Is All You Need</a> {after}</p>')
+    assert ref.context is not None
+    assert len(ref.context) <= CONTEXT_CHARS + 2  # plus the two ellipses
+    assert "Attention Is All You Need" in ref.context
+    assert ref.context.startswith("…") and ref.context.endswith("…")
+    # cut at word boundaries: no half words at either end
+    words = ref.context.strip("…").split()
+    assert all(w.startswith(("before", "after")) or w in ("Attention", "Is", "All", "You", "Need") for w in words)
+    assert all(w[len("before"):].isdigit() for w in words if w.startswith("before"))
+    assert all(w[len("after"):].isdigit() for w in words if w.startswith("after"))
+
+
+def test_a_short_paragraph_is_the_whole_context_with_whitespace_folded() -> None:
+    ref = one(f'<p>  The\n   <a href="{ARXIV}">Transformer</a>\t paper.  </p>')
+    assert ref.context == "The Transformer paper."
+
+
+def test_normalize_title_folds_case_punctuation_and_whitespace() -> None:
+    assert normalize_title("BERT: Pre-training of Deep  Bidirectional Transformers!") == \
+        normalize_title("bert pre training of deep bidirectional transformers")
+    assert normalize_title("\uff26\uff55\uff4c\uff4c\uff0d\uff57\uff49\uff44\uff54\uff48 Title") == "full width title"
+    assert normalize_title("Attention Is All You Need") != normalize_title("Attention Is Not All You Need")
