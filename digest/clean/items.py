@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from digest.clean.html import excerpt_of, first_image, html_to_text, sanitize_html, truncate
-from digest.clean.mentions import PaperRef, find_mentions
+from digest.clean.mentions import PaperRef, find_mentions, listing_ref
 from digest.clean.paper_ids import PaperRule
 from digest.clean.urls import absolute_url, clean_link, strip_tracking
 from digest.parse.types import RawItem
@@ -73,7 +73,16 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
     digest = content_hash(title, url, author, published, summary, content)
     return Item(guid=guid, url=url, title=title, author=author, published=raw.published, summary=summary,
                 content_html=content, excerpt=excerpt, image_url=image, content_hash=digest,
-                mentions=tuple(find_mentions(content, rules)))
+                mentions=_mentions(raw, content, rules))
+
+
+def _mentions(raw: RawItem, content: str, rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
+    """The papers the content links; for a listing item, the paper it is comes first and wins."""
+    linked = find_mentions(content, rules)
+    own = listing_ref(raw.paper, raw.guid, rules) if raw.paper else None
+    if own is None:
+        return tuple(linked)
+    return (own, *(ref for ref in linked if ref.paper_id != own.paper_id))
 
 
 def is_blank(raw: RawItem) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from digest.clean.paper_ids import PaperRule, canonical_id
+from digest.parse.types import PaperInfo
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
@@ -189,6 +190,17 @@ class PaperRef:
     context: str | None
     title: str | None
     title_quality: int
+    info: PaperInfo | None = None  # what a listing stated about the paper (authors, abstract, upvotes...)
+
+
+def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef | None:
+    """The paper a listing item *is*: its title and metadata are the listing's, better than any anchor."""
+    paper_id = canonical_id(info.url, rules) or fallback_id
+    if not paper_id or ":" not in paper_id:
+        return None
+    return PaperRef(paper_id=paper_id, url=info.url, anchor=None, heading=None, context=None,
+                    title=clean_title(info.title) if info.title else None,
+                    title_quality=TITLE_FROM_LISTING if info.title else 0, info=info)
 
 
 def fold(text: str | None) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from digest.clean.mentions import PaperRef, normalize_title
+from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, normalize_title
 from digest.clean.paper_ids import landing_url, pdf_url
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
@@ -52,6 +52,21 @@ def _improve(paper: Paper, ref: PaperRef, now: datetime) -> None:
         paper.updated_at = now
     if paper.pdf_url is None:
         paper.pdf_url = pdf_url(paper.canonical_id, ref.url)
+    info = ref.info
+    if info is None:
+        return
+    # Authors and abstract: a listing beats nothing, an API answer (TITLE_FROM_API) beats a listing.
+    if (info.authors or info.abstract) and paper.meta_quality <= TITLE_FROM_LISTING:
+        paper.authors = list(info.authors) or paper.authors
+        paper.abstract = info.abstract or paper.abstract
+        paper.categories = list(info.categories) or paper.categories
+        paper.meta_quality = TITLE_FROM_LISTING
+    # Signals that change over time: the latest listing is right.
+    if info.upvotes is not None:
+        paper.upvotes = info.upvotes
+    paper.code_url = info.code_url or paper.code_url
+    paper.project_url = info.project_url or paper.project_url
+    paper.updated_at = now
 
 
 def resolve_paper(s: Session, ref: PaperRef, *, source_id: int, now: datetime) -> int:
