@@ -14,7 +14,9 @@ import typer
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from digest.config import Config, LoadedConfig
+    from digest.compose.issue import Composed
+    from digest.config import Config, DigestConfig, LoadedConfig
+    from digest.deliver.outbox import Delivery
     from digest.ingest import RunSummary, SourceReport
 
 app = typer.Typer(
@@ -373,7 +375,7 @@ def fetch(
         raise typer.Exit(EXIT_ERROR)
 
 
-# --- compose ---------------------------------------------------------------------------------------
+# --- compose / send / run / archive -------------------------------------------------------------------
 
 def _parse_since(value: str | None) -> datetime | None:
     if value is None:
@@ -391,91 +393,178 @@ def _issue_dir(c: Context, name: str, now: datetime, out_setting: str | None) ->
     return base / now.strftime("%Y-%m-%d_%H%M%S")
 
 
-@app.command()
-def compose(
-    ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="Which configured digest (default: the first).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Everything published since this ISO date, "
-                                              "instead of what no issue has shown yet.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for digest.html and digest.txt.",
-                                             file_okay=False)] = None,
-    theme: Annotated[str | None, typer.Option("--theme", help="Theme name (default: the digest's).")] = None,
-    preview: Annotated[bool, typer.Option("--preview", help="Render without recording an issue, so the same "
-                                          "items come again next time.")] = False,
-) -> None:
-    """Render the digest of new items to DIR/digest.html and DIR/digest.txt."""
+def _digest_cfg(c: Context, name: str | None) -> DigestConfig:
     from digest.config import ConfigError
 
-    c = _ctx(ctx)
+    if not c.config.digests:
+        fail("no [[digests]] configured")
     try:
-        cfg = c.config.digest(name) if name else c.config.digests[0]
-    except (ConfigError, IndexError) as exc:
-        fail(str(exc) or "no digest configured")
-    now = now_utc()
-    out_dir = out or _issue_dir(c, cfg.name, now, cfg.out)
-    paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
-                        out_dir=out_dir)
-    for p in paths:
-        typer.echo(str(p))
+        return c.config.digest(name) if name else c.config.digests[0]
+    except ConfigError as exc:
+        fail(str(exc))
 
 
-def _compose_to(c: Context, cfg: object, *, now: datetime, since: datetime | None, theme: str | None,
-                record: bool, out_dir: Path) -> list[Path]:
+def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
+                record: bool, out_dir: Path | None) -> tuple[Composed, list[Path]]:
     from digest.compose.issue import compose_issue
     from digest.compose.render import ThemeError
     from digest.deliver.files import write_issue
 
     written: list[Path] = []
+
+    def deliver(composed: Composed) -> None:
+        if out_dir is not None:
+            written.extend(write_issue(out_dir, composed.rendered, composed.message))
+
     try:
-        composed = compose_issue(c.engine, cfg, now=now, since=since, theme=theme, record=record,  # type: ignore[arg-type]
-                                 out_dir=out_dir,
-                                 deliver=lambda _view, rendered: written.extend(write_issue(out_dir, rendered)))
+        composed = compose_issue(c.engine, cfg, c.config.smtp, now=now, since=since, theme=theme, record=record,
+                                 out_dir=out_dir, deliver=deliver)
     except ThemeError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write the digest to {out_dir}: {exc}")
-    n = composed.view.post_count
-    typer.echo(f"composed {cfg.name}: {n} post{'s' if n != 1 else ''} from "  # type: ignore[attr-defined]
-               f"{composed.view.source_count} source{'s' if composed.view.source_count != 1 else ''}"
-               + ("" if record else " (preview, not recorded)"), err=True)
-    return written
+    v = composed.view
+    note = {"pending": ", queued for sending", "sent": "", None: " (not recorded)"}[composed.status]
+    if composed.status is not None and composed.empty:
+        note = " (nothing new: no issue recorded)"
+    typer.echo(f"composed {cfg.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
+               f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}", err=True)
+    return composed, written
 
 
-# --- run -------------------------------------------------------------------------------------------
+@app.command()
+def compose(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Which configured digest (default: the first).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Everything dated since this ISO date, shown "
+                                              "again or not (a view for reading: not recorded).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for digest.html, .txt and .eml.",
+                                             file_okay=False)] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Theme name (default: the digest's).")] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="Render without recording an issue, so the same "
+                                          "items come again next time.")] = False,
+) -> None:
+    """Render the next issue of a digest to DIR/digest.html, digest.txt and digest.eml."""
+    c = _ctx(ctx)
+    cfg = _digest_cfg(c, name)
+    now = now_utc()
+    out_dir = out or _issue_dir(c, cfg.name, now, cfg.out)
+    _, paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
+                           out_dir=out_dir)
+    for p in paths:
+        typer.echo(str(p))
+
+
+def _report_deliveries(results: list[Delivery]) -> bool:
+    ok = True
+    for d in results:
+        if d.outcome == "sent":
+            typer.echo(f"sent: {d.subject}" + (f" ({d.detail})" if d.detail else ""))
+        elif d.outcome == "requeued":
+            typer.echo(f"re-queued: {d.subject}")
+        else:
+            ok = False
+            typer.echo(f"digest: {d.outcome}: {d.subject}: {d.detail or ''}".rstrip(": "), err=True)
+    return ok
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Which configured digest (default: the first).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compose and show what would be sent; send and "
+                                          "record nothing.")] = False,
+    resend_unconfirmed: Annotated[bool, typer.Option("--resend-unconfirmed", help="Queue again issues whose "
+                                                     "delivery a crashed run could not confirm.")] = False,
+) -> None:
+    """Mail the digest: pending issues first (retries), else compose a new issue and send it."""
+    from digest.deliver.outbox import requeue_unconfirmed, send_pending
+    from digest.store import digests as store
+    from digest.store.repository import session
+
+    c = _ctx(ctx)
+    cfg = _digest_cfg(c, name)
+    if not cfg.recipients:
+        fail(f"digest {cfg.name!r} has no recipients configured (add recipients = [...] to its [[digests]])")
+    now = now_utc()
+    if dry_run:
+        composed, _ = _compose_to(c, cfg, now=now, since=None, theme=None, record=False, out_dir=None)
+        typer.echo(f"would send {composed.view.subject!r} ({len(composed.message)} bytes) to "
+                   f"{', '.join(cfg.recipients)} via {c.config.smtp.host}:{c.config.smtp.port}")
+        return
+    results = requeue_unconfirmed(c.engine, cfg.name, now) if resend_unconfirmed else []
+    with session(c.engine) as s:
+        waiting = store.issues_in_state(s, cfg.name, "pending", "sending")
+    if not waiting:
+        _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
+                    out_dir=_issue_dir(c, cfg.name, now, cfg.out))
+    results += send_pending(c.engine, cfg.name, c.config.smtp, now)
+    if not results:
+        typer.echo(f"nothing to send for {cfg.name}")
+    if not _report_deliveries(results):
+        raise typer.Exit(EXIT_ERROR)
+
 
 @app.command()
 def run(ctx: typer.Context) -> None:
-    """What cron calls: fetch due sources, then compose every digest that is due. Holds a lock."""
+    """What cron calls: fetch due sources, then compose and deliver every digest that is due. Holds a lock."""
     from digest.compose.schedule import is_due, parse_schedule
+    from digest.deliver.outbox import send_pending
     from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
-    from digest.store import repository as repo
+    from digest.store import digests as store
+    from digest.store.repository import session
 
     c = _ctx(ctx)
+    delivered = True
+    composed_any = False
     try:
         with exclusive(lock_path_for(c.store_url, c.data_dir)):
             summary = _fetch(c, every=False, names=[])
             typer.echo(summary.line())
             if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
                 typer.echo(_enrich(c))
-            composed_any = False
             for cfg in c.config.digests:
                 now = now_utc()
-                with repo.session(c.engine) as s:
-                    last = repo.last_issue(s, cfg.name)
-                if not is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
-                              last_issue_at=last.created_at if last else None):
-                    continue
-                paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                                    out_dir=_issue_dir(c, cfg.name, now, cfg.out))
-                composed_any = True
-                for p in paths:
-                    typer.echo(str(p))
+                with session(c.engine) as s:
+                    last = store.last_issue(s, cfg.name)
+                if is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
+                          last_issue_at=last.created_at if last else None):
+                    composed, paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
+                                                  out_dir=_issue_dir(c, cfg.name, now, cfg.out))
+                    composed_any = composed_any or composed.issue_id is not None
+                    for p in paths:
+                        typer.echo(str(p))
+                if cfg.recipients:  # due or not, anything pending from a failed run is retried
+                    delivered = _report_deliveries(send_pending(c.engine, cfg.name, c.config.smtp, now)) and delivered
     except LockHeld as exc:
         typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
         raise typer.Exit(EX_TEMPFAIL) from None
     nothing_done = summary.reports and summary.failed == len(summary.reports) and not composed_any
-    if nothing_done:
+    if nothing_done or not delivered:
         raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def archive(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the static site.", file_okay=False)],
+    name: Annotated[str | None, typer.Option("--name", help="Only this digest's issues.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Where the site will be served, for "
+                                                 "absolute links in the Atom feed.")] = None,
+) -> None:
+    """Write every delivered issue as a static site: index.html, one page per issue, and feed.atom."""
+    from digest.deliver.archive import write_archive
+    from digest.store import digests as store
+    from digest.store.repository import session
+
+    c = _ctx(ctx)
+    with session(c.engine) as s:
+        issues = store.sent_issues(s, name)
+        written = write_archive(out.expanduser(), issues, title=(c.config.digests[0].title if c.config.digests
+                                                                 else None) or "Research digest",
+                                base_url=base_url, now=now_utc())
+    typer.echo(f"archived {len(issues)} issue{'s' if len(issues) != 1 else ''} to {out} "
+               f"({len(written)} files)")
 
 
 # --- status / export -------------------------------------------------------------------------------

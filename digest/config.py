@@ -45,14 +45,6 @@ class FetchConfig(_Strict):
         return int(self.max_body_mib * 1024 * 1024)
 
 
-class SourceConfig(_Strict):
-    url: str
-    name: str | None = None
-    kind: Literal["feed", "listing"] = "feed"
-    tags: list[str] = []
-    interval: Annotated[int | None, Field(ge=1)] = None
-
-
 class PaperRuleConfig(_Strict):
     """A URL regex and the id it means, e.g. a conference mirror whose pages are keyed by OpenReview ids."""
 
@@ -86,15 +78,95 @@ class EnrichConfig(_Strict):
     timeout: Annotated[float, Field(gt=0)] = 30.0
 
 
+def _valid_pattern(value: str) -> str:
+    """A keyword is a word or phrase (matched as whole words, any case), or /a regex/."""
+    import re
+
+    if len(value) > 2 and value.startswith("/") and value.endswith("/"):
+        try:
+            re.compile(value[1:-1])
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from None
+    elif not value.strip():
+        raise ValueError("empty keyword")
+    return value
+
+
+class SectionConfig(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    keywords: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        return [_valid_pattern(v) for v in value]
+
+
+class FilterConfig(_Strict):
+    """Keywords match title, abstract, excerpt and headings; authors and sources match names."""
+
+    keywords: list[str] = []
+    authors: list[str] = []
+    sources: list[str] = []
+
+    @field_validator("keywords", "authors")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        return [_valid_pattern(v) for v in value]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.keywords or self.authors or self.sources)
+
+
+SUBJECT_FIELDS = ("title", "name", "date", "papers", "posts", "top")
+
+
 class DigestConfig(_Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    title: str | None = None
     schedule: str = "daily 07:00"
     timezone: str = "UTC"
     theme: str = "default"
     theme_dir: str | None = None
     out: str | None = None
     sources: list[str] = []
-    title: str | None = None
+    lookback_days: Annotated[float, Field(gt=0)] = 7.0
+    max_papers: Annotated[int, Field(ge=0)] = 25
+    max_posts: Annotated[int, Field(ge=0)] = 20
+    sections: list[SectionConfig] | None = None  # None: the built-in ML sections; [] for none
+    source_weights: dict[str, Annotated[float, Field(ge=0)]] = {}
+    include: FilterConfig = FilterConfig()
+    exclude: FilterConfig = FilterConfig()
+    recipients: list[str] = []
+    subject: str = "{title}: {papers} papers, {posts} posts ({date})"
+    list_id: str | None = None
+    unsubscribe: str | None = None
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_fields(cls, value: str) -> str:
+        import string
+
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid subject template: {exc}") from None
+        unknown = sorted(f for f in fields if f not in SUBJECT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown field {{{unknown[0]}}} in subject (known: "
+                             + ", ".join("{" + f + "}" for f in SUBJECT_FIELDS) + ")")
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        from email.utils import parseaddr
+
+        for v in value:
+            if "@" not in parseaddr(v)[1]:
+                raise ValueError(f"not an e-mail address: {v!r}")
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -120,10 +192,22 @@ def _default_digests() -> list[DigestConfig]:
     return [DigestConfig(name="digest")]
 
 
+class SmtpConfig(_Strict):
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password_env: str | None = None  # the name of an environment variable; the password is never stored
+    sender: Annotated[str, Field(alias="from")] = "digest@localhost"
+    timeout: Annotated[float, Field(gt=0)] = 30.0
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 class Config(_Strict):
     store: StoreConfig = StoreConfig()
+    smtp: SmtpConfig = SmtpConfig()
     fetch: FetchConfig = FetchConfig()
-    sources: list[SourceConfig] = []
     papers: PapersConfig = PapersConfig()
     enrich: EnrichConfig = EnrichConfig()
     digests: list[DigestConfig] = Field(default_factory=_default_digests)

@@ -1,121 +1,285 @@
-"""Composing an issue: what is selected, how it is rendered, and what is recorded."""
+"""Composing issues: the window, ranking, sections, filters, updates, rendering and what is recorded."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 
 from digest.clean.items import Item, content_hash
+from digest.clean.mentions import TITLE_FROM_ANCHOR, PaperRef
 from digest.compose.issue import compose_issue
 from digest.compose.render import ThemeError, available_themes, render
-from digest.compose.view import PostCard, build_view
-from digest.config import DigestConfig
+from digest.compose.rules import DEFAULT_SECTIONS, assign_section, first_match
+from digest.config import Config, DigestConfig, SmtpConfig, parse_config
 from digest.store import repository as repo
 from tests.conftest import store_rows
 
-
-def _post(n: int, source: str = "Blog", **kw: object) -> PostCard:
-    base = dict(item_id=n, title=f"Post {n}", url=f"https://blog.example/{n}", source=source,
-                source_url="https://blog.example/", author=None,
-                published=datetime(2026, 11, 20, tzinfo=UTC) - timedelta(days=n), excerpt=f"Excerpt {n}.",
-                image_url=None)
-    base.update(kw)
-    return PostCard(**base)  # type: ignore[arg-type]
+ROOT = Path(__file__).resolve().parent.parent
+SMTP = SmtpConfig(sender="Digest <digest@example.org>")
 
 
-def _item(guid: str, title: str, published: datetime | None) -> Item:
-    return Item(guid=guid, url=f"https://blog.example/{guid}", title=title, author=None, published=published,
-                summary=None, content_html="<p>x</p>", excerpt="x", image_url=None, content_hash=content_hash(title))
+def _ref(arxiv: str, title: str) -> PaperRef:
+    return PaperRef(paper_id=f"arxiv:{arxiv}", url=f"https://arxiv.org/abs/{arxiv}", anchor=title, heading=None,
+                    context=None, title=title, title_quality=TITLE_FROM_ANCHOR)
 
 
-def test_view_groups_posts_by_source_and_says_how_many() -> None:
-    view = build_view(name="d", title="Digest", posts=[_post(1, "A"), _post(2, "B"), _post(3, "A")],
-                      generated_at=datetime(2026, 11, 23, tzinfo=UTC), window_start=None)
-    assert [(s.title, [p.item_id for p in s.posts]) for s in view.sections] == [("A", [1, 3]), ("B", [2])]
-    assert view.post_count == 3 and view.source_count == 2
-    assert view.subject == "Digest: 3 new posts (23 Nov 2026)"
-    assert view.preheader.startswith("3 posts from 2 sources: Post 1, Post 2, Post 3")
+def _item(guid: str, title: str, published: datetime | None, *, papers: tuple[PaperRef, ...] = (),
+          body: str = "<p>x</p>", excerpt: str = "x", author: str | None = None) -> Item:
+    return Item(guid=guid, url=f"https://blog.example/{guid}", title=title, author=author, published=published,
+                summary=None, content_html=body, excerpt=excerpt, image_url=None,
+                content_hash=content_hash(title, body, *(p.paper_id for p in papers)), mentions=papers)
 
 
-def test_rendered_html_is_mail_ready_and_escapes_what_it_shows() -> None:
-    hostile = _post(1, title="<script>alert(1)</script> & more", excerpt="<img src=x onerror=alert(1)>")
-    view = build_view(name="d", title="Digest", posts=[hostile, _post(2, "Other")],
-                      generated_at=datetime(2026, 11, 23, tzinfo=UTC), window_start=None)
-    out = render(view)
-    assert "<script" not in out.html and "<img" not in out.html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in out.html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in out.html  # shown as text, never as a tag
-    # The CSS is inlined: only @media rules stay in a <style> block, for clients that honour them.
-    assert 'class="post-title" style="' in out.html
-    style_blocks = out.html.split("<style>")[1:]
-    assert all(block.split("</style>")[0].lstrip().startswith("@media") for block in style_blocks)
-    assert 'width="600"' in out.html and 'class="preheader"' in out.html
-    assert "<script>alert(1)</script> & more" in out.text  # the text part is text, not HTML
+def _store(engine, sid: int, items: list[Item], now: datetime) -> None:  # type: ignore[no-untyped-def]
+    with repo.session(engine) as s, s.begin():
+        repo.upsert_items(s, sid, items, now)
 
 
-def test_text_part_wraps_lines_and_lists_links() -> None:
-    long = "word " * 60
-    view = build_view(name="d", title="Digest", posts=[_post(1, excerpt=long.strip())],
-                      generated_at=datetime(2026, 11, 23, tzinfo=UTC), window_start=None)
-    text = render(view).text
-    assert max(len(line) for line in text.splitlines()) <= 76
-    assert "<https://blog.example/1>" in text
+def _compose(engine, now: datetime, **cfg: object):  # type: ignore[no-untyped-def]
+    return compose_issue(engine, DigestConfig(name=str(cfg.pop("name", "daily")), **cfg), SMTP, now=now)  # type: ignore[arg-type]
 
 
-def test_unknown_theme_names_the_available_ones() -> None:
-    view = build_view(name="d", title="D", posts=[], generated_at=datetime(2026, 11, 23, tzinfo=UTC),
-                      window_start=None)
-    with pytest.raises(ThemeError, match="available: default"):
-        render(view, theme="nope")
-    assert "default" in available_themes()
+# --- the window ----------------------------------------------------------------------------------------------
 
-
-def test_a_user_theme_dir_is_used(tmp_path: Path) -> None:
-    theme = tmp_path / "mine"
-    theme.mkdir()
-    (theme / "digest.html.j2").write_text("<p>{{ d.title }}: {{ d.post_count }}</p>")
-    (theme / "digest.txt.j2").write_text("{{ d.title }} / {{ d.post_count }}")
-    view = build_view(name="d", title="Mine", posts=[_post(1)], generated_at=datetime(2026, 11, 23, tzinfo=UTC),
-                      window_start=None)
-    out = render(view, theme="mine", theme_dir=tmp_path)
-    assert "Mine: 1" in out.html and out.text == "Mine / 1\n"
-
-
-def test_compose_records_the_issue_and_the_next_one_has_only_new_items(engine, add_source, now) -> None:
+def test_the_first_issue_covers_the_look_back_not_a_feeds_whole_history(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    with repo.session(engine) as s, s.begin():
-        repo.upsert_items(s, sid, [_item("a", "Alpha", now - timedelta(days=2)), _item("b", "Beta", None)], now)
-    cfg = DigestConfig(name="daily")
-    first = compose_issue(engine, cfg, now=now)
-    assert [p.title for p in first.view.posts] == ["Beta", "Alpha"]  # undated: its arrival time counts
-    assert store_rows(engine, "SELECT name, status FROM digests") == [("daily", "composed")]
-    with repo.session(engine) as s, s.begin():
-        repo.upsert_items(s, sid, [_item("c", "Gamma", now)], now)
-    second = compose_issue(engine, cfg, now=now + timedelta(days=1))
-    assert [p.title for p in second.view.posts] == ["Gamma"]
+    _store(engine, sid, [_item("new", "This week", now - timedelta(days=2)),
+                         _item("old", "Years ago", now - timedelta(days=900)),
+                         _item("edge", "Eight days ago", now - timedelta(days=8))], now)
+    issue = _compose(engine, now)
+    assert [p.title for p in issue.view.posts] == ["This week"]
+    longer = _compose(engine, now, name="monthly", lookback_days=30)
+    assert [p.title for p in longer.view.posts] == ["This week", "Eight days ago"]
 
 
-def test_a_failed_delivery_leaves_the_items_for_the_next_issue(engine, add_source, now) -> None:
+def test_each_issue_has_what_arrived_since_the_last_and_nothing_twice(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    with repo.session(engine) as s, s.begin():
-        repo.upsert_items(s, sid, [_item("a", "Alpha", now)], now)
+    _store(engine, sid, [_item("a", "Alpha", now - timedelta(days=1))], now)
+    first = _compose(engine, now)
+    assert [p.title for p in first.view.posts] == ["Alpha"] and first.status == "sent"  # no recipients: files
+    later = now + timedelta(days=1)
+    _store(engine, sid, [_item("a", "Alpha", now - timedelta(days=1)), _item("b", "Beta", later)], later)
+    second = _compose(engine, later)
+    assert [p.title for p in second.view.posts] == ["Beta"]
+    third = _compose(engine, later + timedelta(hours=1))
+    assert third.empty and third.issue_id is None  # nothing new: no issue recorded
+    assert store_rows(engine, "SELECT count(*) FROM digests") == [(2,)]
 
-    def broken(_view: object, _rendered: object) -> None:
-        raise OSError("disk full")
 
-    with pytest.raises(OSError):
-        compose_issue(engine, DigestConfig(name="daily"), now=now, deliver=broken)
-    assert store_rows(engine, "SELECT count(*) FROM digests") == [(0,)]
-    assert [p.title for p in compose_issue(engine, DigestConfig(name="daily"), now=now).view.posts] == ["Alpha"]
+def test_two_digests_share_a_store_without_taking_each_others_items(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    _store(engine, sid, [_item("a", "Alpha", now)], now)
+    assert [p.title for p in _compose(engine, now, name="daily").view.posts] == ["Alpha"]
+    assert [p.title for p in _compose(engine, now, name="weekly").view.posts] == ["Alpha"]
+
+
+def test_a_window_across_days_with_a_moving_clock(engine, add_source, now) -> None:
+    """time-machine moves the real clock: issues composed by `digest compose` see the same windows."""
+    import time_machine
+    from typer.testing import CliRunner
+
+    from digest.cli import app
+
+    sid = add_source("https://blog.example/feed", name="blog")
+    db = str(engine.url).replace("sqlite:///", "")
+    runner = CliRunner()
+    with time_machine.travel(now, tick=False):
+        _store(engine, sid, [_item("mon", "Monday post", now)], now)
+        out1 = Path(db).parent / "mon"
+        assert runner.invoke(app, ["--db", db, "compose", "--out", str(out1)]).exit_code == 0
+    tuesday = now + timedelta(days=1)
+    with time_machine.travel(tuesday, tick=False):
+        _store(engine, sid, [_item("tue", "Tuesday post", tuesday)], tuesday)
+        out2 = Path(db).parent / "tue"
+        assert runner.invoke(app, ["--db", db, "compose", "--out", str(out2)]).exit_code == 0
+    assert "Monday post" in (out1 / "digest.txt").read_text()
+    assert "Tuesday post" in (out2 / "digest.txt").read_text()
+    assert "Monday post" not in (out2 / "digest.txt").read_text()
+
+
+# --- papers: ranking, reasons, updates ---------------------------------------------------------------------
+
+def test_papers_rank_by_sources_then_mentions_and_say_why(engine, add_source, now) -> None:
+    a = add_source("https://a.example/feed", name="a")
+    b = add_source("https://b.example/feed", name="b")
+    wide = _ref("2401.05566", "A paper two sources discuss")
+    narrow = _ref("2305.18290", "A paper one source discusses twice")
+    _store(engine, a, [_item("a1", "A one", now, papers=(wide, narrow)), _item("a2", "A two", now, papers=(narrow,))],
+           now)
+    _store(engine, b, [_item("b1", "B one", now, papers=(wide,))], now)
+    papers = _compose(engine, now).view.papers
+    assert [p.title for p in papers] == ["A paper two sources discuss", "A paper one source discusses twice"]
+    assert papers[0].why[0] == "discussed in 2 posts across 2 sources"
+    assert {link.title for link in papers[0].discussed_in} == {"A one", "B one"}
+    assert papers[0].url == "https://arxiv.org/abs/2401.05566" and papers[0].pdf_url == "https://arxiv.org/pdf/2401.05566"
+
+
+def test_source_weights_change_the_order(engine, add_source, now) -> None:
+    a = add_source("https://a.example/feed", name="a")
+    b = add_source("https://b.example/feed", name="b")
+    _store(engine, a, [_item("a1", "A", now, papers=(_ref("2401.05566", "From A"),))], now)
+    _store(engine, b, [_item("b1", "B", now, papers=(_ref("2305.18290", "From B"),))], now)
+    order = [p.title for p in _compose(engine, now, name="x", source_weights={"a": 3.0}).view.papers]
+    assert order == ["From A", "From B"]
+    order = [p.title for p in _compose(engine, now, name="y", source_weights={"b": 3.0}).view.papers]
+    assert order == ["From B", "From A"]
+
+
+def test_a_paper_shown_before_returns_only_as_an_update_with_new_mentions(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    paper = _ref("2401.05566", "Sleeper Agents")
+    _store(engine, sid, [_item("p1", "First post", now, papers=(paper,))], now)
+    first = _compose(engine, now)
+    assert [p.title for p in first.view.papers] == ["Sleeper Agents"] and not first.view.papers[0].is_update
+    later = now + timedelta(days=1)
+    _store(engine, sid, [_item("p2", "Unrelated", later)], later)
+    assert _compose(engine, later).view.papers == []  # nothing new was said about it
+    later2 = later + timedelta(days=1)
+    _store(engine, sid, [_item("p3", "Second post", later2, papers=(paper,))], later2)
+    update = _compose(engine, later2).view.papers
+    assert [(p.title, p.is_update) for p in update] == [("Sleeper Agents", True)]
+    assert "update: 1 new mention since it was last here" in update[0].why
+
+
+def test_max_papers_and_max_posts_limit_and_say_how_many_more(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    items = [_item(f"p{n}", f"Post {n}", now - timedelta(hours=n), papers=(_ref(f"2401.0{n:04d}", f"Paper {n}"),))
+             for n in range(1, 6)]
+    _store(engine, sid, items, now)
+    view = _compose(engine, now, max_papers=2, max_posts=3).view
+    assert view.paper_count == 2 and view.post_count == 3
+    assert view.more_papers == 3 and view.more_posts == 2
+    assert "Not shown: 3 more papers and 2 more posts" in " ".join(render(view).html.split())
+
+
+# --- sections and filters -------------------------------------------------------------------------------
+
+def test_keywords_match_whole_words_any_case_plurals_and_regexes() -> None:
+    assert first_match(["language model"], ["Large Language Models"]) == "language model"
+    assert first_match(["LLM"], ["LLMOps platforms"]) is None
+    assert first_match(["/GPT-?4/"], ["gpt4 evaluation"]) == "GPT-?4"
+    assert assign_section(DEFAULT_SECTIONS, ["Speculative decoding for faster inference"])[0] == "Efficiency"
+    assert assign_section(DEFAULT_SECTIONS, ["A recipe for sourdough"]) == ("More", None)
+
+
+def test_sections_follow_config_order_and_unmatched_goes_last(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    _store(engine, sid, [_item("v", "Vision transformers at scale", now), _item("r", "Reasoning in LLMs", now),
+                         _item("o", "Gardening notes", now)], now)
+    cfg = parse_config('[[digests]]\nname = "t"\n[[digests.sections]]\nname = "Reasoning"\nkeywords = ["reasoning"]\n'
+                       '[[digests.sections]]\nname = "Vision"\nkeywords = ["vision"]\n', origin="t").digests[0]
+    view = compose_issue(engine, cfg, SMTP, now=now).view
+    assert [(s.title, [p.title for p in s.posts]) for s in view.sections] == [
+        ("Reasoning", ["Reasoning in LLMs"]), ("Vision", ["Vision transformers at scale"]),
+        ("More", ["Gardening notes"])]
+
+
+def test_include_and_exclude_rules_apply_before_ranking(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    other = add_source("https://spam.example/feed", name="spam", tags=["noise"])
+    _store(engine, sid, [_item("r", "Reasoning at test time", now, papers=(_ref("2401.05566", "On reasoning"),)),
+                         _item("c", "Crypto prices", now, papers=(_ref("2305.18290", "Token economics"),)),
+                         _item("a", "By someone", now, author="Ann Author")], now)
+    _store(engine, other, [_item("s", "Reasoning spam", now)], now)
+    cfg = parse_config('[[digests]]\nname = "f"\ninclude = { keywords = ["reasoning"] }\n'
+                       'exclude = { keywords = ["crypto"], sources = ["noise"] }\n', origin="t").digests[0]
+    view = compose_issue(engine, cfg, SMTP, now=now).view
+    assert [p.title for p in view.posts] == ["Reasoning at test time"]
+    assert [p.title for p in view.papers] == ["On reasoning"]
+    assert "matched: reasoning" in view.papers[0].why
+    cfg2 = parse_config('[[digests]]\nname = "g"\nexclude = { authors = ["Ann Author"] }\n', origin="t").digests[0]
+    assert "By someone" not in [p.title for p in compose_issue(engine, cfg2, SMTP, now=now).view.posts]
+
+
+def test_the_shipped_example_config_carries_the_default_sections() -> None:
+    cfg = parse_config((ROOT / "config.example.toml").read_text(), origin="config.example.toml")
+    shipped = [(s.name, tuple(s.keywords)) for s in cfg.digests[0].sections or []]
+    assert shipped == [(s.name, s.keywords) for s in DEFAULT_SECTIONS]
 
 
 def test_a_digest_limited_to_tags_only_shows_those_sources(engine, add_source, now) -> None:
     papers = add_source("https://a.example/feed", name="a", tags=["papers"])
     other = add_source("https://b.example/feed", name="b")
-    with repo.session(engine) as s, s.begin():
-        repo.upsert_items(s, papers, [_item("1", "From A", now)], now)
-        repo.upsert_items(s, other, [_item("2", "From B", now)], now)
-    view = compose_issue(engine, DigestConfig(name="p", sources=["papers"]), now=now, record=False).view
+    _store(engine, papers, [_item("1", "From A", now)], now)
+    _store(engine, other, [_item("2", "From B", now)], now)
+    view = _compose(engine, now, name="p", sources=["papers"]).view
     assert [p.title for p in view.posts] == ["From A"]
+
+
+# --- rendering and recording ---------------------------------------------------------------------------------
+
+def test_every_theme_renders_escaped_mail_ready_html_and_a_wrapped_text_part(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    hostile = _item("h", "<script>alert(1)</script> & more", now, excerpt="<img src=x onerror=alert(1)> " + "w " * 80,
+                    papers=(_ref("2401.05566", "A <b>bold</b> claim"),))
+    _store(engine, sid, [hostile], now)
+    issue = _compose(engine, now)
+    assert set(available_themes()) >= {"default", "dark", "compact"}
+    for theme in available_themes():
+        out = render(issue.view, theme=theme)
+        assert "<script" not in out.html and "<img src=x" not in out.html and "<b>bold" not in out.html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in out.html
+        # CSS is inlined; only @media rules may remain in a <style> block.
+        for block in out.html.split("<style>")[1:]:
+            assert block.split("</style>")[0].strip().startswith("@media") or not block.split("</style>")[0].strip()
+        assert 'width="600"' in out.html and 'class="preheader"' in out.html
+        assert max(len(line) for line in out.text.splitlines()) <= 78, theme
+        assert "<https://blog.example/h>" in out.text and "<script>alert(1)</script> & more" in out.text
+
+
+def test_unknown_theme_names_the_available_ones(engine, now) -> None:
+    with pytest.raises(ThemeError, match="available: compact, dark, default"):
+        compose_issue(engine, DigestConfig(name="d"), SMTP, now=now, theme="nope")
+
+
+def test_a_user_theme_dir_is_used(engine, add_source, now, tmp_path: Path) -> None:
+    theme = tmp_path / "mine"
+    theme.mkdir()
+    (theme / "digest.html.j2").write_text("<p>{{ d.title }}: {{ d.post_count }}</p>")
+    (theme / "digest.txt.j2").write_text("{{ d.title }} / {{ d.post_count }}")
+    sid = add_source("https://blog.example/feed", name="blog")
+    _store(engine, sid, [_item("a", "A", now)], now)
+    out = compose_issue(engine, DigestConfig(name="d", title="Mine", theme="mine", theme_dir=str(tmp_path)), SMTP,
+                        now=now).rendered
+    assert "Mine: 1" in out.html and out.text == "Mine / 1\n"
+
+
+def test_the_message_is_multipart_alternative_with_list_headers(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    _store(engine, sid, [_item("a", "Über-post", now)], now)
+    cfg = DigestConfig(name="team", title="Team digest", recipients=["Ann <ann@example.org>", "bob@example.org"],
+                       unsubscribe="https://example.org/unsub", list_id="team.example.org")
+    issue = compose_issue(engine, cfg, SMTP, now=now)
+    msg = message_from_bytes(issue.message, policy=default_policy)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["Subject"] == "Team digest: 0 papers, 1 posts (23 Nov 2026)"
+    assert msg["Message-ID"] == issue.message_id and msg["Message-ID"].endswith("@example.org>")
+    assert msg["To"] == "Ann <ann@example.org>, bob@example.org" and msg["From"] == "Digest <digest@example.org>"
+    assert msg["List-Id"] == "team <team.example.org>"
+    assert msg["List-Unsubscribe"] == "<https://example.org/unsub>"
+    assert msg["Date"] is not None
+    assert "Über-post" in msg.get_body(("plain",)).get_content()
+    assert issue.status == "pending"  # recipients: waiting for `send`
+    assert store_rows(engine, "SELECT status, message_id FROM digests") == [("pending", issue.message_id)]
+
+
+def test_a_failed_file_write_leaves_the_items_for_the_next_issue(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    _store(engine, sid, [_item("a", "Alpha", now)], now)
+
+    def broken(_composed: object) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        compose_issue(engine, DigestConfig(name="daily"), SMTP, now=now, deliver=broken)
+    assert store_rows(engine, "SELECT count(*) FROM digests") == [(0,)]
+    assert [p.title for p in _compose(engine, now).view.posts] == ["Alpha"]
+
+
+def test_default_config_still_composes_without_a_file() -> None:
+    assert Config().digests[0].name == "digest"

@@ -1,72 +1,120 @@
-"""Compose one issue of a digest: select what is new, build the view, render it, and record it."""
+"""Compose one issue of a digest: select what is new for it, build the view, render it, record it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.compose.render import Rendered, render
-from digest.compose.view import DigestView, PostCard, build_view
-from digest.store import repository as repo
+from digest.compose.rules import DEFAULT_SECTIONS, Section
+from digest.compose.select import Filters, Selection, section_order, select_issue
+from digest.compose.view import DigestView, build_view
+from digest.deliver.email import build_message, new_message_id
+from digest.store import digests as store
+from digest.store.repository import session
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from digest.config import DigestConfig
+    from digest.config import DigestConfig, SmtpConfig
 
 
 @dataclass(frozen=True)
 class Composed:
     view: DigestView
     rendered: Rendered
+    message: bytes
+    message_id: str
+    selection: Selection
     issue_id: int | None
+    status: str | None  # pending (to be mailed) | sent (files were its delivery) | None (not recorded)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.selection.papers or self.selection.posts)
 
 
-def _source_ids(s: object, wanted: list[str]) -> list[int] | None:
-    """Digest `sources` name sources or tags; empty means every source."""
-    if not wanted:
-        return None
-    ids = []
-    for src in repo.list_sources(s):  # type: ignore[arg-type]
-        if src.name in wanted or src.url in wanted or set(src.tags or ()) & set(wanted):
-            ids.append(src.id)
-    return ids
+def sections_of(cfg: DigestConfig) -> tuple[Section, ...]:
+    if cfg.sections is None:
+        return DEFAULT_SECTIONS
+    return tuple(Section(s.name, tuple(s.keywords)) for s in cfg.sections)
 
 
-def compose_issue(engine: Engine, cfg: DigestConfig, *, now: datetime, since: datetime | None = None,
-                  theme: str | None = None, record: bool = True, out_dir: Path | None = None,
-                  deliver: Callable[[DigestView, Rendered], None] | None = None) -> Composed:
-    """Items not yet in any issue (or, with `since`, everything published since then).
+def filters_of(cfg: DigestConfig) -> Filters:
+    return Filters(include_keywords=tuple(cfg.include.keywords), include_authors=tuple(cfg.include.authors),
+                   include_sources=tuple(cfg.include.sources), exclude_keywords=tuple(cfg.exclude.keywords),
+                   exclude_authors=tuple(cfg.exclude.authors), exclude_sources=tuple(cfg.exclude.sources))
 
-    `deliver` runs inside the store transaction, before the issue is recorded: if writing or sending
-    fails, the items stay unclaimed and the next compose picks them up again.
+
+def footer_lines(cfg: DigestConfig) -> tuple[str, ...]:
+    lines = []
+    if cfg.recipients and cfg.unsubscribe:
+        lines.append(f"Unsubscribe: {cfg.unsubscribe}")
+    return tuple(lines)
+
+
+def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: datetime,
+                  since: datetime | None = None, theme: str | None = None, record: bool = True,
+                  out_dir: Path | None = None,
+                  deliver: Callable[[Composed], None] | None = None) -> Composed:
+    """What arrived since this digest's last issue (at most `lookback_days` old), or with `since` everything
+    dated since then (a view for reading, never recorded).
+
+    `deliver` runs inside the store transaction, before the issue is recorded: if writing files fails,
+    the items stay unclaimed and the next compose picks them up again.
     """
     theme_name = theme or cfg.theme
     theme_dir = Path(cfg.theme_dir).expanduser() if cfg.theme_dir else None
-    with repo.session(engine) as s, s.begin():
-        source_ids = _source_ids(s, list(cfg.sources))
-        rows = repo.items_for_digest(s, since=since, source_ids=source_ids, not_in_any_digest=since is None)
-        posts = [
-            PostCard(item_id=item.id, title=item.title or item.url or "(untitled)", url=item.url,
-                     source=src.title or src.name, source_url=src.site_url or src.url, author=item.author,
-                     published=item.published_at or item.first_seen_at, excerpt=item.excerpt or "",
-                     image_url=item.image_url)
-            for item, src in rows
-        ]
-        view = build_view(name=cfg.name, title=cfg.title or "Research digest", posts=posts, generated_at=now,
-                          window_start=since)
+    lookback = timedelta(days=cfg.lookback_days)
+    record = record and since is None
+    with session(engine) as s, s.begin():
+        last = store.last_issue(s, cfg.name)
+        window_start = last.window_end if last else None
+        floor = since if since is not None else (window_start or now) - lookback
+        source_ids = store.source_ids_for(s, list(cfg.sources))
+        items = store.candidate_items(s, name=cfg.name, floor=floor, source_ids=source_ids,
+                                      include_shown=since is not None)
+        papers = store.candidate_papers(s, name=cfg.name, item_ids=[i.id for i in items])
+        if since is not None:  # an explicit window shows what it holds, repeats included
+            papers = [replace(p, sent_mentions=None) for p in papers]
+        sections = sections_of(cfg)
+        selection = select_issue(items, papers, sections=sections, filters=filters_of(cfg),
+                                 weights=cfg.source_weights, now=now, lookback_days=cfg.lookback_days,
+                                 max_papers=cfg.max_papers, max_posts=cfg.max_posts)
+        view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
+                          order=section_order(sections), generated_at=now, window_start=window_start or floor,
+                          subject_template=cfg.subject, footer=footer_lines(cfg))
         rendered = render(view, theme=theme_name, theme_dir=theme_dir)
+        message_id = new_message_id(smtp.sender)
+        message = build_message(subject=view.subject, html=rendered.html, text=rendered.text, sender=smtp.sender,
+                                recipients=cfg.recipients, now=now, message_id=message_id, list_name=cfg.name,
+                                list_id=cfg.list_id, unsubscribe=cfg.unsubscribe)
+        composed = Composed(view=view, rendered=rendered, message=message, message_id=message_id,
+                            selection=selection, issue_id=None, status=None)
         if deliver is not None:
-            deliver(view, rendered)
-        issue_id = None
-        if record and posts:
-            issue = repo.record_issue(
-                s, name=cfg.name, theme=theme_name, now=now, window_start=since, subject=view.subject,
-                out_dir=str(out_dir) if out_dir else None,
-                entries=[(p.item_id, sec.title) for sec in view.sections for p in sec.posts],
-            )
-            issue_id = issue.id
-    return Composed(view=view, rendered=rendered, issue_id=issue_id)
+            deliver(composed)
+        if not record or composed.empty:
+            return composed
+        status = "pending" if cfg.recipients else "sent"
+        issue = store.record_issue(s, store.IssueRecord(
+            name=cfg.name, theme=theme_name, created_at=now, window_start=window_start or floor,
+            subject=view.subject, status=status, html=rendered.html, text=rendered.text,
+            message=message.decode("utf-8"), message_id=message_id, recipients=cfg.recipients,
+            out_dir=str(out_dir) if out_dir else None,
+            item_entries=[(item_id, _section_of_item(selection, item_id)) for item_id in selection.consumed_items],
+            paper_entries=[(c.paper.id, c.section, c.paper.mentions, c.is_update) for c in selection.papers],
+        ))
+    return replace(composed, issue_id=issue.id, status=status)
+
+
+def _section_of_item(selection: Selection, item_id: int) -> str | None:
+    for post in selection.posts:
+        if post.item.id == item_id:
+            return post.section
+    for paper in selection.papers:
+        if any(i.id == item_id for i in paper.items):
+            return paper.section
+    return None

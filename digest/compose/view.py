@@ -4,8 +4,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from digest.compose.select import ChosenPaper, ChosenPost, Selection
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class PaperCard:
+    paper_id: int
+    canonical_id: str
+    title: str
+    url: str | None  # the landing page
+    pdf_url: str | None
+    code_url: str | None
+    authors: str  # "A, B, C et al."
+    abstract: str  # one line
+    why: tuple[str, ...]
+    discussed_in: tuple[Link, ...]
+    is_update: bool
+    upvotes: int | None
 
 
 @dataclass(frozen=True)
@@ -19,6 +44,7 @@ class PostCard:
     published: datetime | None
     excerpt: str
     image_url: str | None
+    paper_count: int = 0
 
     @property
     def date_label(self) -> str:
@@ -29,7 +55,8 @@ class PostCard:
 class Section:
     title: str
     anchor: str
-    posts: Sequence[PostCard]
+    papers: Sequence[PaperCard] = ()
+    posts: Sequence[PostCard] = ()
 
 
 @dataclass(frozen=True)
@@ -41,18 +68,33 @@ class DigestView:
     generated_at: datetime
     window_start: datetime | None
     sections: Sequence[Section]
-
-    @property
-    def post_count(self) -> int:
-        return sum(len(s.posts) for s in self.sections)
-
-    @property
-    def source_count(self) -> int:
-        return len({p.source for s in self.sections for p in s.posts})
+    more_papers: int = 0
+    more_posts: int = 0
+    footer: Sequence[str] = field(default_factory=tuple)  # e.g. how to unsubscribe
 
     @property
     def posts(self) -> list[PostCard]:
         return [p for s in self.sections for p in s.posts]
+
+    @property
+    def papers(self) -> list[PaperCard]:
+        return [p for s in self.sections for p in s.papers]
+
+    @property
+    def post_count(self) -> int:
+        return len(self.posts)
+
+    @property
+    def paper_count(self) -> int:
+        return len(self.papers)
+
+    @property
+    def source_count(self) -> int:
+        return len({p.source for p in self.posts} | {link.source for c in self.papers for link in c.discussed_in})
+
+    @property
+    def date_label(self) -> str:
+        return self.generated_at.strftime("%d %b %Y").lstrip("0")
 
 
 def anchor_for(title: str, taken: set[str]) -> str:
@@ -64,24 +106,78 @@ def anchor_for(title: str, taken: set[str]) -> str:
     return anchor
 
 
-def group_by_source(posts: Sequence[PostCard]) -> list[Section]:
-    """Sections per source, the source with the newest post first; posts newest first within."""
-    order: dict[str, list[PostCard]] = {}
-    for p in posts:
-        order.setdefault(p.source, []).append(p)
+def authors_line(authors: Sequence[str], limit: int = 3) -> str:
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return ", ".join(authors[:limit]) + " et al."
+
+
+def one_line(text: str | None, limit: int = 220) -> str:
+    """The first sentence of an abstract (or its first `limit` characters, cut at a word)."""
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    m = re.search(r"(?<=[.!?])\s+(?=[A-Z])", text[: limit + 1])
+    if m and m.start() >= 40:
+        return text[: m.start()]
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach a template, whatever a listing or feed claimed (defence in depth)."""
+    from digest.clean.urls import absolute_url
+
+    result = absolute_url(url, None) if url else None
+    return result if result and result.startswith(("http://", "https://")) else None
+
+
+def paper_card(chosen: ChosenPaper) -> PaperCard:
+    p = chosen.paper
+    links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source)
+                  for i in chosen.items if i.source_kind == "feed")
+    return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or p.landing_url or p.canonical_id,
+                     url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
+                     authors=authors_line(p.authors),
+                     abstract=one_line(p.abstract), why=chosen.why, discussed_in=links, is_update=chosen.is_update,
+                     upvotes=p.upvotes)
+
+
+def post_card(chosen: ChosenPost) -> PostCard:
+    i = chosen.item
+    return PostCard(item_id=i.id, title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
+                    source_url=safe_url(i.site_url), author=i.author, published=i.when,
+                    excerpt=i.excerpt or i.summary or "", image_url=safe_url(i.image_url),
+                    paper_count=chosen.paper_count)
+
+
+def subject_line(template: str, *, title: str, name: str, date: str, papers: int, posts: int, top: str) -> str:
+    text = template.format(title=title, name=name, date=date, papers=papers, posts=posts, top=top)
+    return " ".join(text.split())[:200]
+
+
+def build_view(*, name: str, title: str, selection: Selection, order: Sequence[str], generated_at: datetime,
+               window_start: datetime | None, subject_template: str, footer: Sequence[str] = ()) -> DigestView:
+    """Sections in config order (the catch-all last); empty sections are left out."""
     taken: set[str] = set()
-    return [Section(title=name, anchor=anchor_for(name, taken), posts=group) for name, group in order.items()]
-
-
-def build_view(*, name: str, title: str, posts: Sequence[PostCard], generated_at: datetime,
-               window_start: datetime | None) -> DigestView:
-    sections = group_by_source(posts)
-    n_posts = len(posts)
-    n_sources = len(sections)
+    sections = []
+    for section_name in order:
+        papers = [paper_card(c) for c in selection.papers if c.section == section_name]
+        posts = [post_card(c) for c in selection.posts if c.section == section_name]
+        if papers or posts:
+            sections.append(Section(title=section_name, anchor=anchor_for(section_name, taken), papers=papers,
+                                    posts=posts))
+    n_papers, n_posts = len(selection.papers), len(selection.posts)
     date = generated_at.strftime("%d %b %Y").lstrip("0")
-    subject = f"{title}: {n_posts} new post{'s' if n_posts != 1 else ''} ({date})"
-    lead = ", ".join(p.title for p in posts[:3])
-    preheader = (f"{n_posts} post{'s' if n_posts != 1 else ''} from {n_sources} source"
-                 f"{'s' if n_sources != 1 else ''}" + (f": {lead}" if lead else ""))[:150]
+    top = (selection.papers[0].paper.title if selection.papers else
+           (selection.posts[0].item.title if selection.posts else "")) or ""
+    subject = subject_line(subject_template, title=title, name=name, date=date, papers=n_papers, posts=n_posts,
+                           top=top)
+    lead = [c.paper.title for c in selection.papers[:2] if c.paper.title]
+    lead += [c.item.title for c in selection.posts[: 3 - len(lead)] if c.item.title]
+    preheader = (f"{n_papers} paper{'s' if n_papers != 1 else ''} and {n_posts} post{'s' if n_posts != 1 else ''}"
+                 + (": " + "; ".join(lead) if lead else ""))[:180]
     return DigestView(name=name, title=title, subject=subject, preheader=preheader, generated_at=generated_at,
-                      window_start=window_start, sections=sections)
+                      window_start=window_start, sections=sections, more_papers=selection.more_papers,
+                      more_posts=selection.more_posts, footer=tuple(footer))

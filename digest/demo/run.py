@@ -34,6 +34,7 @@ def _fresh_store(out: Path) -> str:
 
 def run_demo(c: Context, out: Path) -> None:
     from digest.cli import _compose_to, _fetch, now_utc, print_status
+    from digest.compose.render import available_themes
     from digest.config import Config, LoadedConfig
     from digest.demo.server import serve
     from digest.store import repository as repo
@@ -41,7 +42,12 @@ def run_demo(c: Context, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if c.config_path is None:
         # The demo does not depend on the user's config, and never leaves 127.0.0.1: no arXiv API lookups.
-        c._loaded = LoadedConfig(Config.model_validate({"enrich": {"after_fetch": False}}), None)
+        # Its digest covers all the sample data (the Substack sample goes back to 2018), whenever it runs.
+        c._loaded = LoadedConfig(Config.model_validate({
+            "enrich": {"after_fetch": False},
+            "digests": [{"name": "demo", "title": "Research digest (demo)", "lookback_days": 36500,
+                         "max_papers": 30, "max_posts": 20}],
+        }), None)
     if c.db is None:
         c.db = _fresh_store(out)
     with serve(sources_dir()) as base:
@@ -56,7 +62,14 @@ def run_demo(c: Context, out: Path) -> None:
         again = _fetch(c, every=True, names=[])
         typer.echo(f"second fetch: {again.line()}")
     cfg = c.config.digests[0]
-    paths = _compose_to(c, cfg, now=now_utc(), since=None, theme=None, record=True, out_dir=out)
+    now = now_utc()
+    # Every theme renders the same issue; the previews first, then the issue is recorded (default theme).
+    paths: list[Path] = []
+    for theme in available_themes():
+        if theme != cfg.theme:
+            paths += _compose_to(c, cfg, now=now, since=None, theme=theme, record=False,
+                                 out_dir=out / "themes" / theme)[1]
+    paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True, out_dir=out)[1] + paths
     typer.echo("")
     typer.echo(f"digest written to {out}")
     for p in paths:

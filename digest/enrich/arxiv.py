@@ -99,8 +99,9 @@ class ArxivEnricher:
             except httpx.HTTPError as exc:
                 raise EnrichUnavailable(f"arXiv API unreachable: {exc.__class__.__name__}: {exc}") from None
             if response.status_code in (429, 503):
-                when = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-                wait = max(self.spacing, (when - datetime.now(UTC)).total_seconds()) if when else self.spacing
+                now = datetime.now(UTC)  # one instant: "Retry-After: 7" must wait 7 s, not 7 s less the parse time
+                when = parse_retry_after(response.headers.get("retry-after"), now)
+                wait = max(self.spacing, (when - now).total_seconds()) if when else self.spacing
                 if retried or wait > self.max_retry_wait:
                     raise EnrichUnavailable(f"arXiv API busy (HTTP {response.status_code}, retry after {wait:.0f}s)")
                 self.sleep(wait)

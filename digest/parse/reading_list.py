@@ -1,6 +1,6 @@
 """Reading-list pages (HTML, or markdown served as text): each paper link becomes an item with its note.
 
-A paper's note is the text around its link: the table row (and the link-less rows that continue it),
+A paper's note is the text around its link: the table row (and the rows below it whose first cell is empty),
 the list item, or the section the link heads (up to the next heading of the same or a higher level).
 """
 
@@ -201,13 +201,18 @@ def parse_reading_list(body: bytes, *, url: str, content_type: str | None,
         elif tag == "table":
             current: _Unit | None = None
             for row in block.css("tr"):
-                cells = f"<p>{''.join(c.html or '' for c in row.css('td, th'))}</p>"
+                row_cells = row.css("td, th")
+                cells = f"<p>{''.join(c.html or '' for c in row_cells)}</p>"
                 links = paper_links(row)
-                if links:
-                    current = start(links)
+                # A row whose first cell is empty continues the entry above ("||| more notes"); any other row
+                # starts an entry of its own, a paper or not, so its notes never land on the paper above it.
+                if row_cells and _text(row_cells[0]):
+                    current = start(links) if links else None
                     if current is not None:
                         current.parts.append(cells)
-                elif current is not None:  # a row without a paper continues the note of the one above
+                elif links and (unit := start(links)) is not None:
+                    unit.parts.append(cells)  # "||| and [another paper](...)": its own item; the entry goes on
+                elif current is not None:
                     current.parts.append(cells)
         elif tag in ("ul", "ol"):
             for li in block.css("li"):

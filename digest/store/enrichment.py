@@ -8,17 +8,19 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from digest.clean.mentions import TITLE_FROM_API, normalize_title
+from digest.clean.mentions import TITLE_FROM_API, TITLE_FROM_LISTING, normalize_title
 from digest.enrich import PaperMeta
 from digest.store.models import Paper
 
 
 def papers_needing_metadata(s: Session, wants: Callable[[str], bool], limit: int) -> list[str]:
-    """Canonical ids never looked up whose title, authors or abstract are missing or weakly sourced."""
+    """Canonical ids never looked up whose title, authors or abstract are missing or weakly sourced.
+
+    A paper a listing page or API already described in full (title, authors, abstract) is not asked about."""
     query = (
         select(Paper.canonical_id)
         .where(Paper.enriched_at.is_(None))
-        .where(or_(Paper.title_quality < TITLE_FROM_API, Paper.abstract.is_(None), Paper.meta_quality == 0))
+        .where(or_(Paper.title_quality < TITLE_FROM_LISTING, Paper.abstract.is_(None), Paper.meta_quality == 0))
         .order_by(Paper.first_seen_at.desc(), Paper.id.desc())
     )
     out: list[str] = []

@@ -179,12 +179,35 @@ class DigestIssue(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="composed")  # composed | sending | sent
+    # pending (composed, not yet delivered) | sending (handed to SMTP, not yet confirmed) | sent
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     theme: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(300))
     out_dir: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    html: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)  # the whole .eml, so a retry sends the same bytes
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    paper_count: Mapped[int] = mapped_column(Integer, default=0)
+    post_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DigestPaper(Base):
+    """A paper as an issue showed it; `mentions` lets a later issue tell an update from a repeat."""
+
+    __tablename__ = "digest_papers"
+    __table_args__ = (Index("ix_digest_papers_paper", "paper_id"),)
+
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str | None] = mapped_column(String(200))
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    is_update: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DigestEntry(Base):

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.clean.items import Item as CleanItem
-from digest.store.models import DigestEntry, DigestIssue, Fetch, Item, Source
+from digest.store.models import Fetch, Item, Source
 
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
@@ -245,37 +245,3 @@ def apply_update(engine: Engine, upd: SourceUpdate, now: datetime) -> WriteResul
 def prune_fetch_log(engine: Engine, *, older_than: datetime) -> None:
     with session(engine) as s, s.begin():
         s.execute(delete(Fetch).where(Fetch.started_at < older_than))
-
-
-# --- digests ---------------------------------------------------------------------------------------
-
-def last_issue(s: Session, name: str) -> DigestIssue | None:
-    return s.scalars(select(DigestIssue).where(DigestIssue.name == name)
-                     .order_by(DigestIssue.created_at.desc(), DigestIssue.id.desc())).first()
-
-
-def items_for_digest(s: Session, *, since: datetime | None, source_ids: Sequence[int] | None,
-                     not_in_any_digest: bool, limit: int | None = None) -> list[tuple[Item, Source]]:
-    """Items in the window, newest first, with their sources."""
-    query = select(Item, Source).join(Source, Item.source_id == Source.id)
-    if since is not None:
-        query = query.where(func.coalesce(Item.published_at, Item.first_seen_at) >= since)
-    if source_ids is not None:
-        query = query.where(Item.source_id.in_(source_ids))
-    if not_in_any_digest:
-        query = query.where(~select(DigestEntry.item_id).where(DigestEntry.item_id == Item.id).exists())
-    query = query.order_by(func.coalesce(Item.published_at, Item.first_seen_at).desc(), Item.id.desc())
-    if limit:
-        query = query.limit(limit)
-    return [(item, src) for item, src in s.execute(query)]
-
-
-def record_issue(s: Session, *, name: str, theme: str, now: datetime, window_start: datetime | None,
-                 subject: str, out_dir: str | None, entries: Sequence[tuple[int, str | None]]) -> DigestIssue:
-    issue = DigestIssue(name=name, created_at=now, window_start=window_start, window_end=now, status="composed",
-                        theme=theme, subject=subject, out_dir=out_dir)
-    s.add(issue)
-    s.flush()
-    s.add_all(DigestEntry(digest_id=issue.id, item_id=item_id, position=pos, section=section)
-              for pos, (item_id, section) in enumerate(entries))
-    return issue
