@@ -477,8 +477,9 @@ def send(
     resend_unconfirmed: Annotated[bool, typer.Option("--resend-unconfirmed", help="Queue again issues whose "
                                                      "delivery a crashed run could not confirm.")] = False,
 ) -> None:
-    """Mail the digest: pending issues first (retries), else compose a new issue and send it."""
+    """Mail the digest: pending issues first (retries), else compose a new issue and send it. Holds the run lock."""
     from digest.deliver.outbox import requeue_unconfirmed, send_pending
+    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
     from digest.store import digests as store
     from digest.store.repository import session
 
@@ -492,13 +493,18 @@ def send(
         typer.echo(f"would send {composed.view.subject!r} ({len(composed.message)} bytes) to "
                    f"{', '.join(cfg.recipients)} via {c.config.smtp.host}:{c.config.smtp.port}")
         return
-    results = requeue_unconfirmed(c.engine, cfg.name, now) if resend_unconfirmed else []
-    with session(c.engine) as s:
-        waiting = store.issues_in_state(s, cfg.name, "pending", "sending")
-    if not waiting:
-        _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                    out_dir=_issue_dir(c, cfg.name, now, cfg.out))
-    results += send_pending(c.engine, cfg.name, c.config.smtp, now)
+    try:  # one sender at a time: a `run` or another `send` would take the same pending issues
+        with exclusive(lock_path_for(c.store_url, c.data_dir)):
+            results = requeue_unconfirmed(c.engine, cfg.name, now) if resend_unconfirmed else []
+            with session(c.engine) as s:
+                waiting = store.issues_in_state(s, cfg.name, "pending", "sending")
+            if not waiting:
+                _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
+                            out_dir=_issue_dir(c, cfg.name, now, cfg.out))
+            results += send_pending(c.engine, cfg.name, c.config.smtp, now)
+    except LockHeld as exc:
+        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
+        raise typer.Exit(EX_TEMPFAIL) from None
     if not results:
         typer.echo(f"nothing to send for {cfg.name}")
     if not _report_deliveries(results):

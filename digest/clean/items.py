@@ -14,7 +14,7 @@ from digest.clean.urls import absolute_url, clean_link, strip_tracking
 from digest.parse.types import RawItem
 
 # Bump when what goes into the hash changes, so stored hashes are not compared across versions.
-HASH_VERSION = b"\x01"
+HASH_VERSION = b"\x02"
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,11 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
     author = _clean_text(raw.author)
     image = first_image(content) or absolute_url(raw.image_url, base)
     published = raw.published.isoformat() if raw.published else None
-    digest = content_hash(title, url, author, published, summary, content)
+    # A listing's signals (upvotes, code link) change while its text does not; they are content too,
+    # or the paper would keep yesterday's upvotes.
+    signals = repr((raw.paper.upvotes, raw.paper.code_url, raw.paper.project_url, raw.paper.title,
+                    raw.paper.abstract, raw.paper.authors)) if raw.paper else None
+    digest = content_hash(title, url, author, published, summary, content, signals)
     return Item(guid=guid, url=url, title=title, author=author, published=raw.published, summary=summary,
                 content_html=content, excerpt=excerpt, image_url=image, content_hash=digest,
                 mentions=_mentions(raw, content, rules))

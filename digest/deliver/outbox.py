@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
+UNCONFIRMED = "a previous run stopped after handing it to the SMTP server; not resent"
+
+
 @dataclass(frozen=True)
 class Delivery:
     issue_id: int
@@ -34,9 +37,9 @@ def reconcile(engine: Engine, name: str, now: datetime) -> list[Delivery]:
     out = []
     with session(engine) as s, s.begin():
         for issue in store.issues_in_state(s, name, "sending"):
-            store.set_state(s, issue.id, "unconfirmed", now=now,
-                            error="a previous run stopped after handing it to the SMTP server; not resent")
-            out.append(Delivery(issue.id, issue.subject or "", "unconfirmed"))
+            store.set_state(s, issue.id, "unconfirmed", now=now, error=UNCONFIRMED)
+            out.append(Delivery(issue.id, issue.subject or "", "unconfirmed",
+                                f"{UNCONFIRMED} ('digest send {name} --resend-unconfirmed' sends it again)"))
     return out
 
 

@@ -29,6 +29,8 @@ def parse_api_response(body: bytes) -> dict[str, PaperMeta]:
         root = safe_et.fromstring(body)
     except (safe_et.ParseError, DefusedXmlException) as exc:
         raise EnrichUnavailable(f"arXiv API answered with unreadable XML: {exc}") from None
+    if root.tag != f"{ATOM}feed":  # a maintenance or proxy page is no answer: found nothing is not "not found"
+        raise EnrichUnavailable(f"arXiv API answered with <{root.tag}>, not an Atom feed")
     found: dict[str, PaperMeta] = {}
     for entry in root.findall(f"{ATOM}entry"):
         raw_id = (entry.findtext(f"{ATOM}id") or "").strip()

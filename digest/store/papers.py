@@ -14,102 +14,164 @@ from digest.clean.paper_ids import landing_url, pdf_url
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
 
-def _by_alias(s: Session, alias: str) -> Paper | None:
-    paper_id = s.scalar(select(PaperAlias.paper_id).where(PaperAlias.alias == alias))
-    return s.get(Paper, paper_id) if paper_id is not None else None
+_CHUNK = 500
+# The columns a mention can change; loaded once per batch for the papers the batch touches.
+_STATE = ("id", "canonical_id", "title", "title_quality", "norm_title", "authors", "abstract", "categories",
+          "meta_quality", "pdf_url", "landing_url", "upvotes", "code_url", "project_url")
 
 
-def _take_id(paper: Paper, ref: PaperRef) -> None:
-    """A real id for a paper known only by URL so far: it becomes the canonical one."""
-    paper.canonical_id = ref.paper_id
-    paper.landing_url = landing_url(ref.paper_id, ref.url)
+def _chunks(values: Sequence[object]) -> list[Sequence[object]]:
+    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
-def _same_title_in_source(s: Session, norm: str, source_id: int) -> Paper | None:
-    """A paper with this normalised title already mentioned by an item of the same source."""
-    query = (
-        select(Paper)
-        .join(Mention, Mention.paper_id == Paper.id)
-        .join(Item, Item.id == Mention.item_id)
-        .where(Paper.norm_title == norm, Item.source_id == source_id)
-        .limit(1)
-    )
-    return s.scalars(query).first()
+class _Batch:
+    """Resolves the mentions of many items of one source with a handful of set-based queries.
+
+    The rules are those of resolving one mention at a time: a paper by its id, else by its URL (a real
+    id now recognised for a URL known under a url: id takes that paper over), else for a paper with no
+    canonical id one with the same normalised title in the same source, else a new paper. Papers, aliases
+    and changes are kept in memory and written at the end, new papers in one multi-row insert.
+    """
+
+    def __init__(self, s: Session, source_id: int, refs: Sequence[PaperRef], now: datetime) -> None:
+        self.s, self.source_id, self.now = s, source_id, now
+        self.alias: dict[str, int] = {}
+        self.state: dict[int, dict[str, object]] = {}
+        self.dirty: set[int] = set()
+        self.twins: dict[str, int] = {}
+        self.fresh_aliases: dict[str, int] = {}
+        self.next_temp = -1
+        self._load(refs)
+
+    def _load(self, refs: Sequence[PaperRef]) -> None:
+        names = list({name for r in refs for name in (r.paper_id, r.url)})
+        for chunk in _chunks(names):
+            rows = self.s.execute(select(PaperAlias.alias, PaperAlias.paper_id).where(PaperAlias.alias.in_(chunk)))
+            self.alias.update({alias: pid for alias, pid in rows})
+        norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
+        for chunk in _chunks(norms):
+            rows = self.s.execute(
+                select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
+                .join(Item, Item.id == Mention.item_id)
+                .where(Item.source_id == self.source_id, Paper.norm_title.in_(chunk)).group_by(Paper.norm_title))
+            self.twins.update({norm: pid for norm, pid in rows})
+        ids = list(set(self.alias.values()) | set(self.twins.values()))
+        columns = [getattr(Paper, c) for c in _STATE]
+        for chunk in _chunks(ids):
+            for row in self.s.execute(select(*columns).where(Paper.id.in_(chunk))):
+                self.state[row.id] = dict(row._mapping)
+
+    def _take_id(self, pid: int, ref: PaperRef) -> None:
+        """A real id for a paper known only by URL so far: it becomes the canonical one."""
+        self.state[pid]["canonical_id"] = ref.paper_id
+        self.state[pid]["landing_url"] = landing_url(ref.paper_id, ref.url)
+        self.dirty.add(pid)
+
+    def resolve(self, ref: PaperRef) -> int:
+        strong = not ref.paper_id.startswith("url:")
+        pid = self.alias.get(ref.paper_id)
+        if pid is None:
+            seen = self.alias.get(ref.url)
+            if seen is not None and (not strong or str(self.state[seen]["canonical_id"]).startswith("url:")):
+                pid = seen
+                if strong:
+                    self._take_id(pid, ref)
+        norm = normalize_title(ref.title) if ref.title else None
+        if pid is None and norm:
+            twin = self.twins.get(norm)
+            if twin is not None and (not strong or str(self.state[twin]["canonical_id"]).startswith("url:")):
+                pid = twin
+                if strong:
+                    self._take_id(pid, ref)
+        if pid is None:
+            pid, self.next_temp = self.next_temp, self.next_temp - 1
+            self.state[pid] = {"id": pid, "canonical_id": ref.paper_id, "title": None, "title_quality": 0,
+                               "norm_title": None, "authors": [], "abstract": None, "categories": [],
+                               "meta_quality": 0, "pdf_url": None, "landing_url": landing_url(ref.paper_id, ref.url),
+                               "upvotes": None, "code_url": None, "project_url": None}
+        self._improve(pid, ref)
+        for name in (ref.paper_id, ref.url):
+            if name not in self.alias:  # an alias never moves once seen
+                self.alias[name] = pid
+                self.fresh_aliases[name] = pid
+        if self.state[pid]["norm_title"]:
+            self.twins.setdefault(str(self.state[pid]["norm_title"]), pid)
+        return pid
+
+    def _improve(self, pid: int, ref: PaperRef) -> None:
+        st = self.state[pid]
+        before = dict(st)
+        if ref.title and ref.title_quality > int(st["title_quality"] or 0):
+            st.update(title=ref.title, title_quality=ref.title_quality, norm_title=normalize_title(ref.title))
+        if st["pdf_url"] is None:
+            st["pdf_url"] = pdf_url(str(st["canonical_id"]), ref.url)
+        info = ref.info
+        if info is not None:
+            # Authors and abstract: a listing beats nothing, an API answer (TITLE_FROM_API) beats a listing.
+            if (info.authors or info.abstract) and int(st["meta_quality"] or 0) <= TITLE_FROM_LISTING:
+                st.update(authors=list(info.authors) or st["authors"], abstract=info.abstract or st["abstract"],
+                          categories=list(info.categories) or st["categories"], meta_quality=TITLE_FROM_LISTING)
+            # Signals that change over time: the latest listing is right.
+            if info.upvotes is not None:
+                st["upvotes"] = info.upvotes
+            st["code_url"] = info.code_url or st["code_url"]
+            st["project_url"] = info.project_url or st["project_url"]
+        if st != before:
+            self.dirty.add(pid)
+
+    def write(self) -> dict[int, int]:
+        """Insert new papers, update changed ones, add aliases; returns temporary id -> real id."""
+        real: dict[int, int] = {}
+        new_ids = [pid for pid in self.state if pid < 0]
+        if new_ids:
+            rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | {"first_seen_at": self.now,
+                                                                                "updated_at": self.now}
+                    for pid in new_ids]
+            returned = self.s.execute(insert(Paper).returning(Paper.canonical_id, Paper.id), rows)
+            by_canonical = {canonical: pid for canonical, pid in returned}
+            real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
+        changed = [{f"v_{k}": v for k, v in self.state[pid].items()} | {"v_updated_at": self.now}
+                   for pid in self.dirty if pid > 0]
+        if changed:
+            from sqlalchemy import bindparam, update
+
+            table = Paper.__table__
+            values = {c: bindparam(f"v_{c}") for c in (*_STATE[1:], "updated_at")}
+            self.s.execute(update(table).where(table.c.id == bindparam("v_id")).values(values), changed)
+        if self.fresh_aliases:
+            self.s.execute(insert(PaperAlias), [{"alias": a, "paper_id": real.get(pid, pid)}
+                                                for a, pid in self.fresh_aliases.items()])
+        return real
 
 
-def _add_aliases(s: Session, paper_id: int, aliases: Sequence[str]) -> None:
-    known = set(s.scalars(select(PaperAlias.alias).where(PaperAlias.alias.in_(aliases))))
-    fresh = [{"alias": a, "paper_id": paper_id} for a in dict.fromkeys(aliases) if a not in known]
-    if fresh:
-        s.execute(insert(PaperAlias), fresh)
-
-
-def _improve(paper: Paper, ref: PaperRef, now: datetime) -> None:
-    if ref.title and ref.title_quality > paper.title_quality:
-        paper.title = ref.title
-        paper.title_quality = ref.title_quality
-        paper.norm_title = normalize_title(ref.title)
-        paper.updated_at = now
-    if paper.pdf_url is None:
-        paper.pdf_url = pdf_url(paper.canonical_id, ref.url)
-    info = ref.info
-    if info is None:
+def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[int, Sequence[PaperRef]]],
+                       now: datetime) -> None:
+    """Replace the mentions of these items: an edited post that drops a link drops that mention."""
+    item_ids = [item_id for item_id, _ in entries]
+    for chunk in _chunks(item_ids):
+        s.execute(delete(Mention).where(Mention.item_id.in_(chunk)))
+    refs = [ref for _, item_refs in entries for ref in item_refs]
+    if not refs:
         return
-    # Authors and abstract: a listing beats nothing, an API answer (TITLE_FROM_API) beats a listing.
-    if (info.authors or info.abstract) and paper.meta_quality <= TITLE_FROM_LISTING:
-        paper.authors = list(info.authors) or paper.authors
-        paper.abstract = info.abstract or paper.abstract
-        paper.categories = list(info.categories) or paper.categories
-        paper.meta_quality = TITLE_FROM_LISTING
-    # Signals that change over time: the latest listing is right.
-    if info.upvotes is not None:
-        paper.upvotes = info.upvotes
-    paper.code_url = info.code_url or paper.code_url
-    paper.project_url = info.project_url or paper.project_url
-    paper.updated_at = now
-
-
-def resolve_paper(s: Session, ref: PaperRef, *, source_id: int, now: datetime) -> int:
-    """The paper row for a mention: by its id, else by its URL, else (for url: ids) by title within the source,
-    else new. The id is asked first: when rules change, a URL seen before may now name another paper."""
-    aliases = [ref.paper_id, ref.url]
-    strong = not ref.paper_id.startswith("url:")
-    paper = _by_alias(s, ref.paper_id)
-    if paper is None:
-        seen = _by_alias(s, ref.url)
-        # the URL was known under another id: a real id now recognised for it replaces a url: one
-        if seen is not None and (not strong or seen.canonical_id.startswith("url:")):
-            paper = seen
-            if strong:
-                _take_id(paper, ref)
-    if paper is None and ref.title:
-        twin = _same_title_in_source(s, normalize_title(ref.title), source_id)
-        if twin is not None and (not strong or twin.canonical_id.startswith("url:")):
-            paper = twin
-            if strong:
-                _take_id(paper, ref)
-    if paper is None:
-        paper = Paper(canonical_id=ref.paper_id, title=None, title_quality=0, norm_title=None, authors=[],
-                      landing_url=landing_url(ref.paper_id, ref.url), pdf_url=None, first_seen_at=now,
-                      updated_at=now)
-        s.add(paper)
-        s.flush()
-    _improve(paper, ref, now)
-    _add_aliases(s, paper.id, aliases)
-    return paper.id
+    batch = _Batch(s, source_id, refs, now)
+    pending: list[dict[str, object]] = []
+    for item_id, item_refs in entries:
+        seen: set[int] = set()
+        for position, ref in enumerate(item_refs):
+            pid = batch.resolve(ref)
+            if pid in seen:  # two ids of one item resolving to one paper (an alias merge): the first stands
+                continue
+            seen.add(pid)
+            pending.append({"item_id": item_id, "paper_id": pid, "position": position, "url": ref.url,
+                            "anchor_text": ref.anchor, "heading": ref.heading, "context": ref.context})
+    real = batch.write()
+    for row in pending:
+        row["paper_id"] = real.get(int(row["paper_id"]), row["paper_id"])  # type: ignore[call-overload]
+    s.execute(insert(Mention), pending)
 
 
 def store_mentions(s: Session, *, item_id: int, source_id: int, refs: Sequence[PaperRef], now: datetime) -> None:
-    """Replace an item's mentions with `refs`: an edited post that drops a link drops that mention."""
-    s.execute(delete(Mention).where(Mention.item_id == item_id))
-    rows: dict[int, dict[str, object]] = {}
-    for position, ref in enumerate(refs):
-        paper_id = resolve_paper(s, ref, source_id=source_id, now=now)
-        # Two ids of one item may resolve to one paper (an alias merge): the first mention stands.
-        rows.setdefault(paper_id, {"item_id": item_id, "paper_id": paper_id, "position": position, "url": ref.url,
-                                   "anchor_text": ref.anchor, "heading": ref.heading, "context": ref.context})
-    if rows:
-        s.execute(insert(Mention), list(rows.values()))
+    store_mentions_for(s, source_id=source_id, entries=[(item_id, refs)], now=now)
 
 
 # --- reading ----------------------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
     existing = _existing_hashes(s, source_id, [i.guid for i in items])
     fresh = [i for i in items if i.guid not in existing]
     changed = [i for i in items if i.guid in existing and existing[i.guid][1] != i.content_hash]
-    from digest.store.papers import store_mentions
+    from digest.store.papers import store_mentions_for
 
     inserted: dict[str, int] = {}
     if fresh:
@@ -180,11 +180,10 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
     for item in changed:
         s.execute(update(Item).where(Item.id == existing[item.guid][0]).values(updated_at=now, **_item_values(item)))
     # Mentions follow the content: derived again for every new or changed item, never for unchanged ones.
-    for item in fresh:
-        if item.guid in inserted:
-            store_mentions(s, item_id=inserted[item.guid], source_id=source_id, refs=item.mentions, now=now)
-    for item in changed:
-        store_mentions(s, item_id=existing[item.guid][0], source_id=source_id, refs=item.mentions, now=now)
+    entries = [(inserted[i.guid], i.mentions) for i in fresh if i.guid in inserted]
+    entries += [(existing[i.guid][0], i.mentions) for i in changed]
+    if entries:
+        store_mentions_for(s, source_id=source_id, entries=entries, now=now)
     return len(inserted), len(changed)
 
 

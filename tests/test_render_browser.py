@@ -1,0 +1,180 @@
+"""Each theme, rendered from the seed Substack feed through the real pipeline, opened in headless Chromium.
+
+Debian's /usr/bin/chromium driven by Playwright; no browser is ever downloaded, and every request the page
+makes is recorded and aborted, so nothing leaves the machine. These tests fail (never skip) without chromium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli, store_rows
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+THEMES = ("default", "dark", "compact")
+SHOWS_IMAGES = {"default": True, "dark": True, "compact": False}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class SeedIssue:
+    html: dict[str, str]  # theme -> digest.html
+    item_images: frozenset[str]  # the image URLs of the seed feed's items
+
+
+@pytest.fixture(scope="module")
+def seed_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver, seed_feed_bytes: bytes) -> SeedIssue:  # type: ignore[no-untyped-def]
+    """The seed feed fetched over loopback into a store, then `digest compose --preview` once per theme."""
+    from digest.store.db import open_store
+
+    root = tmp_path_factory.mktemp("seed-render")
+    config = root / "digest.toml"
+    # The seed posts are old: a digest looking back a century shows them whatever the day.
+    config.write_text('[enrich]\nafter_fetch = false\n[[digests]]\nname = "seed"\nlookback_days = 36500\n')
+    db_url = f"sqlite:///{root / 'store.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DIGEST_HOME", str(root / "home"))
+        make_httpserver.expect_request("/seed.rss").respond_with_data(
+            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8")
+        try:
+            cli = Cli(db_url, config)
+            cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
+            assert "new items 12" in cli("fetch").stdout
+            html = {}
+            for theme in THEMES:
+                cli("compose", "--preview", "--theme", theme, "--out", str(root / theme))
+                html[theme] = (root / theme / "digest.html").read_text()
+        finally:
+            make_httpserver.clear()
+    engine = open_store(db_url)
+    try:
+        images = frozenset(url for (url,) in store_rows(engine, "SELECT image_url FROM items WHERE image_url != ''"))
+    finally:
+        engine.dispose()
+    assert len(images) == 12 and all(u.startswith("https://") for u in images)  # substackcdn.com, medium.com
+    return SeedIssue(html=html, item_images=images)
+
+
+@pytest.fixture(scope="module")
+def seed_feed_bytes() -> bytes:
+    from tests.conftest import SEED_FEED
+
+    return SEED_FEED.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: these tests need Debian's chromium (apt-get install chromium); "
+                    "they never download a browser", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Opened:
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Open HTML in a fresh context; every request is recorded and aborted, console errors are collected."""
+    contexts = []
+
+    def _open(html: str, *, width: int = 1024, color_scheme: str = "light") -> Opened:
+        context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=color_scheme)
+        contexts.append(context)
+        opened = Opened(context.new_page())
+
+        def record_and_abort(route: Any) -> None:
+            opened.requests.append(route.request.url)
+            route.abort()
+
+        def on_console(msg: Any) -> None:
+            # Chromium logs each request we abort as "Failed to load resource"; only those are not the page's fault.
+            ours = msg.text.startswith("Failed to load resource") and msg.location.get("url") in opened.requests
+            if msg.type == "error" and not ours:
+                opened.errors.append(f"console: {msg.text} at {msg.location}")
+
+        opened.page.route("**/*", record_and_abort)
+        opened.page.on("console", on_console)
+        opened.page.on("pageerror", lambda exc: opened.errors.append(f"pageerror: {exc}"))
+        opened.page.set_content(html, wait_until="load")
+        return opened
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_each_theme_opens_cleanly_and_asks_only_for_the_items_own_images(seed_issue, open_page, tmp_path,
+                                                                          theme: str) -> None:
+    opened = open_page(seed_issue.html[theme])
+    page = opened.page
+    shot = tmp_path / f"{theme}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes().startswith(PNG_SIGNATURE) and shot.stat().st_size > 10_000
+    assert opened.errors == []
+    srcs = page.evaluate("[...document.images].map(i => i.getAttribute('src'))")
+    if SHOWS_IMAGES[theme]:
+        assert set(opened.requests) == seed_issue.item_images  # every request is one of the items' images
+        assert set(srcs) == seed_issue.item_images
+    else:
+        assert opened.requests == [] and srcs == []
+    assert page.evaluate("[...document.images].every(i => i.hasAttribute('alt') && i.alt.trim() !== '')")
+    assert page.locator(".preheader").count() == 1 and page.locator(".preheader").is_hidden()
+    assert page.locator("script, link[rel=stylesheet], iframe").count() == 0
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_each_theme_is_a_600px_table_that_fits_a_phone_without_sideways_scrolling(seed_issue, open_page,
+                                                                                   theme: str) -> None:
+    page = open_page(seed_issue.html[theme], width=1024).page
+    box = page.locator("table.page").bounding_box()
+    assert box is not None and 500 < box["width"] <= 600
+    page.set_viewport_size({"width": 375, "height": 800})
+    box = page.locator("table.page").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert client == 375 and scroll <= client, f"{theme} scrolls sideways on a phone: {scroll}px wide"
+
+
+def _luminance(css_color: str) -> float:
+    r, g, b = (int(part) for part in css_color.removeprefix("rgb(").removesuffix(")").split(",")[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_dark_mode_gives_a_dark_page_where_the_theme_supports_it(seed_issue, open_page, theme: str) -> None:
+    page = open_page(seed_issue.html[theme], color_scheme="light").page
+    body = "getComputedStyle(document.body).backgroundColor"
+    light = _luminance(page.evaluate(body))
+    page.emulate_media(color_scheme="dark")
+    dark = _luminance(page.evaluate(body))
+    assert dark < 60, f"{theme} in dark mode: body luminance {dark}"
+    if theme == "dark":
+        assert light < 60  # dark in every client
+    else:
+        assert light > 200
+
+
+def test_the_default_theme_keeps_its_whole_font_stack(seed_issue, open_page) -> None:
+    """Quoted family names in theme.css must survive rendering and inlining (they were once HTML-escaped)."""
+    page = open_page(seed_issue.html["default"]).page
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") == 'Georgia, "Times New Roman", serif'
