@@ -13,7 +13,6 @@ from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, normalize_title
 from digest.clean.paper_ids import landing_url, pdf_url
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
-
 _CHUNK = 500
 # The columns a mention can change; loaded once per batch for the papers the batch touches.
 _STATE = ("id", "canonical_id", "title", "title_quality", "norm_title", "authors", "abstract", "categories",
