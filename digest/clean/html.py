@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
+from typing import TYPE_CHECKING
 
-from digest.clean.urls import absolute_url, clean_link
+from digest.clean.urls import strip_tracking
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser
 
 # Everything else is dropped with its content, not just its tags: nothing inside these is prose.
 DROP_WITH_CONTENT = frozenset({
@@ -28,7 +33,6 @@ ALLOWED_ATTRIBUTES = {
     "time": {"datetime"},
     "abbr": {"title"},
 }
-_URL_ATTRIBUTES = frozenset({"href", "src"})
 _TRACKING_PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01]\"[^>]*>", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
@@ -39,34 +43,51 @@ def _fold(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", _WS.sub(" ", text)).strip()
 
 
-def _url_filter(base: str) -> object:
-    def rewrite(element: str, attribute: str, value: str) -> str | None:
-        if attribute not in _URL_ATTRIBUTES:
-            return value
-        # nh3 trusts what this returns, so the scheme check must happen here as well.
-        if element == "img":
-            return absolute_url(value, base)
-        return clean_link(value, base)
+_HREF = re.compile(r'href="([^"]*\?[^"]*)"')
 
-    return rewrite
+
+def _detrack(match: re.Match[str]) -> str:
+    raw = html_lib.unescape(match.group(1))
+    cleaned = strip_tracking(raw)
+    return match.group(0) if cleaned == raw else f'href="{html_lib.escape(cleaned, quote=True)}"'
+
+
+def _base_for(url: str | None) -> str | None:
+    """nh3 resolves relative links against an absolute http(s) base; anything else cannot serve as one."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def sanitize_html(html: str | None, *, base_url: str) -> str:
-    """Untrusted HTML -> HTML safe to show anywhere: allowlisted tags, absolute de-tracked links."""
+    """Untrusted HTML -> HTML safe to show anywhere: allowlisted tags, absolute de-tracked links.
+
+    nh3 (ammonia) absolutises links and applies the scheme allowlist itself, after its URL parser has
+    normalised obfuscations such as "jav&#x09;ascript:"; only tracking parameters are ours to remove.
+    """
     if not html:
         return ""
     import nh3
 
+    base = _base_for(base_url)
     cleaned = nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        attribute_filter=_url_filter(base_url),
         url_schemes={"http", "https", "mailto"},
+        url_relative=("rewrite_with_base", base) if base else "deny",
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+    if "?" in cleaned:
+        cleaned = _HREF.sub(_detrack, cleaned)
     # 1x1 images are tracking beacons, never content.
     return _TRACKING_PIXEL.sub("", cleaned) if "<img" in cleaned else cleaned
 
@@ -92,7 +113,11 @@ def excerpt_of(html: str | None, *, limit: int = 320) -> str:
         return ""
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    return excerpt_from(LexborHTMLParser(html), html, limit=limit)
+
+
+def excerpt_from(tree: LexborHTMLParser, html: str, *, limit: int = 320) -> str:
+    """excerpt_of on a parsed tree. It removes footnote markers from the tree: call it last."""
     # Footnote markers read as stray digits in running text.
     for node in tree.css('sup, a[href*="#footnote"]'):
         node.decompose()
@@ -132,8 +157,9 @@ def first_image(html: str | None) -> str | None:
         return None
     from selectolax.lexbor import LexborHTMLParser
 
-    for img in LexborHTMLParser(html).css("img[src]"):
-        src = img.attributes.get("src")
-        if src:
-            return src
-    return None
+    return first_image_in(LexborHTMLParser(html))
+
+
+def first_image_in(tree: LexborHTMLParser) -> str | None:
+    img = tree.css_first("img[src]")
+    return (img.attributes.get("src") or None) if img is not None else None

@@ -6,12 +6,16 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from digest.clean.html import excerpt_of, first_image, html_to_text, sanitize_html, truncate
-from digest.clean.mentions import PaperRef, find_mentions, listing_ref
+from digest.clean.html import excerpt_from, first_image_in, html_to_text, sanitize_html, truncate
+from digest.clean.mentions import PaperRef, find_mentions_in, listing_ref
 from digest.clean.paper_ids import PaperRule
 from digest.clean.urls import absolute_url, clean_link, strip_tracking
 from digest.parse.types import RawItem
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser
 
 # Bump when what goes into the hash changes, so stored hashes are not compared across versions.
 HASH_VERSION = b"\x02"
@@ -60,15 +64,22 @@ def _fallback_guid(raw: RawItem) -> str:
 
 
 def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item:
+    from selectolax.lexbor import LexborHTMLParser
+
     url = clean_link(raw.url, raw.base_url)
     base = url or raw.base_url
     content = sanitize_html(raw.content_html or raw.summary_html, base_url=base)
     summary = _clean_text(raw.summary_html, 600) if raw.content_html else None
-    excerpt = excerpt_of(content) or (summary or "")
+    # One parse of the sanitised HTML serves the mentions, the lead image and (last: it edits the tree)
+    # the excerpt.
+    tree = LexborHTMLParser(content) if content else None
+    mentions = _mentions(raw, tree, rules)
+    image = (first_image_in(tree) if tree is not None and "<img" in content else None) or \
+        absolute_url(raw.image_url, base)
+    excerpt = (excerpt_from(tree, content) if tree is not None else "") or (summary or "")
     # Already text (the parse stage unescaped it): "The <dialog> element" must not lose its tag-like word.
     title = " ".join((raw.title or "").split()) or None
     author = _clean_text(raw.author)
-    image = first_image(content) or absolute_url(raw.image_url, base)
     published = raw.published.isoformat() if raw.published else None
     # A listing's signals (upvotes, code link) change while its text does not; they are content too,
     # or the paper would keep yesterday's upvotes.
@@ -76,13 +87,13 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
                     raw.paper.abstract, raw.paper.authors)) if raw.paper else None
     digest = content_hash(title, url, author, published, summary, content, signals)
     return Item(guid=guid, url=url, title=title, author=author, published=raw.published, summary=summary,
-                content_html=content, excerpt=excerpt, image_url=image, content_hash=digest,
-                mentions=_mentions(raw, content, rules))
+                content_html=content, excerpt=excerpt, image_url=image, content_hash=digest, mentions=mentions)
 
 
-def _mentions(raw: RawItem, content: str, rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
+def _mentions(raw: RawItem, tree: LexborHTMLParser | None, rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
     """The papers the content links; for a listing item, the paper it is comes first and wins."""
-    linked = find_mentions(content, rules)
+    root = tree.body if tree is not None else None
+    linked = find_mentions_in(root, rules) if root is not None else []
     own = listing_ref(raw.paper, raw.guid, rules) if raw.paper else None
     if own is None:
         return tuple(linked)

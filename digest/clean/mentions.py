@@ -265,7 +265,13 @@ def _snippet(block_text: str, anchor: str) -> str:
 _BREAKS = BLOCKS | {"br", "hr", "div", "ul", "ol", "dl", "table", "tr", "figure", "section", "article"}
 
 
+_INLINE_ONLY = frozenset({"a", "p", *HEADINGS})
+
+
 def _text(node: LexborNode) -> str:
+    """Visible text with spaces only where blocks and line breaks separate it ("(SWiRL)", not "(SWiRL )")."""
+    if node.tag in _INLINE_ONLY:  # no blocks inside: the C text extraction is right and much faster
+        return fold(node.text(separator=""))
     parts = []
     for n in node.traverse(include_text=True):
         if n.tag == "-text":
@@ -282,17 +288,19 @@ def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[Pap
     from selectolax.lexbor import LexborHTMLParser
 
     root = LexborHTMLParser(html).body
-    if root is None:
-        return []
+    return find_mentions_in(root, rules) if root is not None else []
+
+
+def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = ()) -> list[PaperRef]:
+    """As find_mentions, on a parsed tree (the clean stage parses each item once for all it needs)."""
     found: dict[str, PaperRef] = {}
     heading: str | None = None
     block_texts: dict[int, str] = {}
-    for node in root.traverse():
+    # The selector engine hands back headings and links in document order, without a Python walk.
+    for node in root.css("h1, h2, h3, h4, h5, h6, a[href]"):
         tag = node.tag
         if tag in HEADINGS:
             heading = _text(node)
-            continue
-        if tag != "a":
             continue
         href = node.attributes.get("href")
         paper_id = canonical_id(href, rules) if href else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 # --- arXiv --------------------------------------------------------------------------------------------
@@ -146,8 +147,18 @@ def _host(netloc: str) -> str:
     return host
 
 
-def _on(host: str, domain: str) -> bool:
-    return host == domain or host.endswith("." + domain)
+def _domains(host: str) -> list[str]:
+    """The host and every parent domain: "a.b.example.org" -> [a.b.example.org, b.example.org, example.org, org]."""
+    parts = host.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def _on_any(host: str, domains: frozenset[str] | dict[str, object]) -> str | None:
+    """The listed domain `host` is on (itself or a subdomain), if any. One set lookup per label."""
+    for d in _domains(host):
+        if d in domains:
+            return d
+    return None
 
 
 def normalized_url_id(host: str, path: str) -> str:
@@ -205,7 +216,7 @@ def _from_known_host(host: str, path: str, query: str) -> str | None:
     if host == "nature.com":
         m = re.fullmatch(r"/articles/([A-Za-z0-9.-]+?)(?:\.pdf)?/?", path)
         return f"doi:10.1038/{m[1].lower()}" if m else None
-    if any(_on(host, h) for h in DOI_HOSTS):
+    if _on_any(host, DOI_HOSTS):
         m = _DOI_IN_PATH.search(path)
         return doi_id(m[1]) if m else None
     return None
@@ -245,6 +256,12 @@ def canonical_from_id(text: str) -> str | None:
 
 def canonical_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
     """The paper a URL points at, or None when it is not a paper."""
+    return _canonical_cached(url, tuple(rules))
+
+
+@lru_cache(maxsize=65536)
+def _canonical_cached(url: str, rules: tuple[PaperRule, ...]) -> str | None:
+    # Pure, and the same links recur across posts and feeds (subscribe, share, the week's papers).
     for rule in rules:
         found = rule.apply(url)
         if found:
@@ -264,11 +281,11 @@ def canonical_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
         return known
     if host in ARXIV_HOSTS:  # an arXiv URL whose id fails arXiv's grammar is not a paper, PDF or not
         return None
-    if any(_on(host, h) for h in NOT_PAPER_HOSTS):
+    if _on_any(host, NOT_PAPER_HOSTS):
         return None
-    for domain, pattern in SCHOLARLY_HOSTS.items():
-        if _on(host, domain) and pattern.search(path):
-            return normalized_url_id(host, path)
+    scholarly = _on_any(host, SCHOLARLY_HOSTS)
+    if scholarly and SCHOLARLY_HOSTS[scholarly].search(path):
+        return normalized_url_id(host, path)
     if path.lower().endswith(".pdf"):
         return normalized_url_id(host, path)
     return None

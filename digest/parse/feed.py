@@ -81,9 +81,19 @@ def fix_declared_encoding(body: bytes, http_charset: str | None) -> tuple[bytes,
     Multi-byte UTF-8 sequences practically never occur by accident in windows-1252 text, so when
     the server said nothing and the bytes decode as UTF-8, trust the bytes (as Miniflux does).
     """
-    if http_charset:
-        return body, []
     m = _XML_DECL.match(body)
+    if http_charset:
+        # The HTTP charset wins over the prolog (RFC 7303); say so in the prolog too, so that every
+        # parser (lxml on the fast path, feedparser otherwise) reads the bytes the same way.
+        if m and m.group(2).decode("ascii").lower() != http_charset.lower():
+            import codecs
+
+            try:
+                codecs.lookup(http_charset)
+            except LookupError:
+                return body, [f"unknown charset {http_charset!r} in Content-Type; the prolog's is used"]
+            return body[:m.start(2)] + http_charset.encode("ascii") + body[m.end(2):], []
+        return body, []
     if not m or m.group(2).decode("ascii").lower() not in _SINGLE_BYTE_ENCODINGS:
         return body, []
     if body.isascii():
@@ -183,6 +193,8 @@ def _summary(entry: Any) -> str | None:
     value = entry.get("summary")
     if not value:
         return None
+    if any(c.get("value") == value for c in entry.get("content") or []):
+        return None  # feedparser copies the body into an absent description: that is no summary
     return html.escape(value) if detail.get("type") == "text/plain" else str(value)
 
 
@@ -197,12 +209,26 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         from digest.parse.jsonfeed import parse_json_feed
 
         return parse_json_feed(body, url=url)
-
-    import feedparser
-
     body, warnings = disarm(body)
     body, more = fix_declared_encoding(body, _charset(content_type))
     warnings += more
+    from digest.parse.fastfeed import NotFast, parse_fast
+
+    try:
+        parsed = parse_fast(body, url=url)
+    except NotFast:
+        parsed = _parse_with_feedparser(body, url=url, content_type=content_type)
+    if warnings:
+        parsed = ParsedFeed(title=parsed.title, site_url=parsed.site_url, items=parsed.items,
+                            warnings=[*warnings, *parsed.warnings], built=parsed.built)
+    return parsed
+
+
+def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+    """The lenient path, for everything the fast path declines. `body` is already disarmed."""
+    import feedparser
+
+    warnings: list[str] = []
     # No content-location: feedparser would resolve plain <guid>s against it, so a feed that moved would
     # re-key every item. Links are resolved below instead; xml:base still applies inside feedparser.
     headers = {"content-type": content_type or "application/xml"}
