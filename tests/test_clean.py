@@ -622,3 +622,17 @@ def test_medium_feed_source_parameters_are_tracking() -> None:
     url = "https://medium.com/@someone/a-post-5f3c1a?source=rss----a1b2c3---4"
     assert strip_tracking(url) == "https://medium.com/@someone/a-post-5f3c1a"
     assert strip_tracking("https://example.org/search?source=arxiv") == "https://example.org/search?source=arxiv"
+
+
+def test_the_tracking_pre_filter_knows_every_tracking_parameter() -> None:
+    """sanitize_html only looks closely at links its regex flags; it must flag every name strip_tracking drops."""
+    from digest.clean.html import _HREF
+    from digest.clean.urls import HOST_TRACKING_PARAMS, TRACKING_PARAMS, TRACKING_PREFIXES
+
+    names = set(TRACKING_PARAMS) | {p for params in HOST_TRACKING_PARAMS.values() for p in params}
+    for name in sorted(names):
+        assert _HREF.search(f'href="https://x.example/a?b=1&amp;{name}=2"'), name
+        assert _HREF.search(f'href="https://x.example/a?{name}=2"'), name
+    for prefix in TRACKING_PREFIXES:
+        assert _HREF.search(f'href="https://x.example/a?{prefix}campaign=2"'), prefix
+    assert not _HREF.search('href="https://openreview.net/forum?id=abc"')

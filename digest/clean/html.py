@@ -43,7 +43,11 @@ def _fold(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", _WS.sub(" ", text)).strip()
 
 
-_HREF = re.compile(r'href="([^"]*\?[^"]*)"')
+# Only links whose query names a parameter that can be tracking are looked at more closely.
+_HREF = re.compile(r'href="([^"]*[?&;](?:utm_|pk_|mtm_|matomo_|hsa_|_branch_|fbclid|gclid|dclid|gbraid|wbraid|'
+                   r'msclkid|yclid|twclid|igshid|ttclid|mc_cid|mc_eid|_hs|__hs|hsctatracking|mkt_tok|oly_|vero_|'
+                   r'wickedid|_openstat|rb_clickid|ref_src|ref_url|r=|s=|t=|si=|trk|source=|token=|publication_id|'
+                   r'post_id|isfreemail|triedredirect|triggershare|showwelcome)[^"]*)"', re.IGNORECASE)
 
 
 def _detrack(match: re.Match[str]) -> str:
