@@ -264,6 +264,8 @@ def main() -> None:
     peer_sizes = {int(x) for x in args.peers_at.split(",")}
     measures: list[Measure] = []
     root = args.keep or Path(tempfile.mkdtemp(prefix="digest-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # nginx's workers run as an unprivileged user and must read the farm
     print(f"machine: {machine()}", file=sys.stderr)
     for feeds in sizes:
         work = root / f"n{feeds}"

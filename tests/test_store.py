@@ -201,3 +201,28 @@ def test_upgrading_a_store_with_data_from_the_first_revision_keeps_everything(tm
     assert current_revision(upgraded) == SCHEMA_HEAD
     assert store_rows(upgraded, "SELECT name, stale_count FROM sources") == [("old", 0)]
     assert store_rows(upgraded, "SELECT guid FROM items") == [("g1",)]
+
+
+def test_the_generic_write_path_stores_what_the_sqlite_fast_path_stores(tmp_path: Path, seed_feed: bytes,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other databases go through SQLAlchemy Core; forced here on SQLite, it must give the same rows."""
+    from digest.clean.items import clean_items
+    from digest.parse.feed import parse_feed
+    from digest.store import bulk
+
+    items = clean_items(parse_feed(seed_feed, url="https://www.aipapertrails.com/feed").items)
+    query = ("SELECT i.guid, p.canonical_id, p.title, m.anchor_text FROM mentions m JOIN items i ON i.id = m.item_id "
+             "JOIN papers p ON p.id = m.paper_id ORDER BY i.guid, p.canonical_id")
+    results = []
+    for forced in (False, True):
+        if forced:
+            monkeypatch.setattr(bulk, "_sqlite", lambda s: None)
+            monkeypatch.setattr(bulk, "can_assign_ids", lambda s: False)
+        engine = open_store(f"sqlite:///{tmp_path / f'store-{forced}.db'}")
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        with repo.session(engine) as s, s.begin():
+            sid = repo.add_source(s, url="https://www.aipapertrails.com/feed", name="seed", now=now).id
+            assert repo.upsert_items(s, sid, items, now) == (12, 0)
+        results.append(store_rows(engine, query))
+        engine.dispose()
+    assert results[0] == results[1] and len(results[0]) > 100

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, normalize_title
 from digest.clean.paper_ids import landing_url, pdf_url
+from digest.store import bulk
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
 _CHUNK = 500
@@ -122,24 +123,23 @@ class _Batch:
         """Insert new papers, update changed ones, add aliases; returns temporary id -> real id."""
         real: dict[int, int] = {}
         new_ids = [pid for pid in self.state if pid < 0]
+        table = Paper.__table__
         if new_ids:
             rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | {"first_seen_at": self.now,
                                                                                 "updated_at": self.now}
                     for pid in new_ids]
-            returned = self.s.execute(insert(Paper).returning(Paper.canonical_id, Paper.id), rows)
-            by_canonical = {canonical: pid for canonical, pid in returned}
-            real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
-        changed = [{f"v_{k}": v for k, v in self.state[pid].items()} | {"v_updated_at": self.now}
-                   for pid in self.dirty if pid > 0]
-        if changed:
-            from sqlalchemy import bindparam, update
-
-            table = Paper.__table__
-            values = {c: bindparam(f"v_{c}") for c in (*_STATE[1:], "updated_at")}
-            self.s.execute(update(table).where(table.c.id == bindparam("v_id")).values(values), changed)
-        if self.fresh_aliases:
-            self.s.execute(insert(PaperAlias), [{"alias": a, "paper_id": real.get(pid, pid)}
-                                                for a, pid in self.fresh_aliases.items()])
+            if bulk.can_assign_ids(self.s):
+                real = dict(zip(new_ids, bulk.next_ids(self.s, table, len(new_ids)), strict=True))
+                bulk.insert_rows(self.s, table, [{"id": real[pid], **row} for pid, row in zip(new_ids, rows,
+                                                                                              strict=True)])
+            else:
+                returned = self.s.execute(insert(Paper).returning(Paper.canonical_id, Paper.id), rows)
+                by_canonical = {canonical: pid for canonical, pid in returned}
+                real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
+        bulk.update_rows(self.s, table, [{**self.state[pid], "updated_at": self.now}
+                                         for pid in self.dirty if pid > 0])
+        bulk.insert_rows(self.s, PaperAlias.__table__, [{"alias": a, "paper_id": real.get(pid, pid)}
+                                                        for a, pid in self.fresh_aliases.items()])
         return real
 
 
@@ -166,7 +166,7 @@ def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[in
     real = batch.write()
     for row in pending:
         row["paper_id"] = real.get(int(row["paper_id"]), row["paper_id"])  # type: ignore[call-overload]
-    s.execute(insert(Mention), pending)
+    bulk.insert_rows(s, Mention.__table__, pending)
 
 
 def store_mentions(s: Session, *, item_id: int, source_id: int, refs: Sequence[PaperRef], now: datetime) -> None:

@@ -188,14 +188,23 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
 
 
 def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dict[str, int]:
-    """Insert, skipping rows another process stored a moment ago; returns guid -> id of the rows inserted."""
-    dialect = s.get_bind().dialect.name
-    if dialect == "sqlite":
+    """Insert new items; returns guid -> id of the rows inserted.
+
+    On SQLite this transaction holds the write lock since it read the existing guids, so every row is
+    new and ids can be assigned here. Elsewhere another process may have stored the same item a moment
+    ago; that is not an error.
+    """
+    from digest.store import bulk
+
+    table = Item.__table__
+    if bulk.can_assign_ids(s):
+        ids = bulk.next_ids(s, table, len(rows))
+        bulk.insert_rows(s, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return {str(row["guid"]): i for i, row in zip(ids, rows, strict=True)}
+    if s.get_bind().dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
+    else:
         from sqlalchemy.dialects.postgresql import insert
-    else:  # pragma: no cover - other databases are not supported yet
-        raise NotImplementedError(dialect)
     stmt = insert(Item).on_conflict_do_nothing(index_elements=["source_id", "guid"]).returning(Item.guid, Item.id)
     return {guid: item_id for guid, item_id in s.execute(stmt, rows)}
 
