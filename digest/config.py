@@ -39,6 +39,8 @@ class FetchConfig(_Strict):
     default_interval: Annotated[int, Field(ge=1, description="minutes")] = 60
     max_backoff_hours: Annotated[float, Field(gt=0)] = 24.0
     user_agent: str = DEFAULT_USER_AGENT
+    parse_processes: Annotated[int | None, Field(ge=0, le=64)] = None  # default: one per core
+
 
     @property
     def max_body_bytes(self) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ class FetchSettings:
     default_interval: timedelta
     max_backoff: timedelta
     paper_rules: tuple[PaperRule, ...] = ()
+    parse_processes: int | None = None  # None: one per core when there are enough sources; 0/1: never
 
     @classmethod
     def from_config(cls, cfg: FetchConfig, paper_rules: Sequence[PaperRule] = ()) -> FetchSettings:
@@ -51,6 +53,7 @@ class FetchSettings:
             concurrency=cfg.concurrency, per_host=cfg.per_host, user_agent=cfg.user_agent,
             default_interval=timedelta(minutes=cfg.default_interval),
             max_backoff=timedelta(hours=cfg.max_backoff_hours), paper_rules=tuple(paper_rules),
+            parse_processes=cfg.parse_processes,
         )
 
 
@@ -104,32 +107,63 @@ class RunSummary:
                 f"({len(self.reports)} sources in {self.seconds:.2f}s)")
 
 
-def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock,
-             rules: Sequence[PaperRule] = ()) -> Retrieved:
-    """Fetch, parse and clean one source. Never raises: every failure comes back as a value."""
+@dataclass(frozen=True)
+class Parsed:
+    """What the parse and clean stages make of a body: the feed and its items, or why there are none."""
+
+    feed: ParsedFeed | None = None
+    items: Sequence[Item] = ()
+    error: ParseError | None = None
+
+
+def parse_and_clean(body: bytes, url: str, content_type: str | None, kind: str, adapter: str | None,
+                    rules: Sequence[PaperRule]) -> Parsed:
+    """CPU-bound, pure and picklable both ways, so it can run in a worker process. Never raises."""
+    try:
+        feed = parse_document(body, url=url, content_type=content_type, kind=kind, adapter=adapter, rules=rules)
+        return Parsed(feed=feed, items=clean_items(feed.items, rules))
+    except ParseError as exc:
+        return Parsed(error=exc)
+    except Exception as exc:  # a bug must cost one source, not the run
+        return Parsed(error=ParseError(f"internal error while reading the feed: {exc.__class__.__name__}: {exc}"))
+
+
+def fetch_only(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
+    """The HTTP half of a source's fetch. Never raises: every failure comes back as a value."""
     started = clock()
     t0 = time.monotonic()
-
-    def done(**kw: object) -> Retrieved:
-        return Retrieved(source=source, started_at=started, duration_ms=int((time.monotonic() - t0) * 1000), **kw)  # type: ignore[arg-type]
-
     try:
         fetched = fetch_url(client, source.url, etag=source.etag, last_modified=source.last_modified,
                             limits=limits, now=started)
     except FetchError as exc:
-        return done(error=exc)
-    if fetched.status == 304:
-        return done(fetched=fetched)
-    try:
-        feed = parse_document(fetched.body, url=fetched.url, content_type=fetched.headers.get("content-type"),
-                              kind=source.kind, adapter=source.adapter, rules=rules)
-        items = clean_items(feed.items, rules)
-    except ParseError as exc:
-        return done(fetched=fetched, error=exc)
-    except Exception as exc:  # a bug must cost one source, not the run
-        return done(fetched=fetched, error=ParseError(f"internal error while reading the feed: "
-                                                      f"{exc.__class__.__name__}: {exc}"))
-    return done(fetched=fetched, feed=feed, items=items)
+        return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=exc)
+    return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), fetched=fetched)
+
+
+def _ms_since(t0: float) -> int:
+    return int((time.monotonic() - t0) * 1000)
+
+
+def _needs_parsing(r: Retrieved) -> bool:
+    return r.error is None and r.fetched is not None and r.fetched.status != 304
+
+
+def _with_parsed(r: Retrieved, parsed: Parsed, extra_ms: int) -> Retrieved:
+    return replace(r, feed=parsed.feed, items=parsed.items, error=parsed.error,
+                   duration_ms=r.duration_ms + extra_ms)
+
+
+def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock,
+             rules: Sequence[PaperRule] = ()) -> Retrieved:
+    """Fetch, parse and clean one source in this thread."""
+    r = fetch_only(client, source, limits, clock)
+    if not _needs_parsing(r):
+        return r
+    assert r.fetched is not None
+    t0 = time.monotonic()
+    parsed = parse_and_clean(r.fetched.body, r.fetched.url, r.fetched.headers.get("content-type"), source.kind,
+                             source.adapter, rules)
+    return _with_parsed(r, parsed, _ms_since(t0))
 
 
 # Announcement feeds (arXiv) publish every weekday; this many moved build stamps over the same items is stale.
@@ -214,33 +248,85 @@ class _HostGate:
             return self._gates[host]
 
 
+# Below this many sources a run parses in its fetch threads: starting worker processes would cost more.
+PROCESS_POOL_FROM = 8
+
+
+def _process_pool(settings: FetchSettings, n_sources: int) -> ProcessPoolExecutor | None:
+    workers = settings.parse_processes if settings.parse_processes is not None else (os.cpu_count() or 1)
+    if workers < 2 or n_sources < PROCESS_POOL_FROM:
+        return None
+    import multiprocessing
+
+    # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
 def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
                   clock: Clock = utcnow, on_done: Callable[[SourceReport], None] | None = None) -> RunSummary:
-    """Fetch `sources` concurrently; write each one as soon as it is back. One bad source stops nothing."""
+    """Fetch `sources` concurrently; write each one as soon as it is back. One bad source stops nothing.
+
+    HTTP runs in threads (I/O); parsing and cleaning, which are CPU-bound, run in worker processes when
+    there are enough sources to pay for them, so both cores work while this process writes the store.
+    """
     summary = RunSummary()
     started = time.monotonic()
     if not sources:
         return summary
     gate = _HostGate(settings.per_host)
     workers = max(1, min(settings.concurrency, len(sources)))
-    with make_client(user_agent=settings.user_agent, limits=settings.limits, max_connections=workers) as client:
+    procs = _process_pool(settings, len(sources))
 
-        def work(src: SourceForFetch) -> Retrieved:
-            with gate(src.url):
-                return retrieve(client, src, settings.limits, clock, settings.paper_rules)
+    def finish(r: Retrieved) -> None:
+        upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
+        result = apply_update(engine, upd, clock())
+        report = _report(r, upd, result)
+        summary.reports.append(report)
+        if on_done:
+            on_done(report)
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            futures = [pool.submit(work, s) for s in _interleave_hosts(sources)]
-            for future in as_completed(futures):
-                r = future.result()
-                upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
-                result = apply_update(engine, upd, clock())
-                report = _report(r, upd, result)
-                summary.reports.append(report)
-                if on_done:
-                    on_done(report)
+    try:
+        with make_client(user_agent=settings.user_agent, limits=settings.limits,
+                         max_connections=workers) as client:
+
+            def work(src: SourceForFetch) -> Retrieved:
+                with gate(src.url):
+                    if procs is None:
+                        return retrieve(client, src, settings.limits, clock, settings.paper_rules)
+                    return fetch_only(client, src, settings.limits, clock)
+
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+                fetching = {pool.submit(work, s) for s in _interleave_hosts(sources)}
+                parsing: dict[Future[Parsed], tuple[Retrieved, float]] = {}
+                while fetching or parsing:
+                    done, _ = wait(fetching | set(parsing), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        if future in fetching:
+                            fetching.discard(future)
+                            r = future.result()
+                            if procs is not None and _needs_parsing(r):
+                                assert r.fetched is not None
+                                job = procs.submit(parse_and_clean, r.fetched.body, r.fetched.url,
+                                                   r.fetched.headers.get("content-type"), r.source.kind,
+                                                   r.source.adapter, settings.paper_rules)
+                                parsing[job] = (r, time.monotonic())
+                            else:
+                                finish(r)
+                        else:
+                            r, t0 = parsing.pop(future)  # type: ignore[call-overload]
+                            finish(_with_parsed(r, _parsed_or_error(future), _ms_since(t0)))
+    finally:
+        if procs is not None:
+            procs.shutdown(cancel_futures=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _parsed_or_error(future: Future[Parsed]) -> Parsed:
+    try:
+        return future.result()
+    except Exception as exc:  # a worker that died (out of memory, killed) costs its source only
+        return Parsed(error=ParseError(f"parser process failed: {exc.__class__.__name__}: {exc}"))
 
 
 def _report(r: Retrieved, upd: SourceUpdate, result: WriteResult) -> SourceReport:

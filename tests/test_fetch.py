@@ -936,3 +936,39 @@ def test_link_guids_ignore_tracking_parameters_that_change_between_fetches(engin
     fetch_all()
     assert [(i.guid, i.url) for i in items_of(engine, sid)] == [("https://blog.example/p/1",
                                                                  "https://blog.example/p/1")]
+
+
+def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_path, httpserver) -> None:
+    """From PROCESS_POOL_FROM sources on, parsing moves to worker processes; the store must not notice."""
+    from digest.ingest import PROCESS_POOL_FROM
+    from digest.store.db import open_store
+
+    n = PROCESS_POOL_FROM + 2
+    def link(f: int, i: int) -> str:
+        return f'See &lt;a href="https://arxiv.org/abs/2401.{f:02d}{i + 1:03d}"&gt;Paper {f} {i}&lt;/a&gt;'
+
+    bodies = [rss(*(entry(f"Feed {f} post {i}", guid=f"f{f}-{i}", link=f"https://b{f}.example/{i}", body=link(f, i))
+                    for i in range(3))) for f in range(n)]
+    bodies[3] = b"<html><body>not a feed</body></html>"
+    for f, body in enumerate(bodies):
+        httpserver.expect_request(f"/feed-{f}.xml").respond_with_data(body, content_type=RSS)
+    rows = []
+    for processes in (0, 2):
+        engine = open_store(f"sqlite:///{tmp_path / f'p{processes}.db'}")
+        with repo.session(engine) as s, s.begin():
+            for f in range(n):
+                repo.add_source(s, url=httpserver.url_for(f"/feed-{f}.xml"), name=f"feed-{f}",
+                                now=datetime(2026, 11, 23, tzinfo=UTC))
+        from digest.config import FetchConfig
+        from digest.ingest import FetchSettings, fetch_sources
+
+        settings = FetchSettings.from_config(FetchConfig(parse_processes=processes))
+        with repo.session(engine) as s:
+            due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval)
+        summary = fetch_sources(engine, due, settings)
+        assert summary.count("ok") == n - 1 and summary.failed == 1
+        assert "HTML" in next(r.error for r in summary.reports if r.error)
+        rows.append(store_rows(engine, "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = "
+                                       "m.item_id JOIN papers p ON p.id = m.paper_id ORDER BY 1"))
+        engine.dispose()
+    assert rows[0] == rows[1] and len(rows[0]) == (n - 1) * 3
