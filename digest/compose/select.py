@@ -120,52 +120,57 @@ def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str 
 def select_issue(items: Sequence[CandidateItem], papers: Sequence[CandidatePaper], *, sections: Sequence[Section],
                  filters: Filters, weights: Mapping[str, float], now: datetime, lookback_days: float,
                  max_papers: int, max_posts: int) -> Selection:
+    """Filter, rank, cut to the limits; section rules run only for what will be shown."""
     kept_items = {i.id: i for i in items if _item_keep(i, filters)}
-    chosen: list[ChosenPaper] = []
+    ranked: list[tuple[float, CandidatePaper, tuple[CandidateItem, ...], str | None]] = []
     for paper in papers:
         if not paper.title:
             continue  # a link nobody named (a slides PDF behind "here"): nothing a reader could judge
-        its = sorted((kept_items[i] for i in paper.item_ids if i in kept_items), key=lambda i: i.when, reverse=True)
+        its = tuple(sorted((kept_items[i] for i in paper.item_ids if i in kept_items), key=lambda i: i.when,
+                           reverse=True))
         if not its:
             continue
+        if paper.sent_mentions is not None and paper.mentions <= paper.sent_mentions:
+            continue  # shown before and nothing new said about it
         keep, matched = _paper_keep(paper, filters)
         if not keep:
             continue
+        score = score_paper(paper, its, now=now, lookback_days=lookback_days, weights=weights)
+        ranked.append((score, paper, its, matched))
+    ranked.sort(key=lambda r: (-r[0], r[1].title or r[1].canonical_id))
+    shown_papers = []
+    for score, paper, its, matched in ranked[:max_papers]:
         is_update = paper.sent_mentions is not None
-        if is_update and paper.mentions <= paper.sent_mentions:
-            continue  # shown before and nothing new said about it
         notes = [i.excerpt for i in its if i.source_kind == "listing"]  # a reading list's note on the paper
         section, hit = assign_section(sections, (paper.title, paper.abstract, *paper.headings, *notes))
-        why = reasons(paper, its, matched or hit, is_update)
-        score = score_paper(paper, its, now=now, lookback_days=lookback_days, weights=weights)
-        chosen.append(ChosenPaper(paper=paper, score=score, why=why, section=section, is_update=is_update,
-                                  items=tuple(its)))
-    chosen.sort(key=lambda c: (-c.score, c.paper.title or c.paper.canonical_id))
-    shown_papers = chosen[:max_papers]
+        shown_papers.append(ChosenPaper(paper=paper, score=score, why=reasons(paper, its, matched or hit, is_update),
+                                        section=section, is_update=is_update, items=its))
 
     paper_count: dict[int, int] = {}
     for paper in papers:
         for item_id in paper.item_ids:
             paper_count[item_id] = paper_count.get(item_id, 0) + 1
-    posts: list[ChosenPost] = []
+    shown_ids = {i.id for c in shown_papers for i in c.items}
+    candidates: list[CandidateItem] = []
     for item in sorted(kept_items.values(), key=lambda i: (i.when, i.id), reverse=True):
         if item.source_kind != "feed":
             continue  # a listing's items are papers: they appear as paper cards
         # With include keywords, a post stays if it matches them or discusses a paper that does.
         if (filters.include_keywords
                 and not first_match(filters.include_keywords, (item.title, item.summary, item.excerpt))
-                and not any(item.id in c.paper.item_ids for c in shown_papers)):
+                and item.id not in shown_ids):
             continue
+        candidates.append(item)
+    posts = []
+    for item in candidates[:max_posts]:
         section, hit = assign_section(sections, (item.title, item.summary, item.excerpt))
         posts.append(ChosenPost(item=item, section=section, paper_count=paper_count.get(item.id, 0), matched=hit))
-    shown_posts = posts[:max_posts]
 
-    consumed = {p.item.id for p in shown_posts}
+    consumed = {p.item.id for p in posts}
     for c in shown_papers:
         consumed.update(i.id for i in c.items if i.source_kind != "feed")
-    return Selection(papers=tuple(shown_papers), posts=tuple(shown_posts),
-                     more_papers=len(chosen) - len(shown_papers), more_posts=len(posts) - len(shown_posts),
-                     consumed_items=tuple(sorted(consumed)))
+    return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=len(ranked) - len(shown_papers),
+                     more_posts=len(candidates) - len(posts), consumed_items=tuple(sorted(consumed)))
 
 
 def section_order(sections: Sequence[Section]) -> list[str]:

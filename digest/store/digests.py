@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -49,6 +50,19 @@ class CandidatePaper:
     sent_mentions: int | None  # what the last issue of this digest showing it counted, None if never shown
 
 
+@dataclass(frozen=True)
+class _ItemRow:
+    id: int
+    url: str | None
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    summary: str | None
+    excerpt: str | None
+    image_url: str | None
+
+
 def last_issue(s: Session, name: str) -> DigestIssue | None:
     return s.scalars(select(DigestIssue).where(DigestIssue.name == name)
                      .order_by(DigestIssue.created_at.desc(), DigestIssue.id.desc())).first()
@@ -67,7 +81,9 @@ def candidate_items(s: Session, *, name: str, floor: datetime | None, source_ids
                     include_shown: bool = False) -> list[CandidateItem]:
     """Items this digest has not shown yet (unless `include_shown`), dated on or after `floor`."""
     when = func.coalesce(Item.published_at, Item.first_seen_at)
-    query = select(Item, Source, when).join(Source, Item.source_id == Source.id)
+    # Columns, not whole rows: the sanitised HTML of every candidate is never needed here.
+    query = select(Item.id, Item.url, Item.title, Item.author, Item.published_at, Item.first_seen_at, Item.summary,
+                   Item.excerpt, Item.image_url, Source, when).join(Source, Item.source_id == Source.id)
     if floor is not None:
         query = query.where(when >= floor)
     if source_ids is not None:
@@ -78,7 +94,8 @@ def candidate_items(s: Session, *, name: str, floor: datetime | None, source_ids
         query = query.where(~shown.exists())
     query = query.order_by(when.desc(), Item.id.desc())
     out = []
-    for item, src, _ in s.execute(query):
+    for *item_cols, src, _ in s.execute(query):
+        item = _ItemRow(*item_cols)
         out.append(CandidateItem(
             id=item.id, source_id=src.id, source=src.title or src.name, source_name=src.name,
             source_kind=src.kind, source_adapter=src.adapter, source_tags=tuple(src.tags or ()),
@@ -107,7 +124,7 @@ def candidate_papers(s: Session, *, name: str, item_ids: Sequence[int]) -> list[
     paper_ids = list(links)
     counts: dict[int, tuple[int, int]] = {}
     sent: dict[int, int] = {}
-    papers: dict[int, Paper] = {}
+    papers: dict[int, Any] = {}
     for start in range(0, len(paper_ids), 500):
         chunk = paper_ids[start:start + 500]
         for pid, n_items, n_sources in s.execute(
@@ -121,7 +138,10 @@ def candidate_papers(s: Session, *, name: str, item_ids: Sequence[int]) -> list[
                 .join(DigestIssue, DigestIssue.id == DigestPaper.digest_id)
                 .where(DigestIssue.name == name, DigestPaper.paper_id.in_(chunk)).group_by(DigestPaper.paper_id)):
             sent[pid] = shown
-        papers.update({p.id: p for p in s.scalars(select(Paper).where(Paper.id.in_(chunk)))})
+        # Plain rows, not ORM objects: a week of a few hundred feeds mentions tens of thousands of papers.
+        papers.update({row.id: row for row in s.execute(
+            select(Paper.id, Paper.canonical_id, Paper.title, Paper.authors, Paper.abstract, Paper.landing_url,
+                   Paper.pdf_url, Paper.upvotes, Paper.code_url).where(Paper.id.in_(chunk)))})
     return [
         CandidatePaper(
             id=pid, canonical_id=p.canonical_id, title=p.title, authors=tuple(p.authors or ()), abstract=p.abstract,
