@@ -59,9 +59,10 @@ def ensure_tools(peers: bool) -> None:
     if peers:
         try:
             import reader  # noqa: F401
+            import sgmllib  # noqa: F401  (reader's vendored feedparser needs it)
         except ImportError:
-            print("installing reader from PyPI", file=sys.stderr)
-            subprocess.run([PYTHON, "-m", "pip", "install", "-q", "reader"], check=True)
+            print("installing reader (and sgmllib3k) from PyPI", file=sys.stderr)
+            subprocess.run([PYTHON, "-m", "pip", "install", "-q", "reader", "sgmllib3k"], check=True)
 
 
 NGINX_CONF = """

@@ -445,12 +445,23 @@ def compose(
                                           "items come again next time.")] = False,
 ) -> None:
     """Render the next issue of a digest to DIR/digest.html, digest.txt and digest.eml."""
+    from contextlib import nullcontext
+
+    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
+
     c = _ctx(ctx)
     cfg = _digest_cfg(c, name)
     now = now_utc()
     out_dir = out or _issue_dir(c, cfg.name, now, cfg.out)
-    _, paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
-                           out_dir=out_dir)
+    records = not preview and since is None
+    try:
+        # Recording an issue claims items: not while a `run` or `send` could be claiming the same ones.
+        with exclusive(lock_path_for(c.store_url, c.data_dir)) if records else nullcontext():
+            _, paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
+                                   out_dir=out_dir)
+    except LockHeld as exc:
+        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
+        raise typer.Exit(EX_TEMPFAIL) from None
     for p in paths:
         typer.echo(str(p))
 
@@ -566,9 +577,9 @@ def archive(
     c = _ctx(ctx)
     with session(c.engine) as s:
         issues = store.sent_issues(s, name)
-        written = write_archive(out.expanduser(), issues, title=(c.config.digests[0].title if c.config.digests
-                                                                 else None) or "Research digest",
-                                base_url=base_url, now=now_utc())
+        chosen = _digest_cfg(c, name) if name else (c.config.digests[0] if c.config.digests else None)
+        title = (chosen.title if chosen else None) or "Research digest"
+        written = write_archive(out.expanduser(), issues, title=title, base_url=base_url, now=now_utc())
     typer.echo(f"archived {len(issues)} issue{'s' if len(issues) != 1 else ''} to {out} "
                f"({len(written)} files)")
 

@@ -313,10 +313,10 @@ def test_a_crash_after_the_server_accepted_is_never_resent_automatically(db_url,
 
     real_set_state = digests.set_state
 
-    def crash_when_marking_sent(s, issue_id: int, status: str, **kw: object) -> None:  # type: ignore[no-untyped-def]
+    def crash_when_marking_sent(s, issue_id: int, status: str, **kw: object) -> bool:  # type: ignore[no-untyped-def]
         if status == "sent":
             raise RuntimeError("simulated crash after the SMTP server accepted the message")
-        real_set_state(s, issue_id, status, **kw)  # type: ignore[arg-type]
+        return real_set_state(s, issue_id, status, **kw)  # type: ignore[arg-type]
 
     with smtp_server() as server:
         cli = _setup(db_url, tmp_path, feed, server.port)

@@ -198,9 +198,11 @@ def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperR
     paper_id = canonical_id(info.url, rules) or fallback_id
     if not paper_id or ":" not in paper_id:
         return None
+    quality = 0
+    if info.title:
+        quality = TITLE_FROM_LISTING if info.title_is_metadata else title_evidence(info.title, None)[1]
     return PaperRef(paper_id=paper_id, url=info.url, anchor=None, heading=None, context=None,
-                    title=clean_title(info.title) if info.title else None,
-                    title_quality=TITLE_FROM_LISTING if info.title else 0, info=info)
+                    title=clean_title(info.title) if quality else None, title_quality=quality, info=info)
 
 
 def fold(text: str | None) -> str:

@@ -63,7 +63,10 @@ def send_pending(engine: Engine, name: str, smtp: SmtpConfig, now: datetime) -> 
             results.append(Delivery(issue_id, subject, "failed", "no message stored"))
             continue
         with session(engine) as s, s.begin():
-            store.set_state(s, issue_id, "sending", now=now, attempt=True)
+            # A claim: if another process took this issue since we listed it, it is not ours to send.
+            claimed = store.set_state(s, issue_id, "sending", now=now, attempt=True, expect="pending")
+        if not claimed:
+            continue
         try:
             send_message(smtp, message.encode("utf-8"), recipients)
         except PartialDelivery as exc:

@@ -151,7 +151,10 @@ def parse_reading_list(body: bytes, *, url: str, content_type: str | None,
 
     from digest.clean.paper_ids import canonical_id
 
-    text = strip_templates(body.decode("utf-8", "replace"))
+    raw_text = body.decode("utf-8", "replace")
+    front = _FRONT_MATTER.match(raw_text)
+    front_title = re.search(r"^title:\s*['\"]?(.+?)['\"]?\s*$", front.group(0), re.MULTILINE) if front else None
+    text = strip_templates(raw_text)
     page = markdown_to_html(text) if looks_like_markdown(text, content_type, url) else text
     tree = LexborHTMLParser(page)
     root = tree.body or tree.root
@@ -235,7 +238,8 @@ def parse_reading_list(body: bytes, *, url: str, content_type: str | None,
         items.append(RawItem(
             guid=pid, url=unit.url, title=title, author=None, published=None, summary_html=None,
             content_html="".join(unit.parts) or f"<p>{html.escape(unit.title)}</p>", base_url=url,
-            paper=PaperInfo(url=unit.url, title=title),
+            paper=PaperInfo(url=unit.url, title=title, title_is_metadata=False),
         ))
-    page_title = _text(title_node) if title_node is not None else None
+    page_title = (_text(title_node) if title_node is not None else None) or (front_title.group(1) if front_title
+                                                                              else None)
     return ParsedFeed(title=page_title or "Reading list", site_url=url, items=items)

@@ -19,6 +19,7 @@ class PaperInfo:
     code_url: str | None = None
     project_url: str | None = None
     announce: str | None = None  # arXiv: "new" or "cross"
+    title_is_metadata: bool = True  # False for a reading list's link text: evidence like any anchor
 
 
 @dataclass(frozen=True)

@@ -197,13 +197,17 @@ def issues_in_state(s: Session, name: str, *states: str) -> list[DigestIssue]:
 
 
 def set_state(s: Session, issue_id: int, status: str, *, now: datetime, error: str | None = None,
-              attempt: bool = False) -> None:
+              attempt: bool = False, expect: str | None = None) -> bool:
+    """Move an issue to `status`; with `expect`, only from that status (a claim). True if it moved."""
     values: dict[str, object] = {"status": status, "last_error": error}
     if status == "sent":
         values["sent_at"] = now
     if attempt:
         values["attempts"] = DigestIssue.attempts + 1
-    s.execute(update(DigestIssue).where(DigestIssue.id == issue_id).values(**values))
+    query = update(DigestIssue).where(DigestIssue.id == issue_id)
+    if expect is not None:
+        query = query.where(DigestIssue.status == expect)
+    return bool(s.execute(query.values(**values)).rowcount)
 
 
 def sent_issues(s: Session, name: str | None = None) -> list[DigestIssue]:
