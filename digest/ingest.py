@@ -252,14 +252,10 @@ class _HostGate:
 PROCESS_POOL_FROM = 8
 
 
-def _process_pool(settings: FetchSettings, n_sources: int) -> ProcessPoolExecutor | None:
+def _parse_workers(settings: FetchSettings, n_sources: int) -> int:
+    """How many parser processes a run gets; 0 means parse in the fetch threads."""
     workers = settings.parse_processes if settings.parse_processes is not None else (os.cpu_count() or 1)
-    if workers < 2 or n_sources < PROCESS_POOL_FROM:
-        return None
-    import multiprocessing
-
-    # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    return workers if workers >= 2 and n_sources >= PROCESS_POOL_FROM else 0
 
 
 def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
@@ -275,7 +271,13 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
         return summary
     gate = _HostGate(settings.per_host)
     workers = max(1, min(settings.concurrency, len(sources)))
-    procs = _process_pool(settings, len(sources))
+    n_procs = _parse_workers(settings, len(sources))
+    procs = None
+    if n_procs:
+        import multiprocessing
+
+        # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
+        procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=multiprocessing.get_context("forkserver"))
 
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
@@ -296,13 +298,26 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
                     return fetch_only(client, src, settings.limits, clock)
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-                fetching = {pool.submit(work, s) for s in _interleave_hosts(sources)}
+                queue = iter(_interleave_hosts(sources))
+                fetching: set[Future[Retrieved]] = set()
                 parsing: dict[Future[Parsed], tuple[Retrieved, float]] = {}
+                # Backpressure: fetched bodies wait in memory for a parser, so fetch only while the parsers
+                # keep up (a few jobs per worker). Memory then stays flat however many sources there are.
+                backlog = 4 * n_procs
+
+                def refill() -> None:
+                    while len(fetching) < workers and (procs is None or len(parsing) + len(fetching) < backlog):
+                        src = next(queue, None)
+                        if src is None:
+                            return
+                        fetching.add(pool.submit(work, src))
+
+                refill()
                 while fetching or parsing:
                     done, _ = wait(fetching | set(parsing), return_when=FIRST_COMPLETED)
                     for future in done:
                         if future in fetching:
-                            fetching.discard(future)
+                            fetching.discard(future)  # type: ignore[arg-type]
                             r = future.result()
                             if procs is not None and _needs_parsing(r):
                                 assert r.fetched is not None
@@ -311,10 +326,11 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
                                                    r.source.adapter, settings.paper_rules)
                                 parsing[job] = (r, time.monotonic())
                             else:
-                                finish(r)
+                                finish(r)  # type: ignore[arg-type]
                         else:
                             r, t0 = parsing.pop(future)  # type: ignore[call-overload]
                             finish(_with_parsed(r, _parsed_or_error(future), _ms_since(t0)))
+                    refill()
     finally:
         if procs is not None:
             procs.shutdown(cancel_futures=True)

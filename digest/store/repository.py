@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.clean.items import Item as CleanItem
@@ -212,41 +212,43 @@ def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dic
 # --- fetch results ---------------------------------------------------------------------------------
 
 def apply_update(engine: Engine, upd: SourceUpdate, now: datetime) -> WriteResult:
-    """Write one source's fetch in its own transaction: a later failure cannot undo it."""
+    """Write one source's fetch in its own transaction: a later failure cannot undo it.
+
+    Core statements, not the ORM unit of work: a run of a few hundred 304s is mostly this function.
+    """
     note = None
     with session(engine) as s, s.begin():
-        src = s.get(Source, upd.source_id)
+        src = s.execute(select(Source.url, Source.title).where(Source.id == upd.source_id)).first()
         if src is None:  # removed while we were fetching it
             return WriteResult(0, 0, "source was removed during the fetch")
-        new, changed = upsert_items(s, src.id, upd.items, now)
-        src.last_fetch_at = upd.started_at
-        src.last_status = upd.http_status
-        src.error_count = upd.error_count
-        src.next_fetch_at = upd.next_fetch_at
-        src.last_error = upd.error
+        new, changed = upsert_items(s, upd.source_id, upd.items, now)
+        values: dict[str, object] = {
+            "last_fetch_at": upd.started_at, "last_status": upd.http_status, "error_count": upd.error_count,
+            "next_fetch_at": upd.next_fetch_at, "last_error": upd.error,
+        }
         if upd.outcome in ("ok", "not_modified"):
-            src.last_ok_at = upd.started_at
-            src.etag = upd.etag
-            src.last_modified = upd.last_modified
+            values.update(last_ok_at=upd.started_at, etag=upd.etag, last_modified=upd.last_modified)
         if upd.title and not src.title:
-            src.title = upd.title
+            values["title"] = upd.title
         if upd.site_url:
-            src.site_url = upd.site_url
+            values["site_url"] = upd.site_url
         if upd.staleness is not None:
-            src.feed_built, src.items_fingerprint, src.stale_count = upd.staleness
+            values["feed_built"], values["items_fingerprint"], values["stale_count"] = upd.staleness
         if upd.disable_reason:
-            src.enabled = False
-            src.disabled_reason = upd.disable_reason
+            values.update(enabled=False, disabled_reason=upd.disable_reason)
         if upd.new_url and upd.new_url != src.url:
-            clash = s.scalars(select(Source).where(Source.url == upd.new_url, Source.id != src.id)).first()
+            clash = s.execute(select(Source.name).where(Source.url == upd.new_url,
+                                                        Source.id != upd.source_id)).scalar()
             if clash is None:
-                src.url = upd.new_url
+                values["url"] = upd.new_url
             else:
-                note = f"moved permanently to {upd.new_url}, which source {clash.name!r} already follows"
+                note = f"moved permanently to {upd.new_url}, which source {clash!r} already follows"
+        s.execute(update(Source).where(Source.id == upd.source_id).values(**values))
         warning = "; ".join(w for w in (upd.warning, note) if w) or None
-        s.add(Fetch(source_id=src.id, started_at=upd.started_at, duration_ms=upd.duration_ms,
-                    outcome=upd.outcome, http_status=upd.http_status, error=upd.error, warning=warning,
-                    bytes=upd.bytes, new_items=new, updated_items=changed))
+        s.execute(insert(Fetch).values(
+            source_id=upd.source_id, started_at=upd.started_at, duration_ms=upd.duration_ms, outcome=upd.outcome,
+            http_status=upd.http_status, error=upd.error, warning=warning, bytes=upd.bytes, new_items=new,
+            updated_items=changed))
     return WriteResult(new, changed, note)
 
 
