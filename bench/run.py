@@ -235,8 +235,9 @@ def table(measures: list[Measure]) -> str:
     for m in measures:
         ratio = ""
         mine = ours.get((m.run, m.feeds))
-        if m.tool != "digest" and mine and mine.wall > 0:
-            ratio = f"{m.wall / mine.wall:.1f}x faster"
+        if m.tool != "digest" and mine and mine.wall > 0 and m.wall > 0:
+            r = m.wall / mine.wall
+            ratio = f"{r:.1f}x faster" if r >= 1 else f"{1 / r:.1f}x slower"
         lines.append(f"{m.tool:<9} {m.run:<8} {m.feeds:>6} {m.wall:>8.2f} {m.cpu:>8.2f} {m.rss_mb:>8.0f}  "
                      f"{ratio:<16} {m.note}")
     return "\n".join(lines)

@@ -86,6 +86,11 @@ def _rss_date(value: str | None) -> datetime | None:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         raise NotFast(f"date {value!r}") from None
+    return _utc(when, value)
+
+
+def _utc(when: datetime, value: str) -> datetime:
+    """Only dates feedparser would read the same way: with a zone, and in a plausible century."""
     if when.tzinfo is None or when.year < 1900:
         raise NotFast(f"date without zone or out of range {value!r}")
     return when.astimezone(UTC)
@@ -98,9 +103,7 @@ def _iso_date(value: str | None) -> datetime | None:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise NotFast(f"date {value!r}") from None
-    if when.tzinfo is None or when.year < 1900:
-        raise NotFast(f"date without zone or out of range {value!r}")
-    return when.astimezone(UTC)
+    return _utc(when, value)
 
 
 def _rss_author(text: str | None) -> str | None:

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from digest.parse.jsonvalues import iso_datetime
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
-
-
-def _date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _str(value: Any) -> str | None:
@@ -44,8 +34,8 @@ def _paper_item(entry: dict[str, Any]) -> RawItem | None:
     return RawItem(
         guid=f"arxiv:{arxiv}", url=f"https://huggingface.co/papers/{arxiv}", title=title,
         author=", ".join(authors) or None,
-        published=_date(paper.get("submittedOnDailyAt")) or _date(entry.get("publishedAt"))
-        or _date(paper.get("publishedAt")),
+        published=iso_datetime(paper.get("submittedOnDailyAt")) or iso_datetime(entry.get("publishedAt"))
+        or iso_datetime(paper.get("publishedAt")),
         summary_html=None, content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
         base_url="https://huggingface.co/papers", image_url=_str(entry.get("thumbnail")), paper=info,
     )

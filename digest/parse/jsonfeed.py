@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, datetime
 from typing import Any
 
+from digest.parse.jsonvalues import iso_datetime
 from digest.parse.types import ParsedFeed, ParseError, RawItem
-
-
-def _date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _author(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
@@ -55,7 +45,7 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
                 url=link,
                 title=_str(it.get("title")),
                 author=_author(it, doc),
-                published=_date(it.get("date_published")) or _date(it.get("date_modified")),
+                published=iso_datetime(it.get("date_published")) or iso_datetime(it.get("date_modified")),
                 summary_html=html.escape(it["summary"]) if _str(it.get("summary")) else None,
                 content_html=content,
                 base_url=link or _str(doc.get("home_page_url")) or url,
