@@ -155,15 +155,6 @@ def truncate(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def first_image(html: str | None) -> str | None:
-    """The first image of sanitised HTML (its src is already absolute and safe)."""
-    if not html or "<img" not in html:
-        return None
-    from selectolax.lexbor import LexborHTMLParser
-
-    return first_image_in(LexborHTMLParser(html))
-
-
 def first_image_in(tree: LexborHTMLParser) -> str | None:
     img = tree.css_first("img[src]")
     return (img.attributes.get("src") or None) if img is not None else None

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 API_URL = "https://export.arxiv.org/api/query"
 ATOM = "{http://www.w3.org/2005/Atom}"
-ARXIV_NS = "{http://arxiv.org/schemas/atom}"
 
 
 def parse_api_response(body: bytes) -> dict[str, PaperMeta]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -36,8 +36,6 @@ class Fetched:
     body: bytes
     headers: Mapping[str, str]  # lower-cased names
     moved_to: str | None = None  # set when every hop from the requested URL was permanent
-    elapsed: float = 0.0
-    redirects: tuple[tuple[int, str], ...] = field(default=())
 
 
 class FetchError(Exception):
@@ -228,8 +226,7 @@ def fetch_url(client: httpx.Client, url: str, *, etag: str | None = None, last_m
                     retry_after = parse_retry_after(response.headers.get("retry-after"), now or datetime.now(UTC))
                     raise FetchError(_status_reason(status), status=status, retry_after=retry_after, url=current,
                                      moved_to=moved_to)
-                return Fetched(url=current, status=status, body=body, headers=resp_headers, moved_to=moved_to,
-                               elapsed=time.monotonic() - started, redirects=tuple(hops))
+                return Fetched(url=current, status=status, body=body, headers=resp_headers, moved_to=moved_to)
     except FetchError as exc:
         if exc.moved_to is None:
             exc.moved_to = moved_to
