@@ -19,7 +19,14 @@ from digest.clean.paper_ids import PaperRule
 from digest.fetch.http import Fetched, FetchError, Limits, fetch_url, make_client
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
 from digest.parse import ParsedFeed, ParseError, parse_document
-from digest.store.repository import SourceForFetch, SourceUpdate, WriteResult, apply_update
+from digest.store.repository import (
+    SourceForFetch,
+    SourceUpdate,
+    WriteResult,
+    apply_bookkeeping,
+    apply_update,
+    is_bookkeeping_only,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -248,6 +255,9 @@ class _HostGate:
             return self._gates[host]
 
 
+# Item-less results (304s, failures) are written this many at a time.
+BOOKKEEPING_BATCH = 64
+
 # Below this many sources a run parses in its fetch threads: starting worker processes would cost more.
 PROCESS_POOL_FROM = 8
 
@@ -279,13 +289,29 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
         # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
         procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=multiprocessing.get_context("forkserver"))
 
+    waiting: list[tuple[Retrieved, SourceUpdate]] = []  # item-less results, written together
+
+    def report(r: Retrieved, upd: SourceUpdate, result: WriteResult) -> None:
+        rep = _report(r, upd, result)
+        summary.reports.append(rep)
+        if on_done:
+            on_done(rep)
+
+    def flush() -> None:
+        if waiting:
+            apply_bookkeeping(engine, [upd for _, upd in waiting])
+            for r, upd in waiting:
+                report(r, upd, WriteResult(0, 0))
+            waiting.clear()
+
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
-        result = apply_update(engine, upd, clock())
-        report = _report(r, upd, result)
-        summary.reports.append(report)
-        if on_done:
-            on_done(report)
+        if is_bookkeeping_only(upd):
+            waiting.append((r, upd))
+            if len(waiting) >= BOOKKEEPING_BATCH:
+                flush()
+            return
+        report(r, upd, apply_update(engine, upd, clock()))
 
     try:
         with make_client(user_agent=settings.user_agent, limits=settings.limits,
@@ -331,6 +357,7 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
                             r, t0 = parsing.pop(future)  # type: ignore[call-overload]
                             finish(_with_parsed(r, _parsed_or_error(future), _ms_since(t0)))
                     refill()
+                flush()
     finally:
         if procs is not None:
             procs.shutdown(cancel_futures=True)

@@ -211,6 +211,36 @@ def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dic
 
 # --- fetch results ---------------------------------------------------------------------------------
 
+def is_bookkeeping_only(upd: SourceUpdate) -> bool:
+    """An update that stores nothing but its outcome (no items, title, move or disabling): 304s, failures."""
+    return (not upd.items and not upd.new_url and not upd.disable_reason and upd.staleness is None
+            and not upd.title and not upd.site_url)
+
+
+def apply_bookkeeping(engine: Engine, updates: Sequence[SourceUpdate]) -> None:
+    """Several item-less updates in one transaction: a run of a few hundred 304s would otherwise be a few
+    hundred commits. Nothing stored can be lost by grouping them: they store no items."""
+    if not updates:
+        return
+    from digest.store import bulk
+
+    with session(engine) as s, s.begin():
+        rows = []
+        for upd in updates:
+            row: dict[str, object] = {"id": upd.source_id, "last_fetch_at": upd.started_at,
+                                      "last_status": upd.http_status, "error_count": upd.error_count,
+                                      "next_fetch_at": upd.next_fetch_at, "last_error": upd.error}
+            rows.append(row)
+        bulk.update_rows(s, Source.__table__, rows)
+        ok = [{"id": u.source_id, "last_ok_at": u.started_at, "etag": u.etag, "last_modified": u.last_modified}
+              for u in updates if u.outcome in ("ok", "not_modified")]
+        bulk.update_rows(s, Source.__table__, ok)
+        bulk.insert_rows(s, Fetch.__table__, [
+            {"source_id": u.source_id, "started_at": u.started_at, "duration_ms": u.duration_ms,
+             "outcome": u.outcome, "http_status": u.http_status, "error": u.error, "warning": u.warning,
+             "bytes": u.bytes, "new_items": 0, "updated_items": 0} for u in updates])
+
+
 def apply_update(engine: Engine, upd: SourceUpdate, now: datetime) -> WriteResult:
     """Write one source's fetch in its own transaction: a later failure cannot undo it.
 
