@@ -405,7 +405,9 @@ def _digest_cfg(c: Context, name: str | None) -> DigestConfig:
 
 
 def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
-                record: bool, out_dir: Path | None) -> tuple[Composed, list[Path]]:
+                record: bool, out_dir: Path | None, scheduled: bool = False) -> tuple[Composed, list[Path]]:
+    """Compose (and write to `out_dir`). A scheduled compose writes nothing when there is no news and marks
+    the slot served instead; an asked-for one writes its "nothing new" issue."""
     from digest.compose.issue import compose_issue
     from digest.compose.render import ThemeError
     from digest.deliver.files import write_issue
@@ -413,19 +415,20 @@ def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime
     written: list[Path] = []
 
     def deliver(composed: Composed) -> None:
-        if out_dir is not None:
+        if out_dir is not None and not (scheduled and composed.empty):
             written.extend(write_issue(out_dir, composed.rendered, composed.message))
 
     try:
         composed = compose_issue(c.engine, cfg, c.config.smtp, now=now, since=since, theme=theme, record=record,
-                                 out_dir=out_dir, deliver=deliver)
+                                 out_dir=out_dir, deliver=deliver, mark_empty=scheduled)
     except ThemeError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write the digest to {out_dir}: {exc}")
     v = composed.view
-    note = {"pending": ", queued for sending", "sent": "", None: " (not recorded)"}[composed.status]
-    if composed.status is not None and composed.empty:
+    note = {"pending": ", queued for sending", "sent": "", "empty": " (nothing new)",
+            None: " (not recorded)"}[composed.status]
+    if composed.status is None and composed.empty and record:
         note = " (nothing new: no issue recorded)"
     typer.echo(f"composed {cfg.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
                f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}", err=True)
@@ -547,8 +550,8 @@ def run(ctx: typer.Context) -> None:
                 if is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
                           last_issue_at=last.created_at if last else None):
                     composed, paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                                                  out_dir=_issue_dir(c, cfg.name, now, cfg.out))
-                    composed_any = composed_any or composed.issue_id is not None
+                                                  out_dir=_issue_dir(c, cfg.name, now, cfg.out), scheduled=True)
+                    composed_any = composed_any or (composed.issue_id is not None and not composed.empty)
                     for p in paths:
                         typer.echo(str(p))
                 if cfg.recipients:  # due or not, anything pending from a failed run is retried

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,28 @@ def test_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     rerun = subprocess.run([sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True,
                            text=True, timeout=120)
     assert rerun.returncode == 0 and "new items 38" in rerun.stdout  # a fresh store every time
+
+
+def test_a_due_digest_with_no_news_writes_nothing_and_counts_the_slot_as_served(tmp_path: Path, db_url: str,
+                                                                                serve_feed) -> None:
+    """Cron runs every half hour: a day without news must not leave a "nothing new" folder on every run."""
+    import time_machine
+
+    from digest.store.db import open_store
+
+    cfg = tmp_path / "config.toml"
+    out = tmp_path / "issues"
+    cfg.write_text(f'[enrich]\nafter_fetch = false\n[[digests]]\nname = "daily"\nschedule = "daily 06:00"\n'
+                   f'out = "{out}"\nlookback_days = 36500\n')
+    cli = Cli(db_url, cfg)
+    cli("sources", "add", serve_feed("/small.atom", ATOM, "application/atom+xml"), "--name", "small")
+    monday = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=False):
+        cli("run")
+    assert len(list(out.iterdir())) == 1
+    for hours in (24, 24.5, 25):  # Tuesday's slot and two later runs that day: nothing new anywhere
+        with time_machine.travel(monday + timedelta(hours=hours), tick=False):
+            result = cli("run")
+        assert result.exit_code == 0
+    assert len(list(out.iterdir())) == 1
+    assert store_rows(open_store(db_url), "SELECT status FROM digests ORDER BY id") == [("sent",), ("empty",)]

@@ -58,13 +58,15 @@ def footer_lines(cfg: DigestConfig) -> tuple[str, ...]:
 
 def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: datetime,
                   since: datetime | None = None, theme: str | None = None, record: bool = True,
-                  out_dir: Path | None = None,
-                  deliver: Callable[[Composed], None] | None = None) -> Composed:
+                  out_dir: Path | None = None, deliver: Callable[[Composed], None] | None = None,
+                  mark_empty: bool = False) -> Composed:
     """What arrived since this digest's last issue (at most `lookback_days` old), or with `since` everything
     dated since then (a view for reading, never recorded).
 
     `deliver` runs inside the store transaction, before the issue is recorded: if writing files fails,
-    the items stay unclaimed and the next compose picks them up again.
+    the items stay unclaimed and the next compose picks them up again. With `mark_empty`, an issue with
+    nothing in it is recorded as `empty` (never mailed or archived) so that a schedule slot with no
+    news counts as served; otherwise nothing is recorded for it.
     """
     theme_name = theme or cfg.theme
     theme_dir = Path(cfg.theme_dir).expanduser() if cfg.theme_dir else None
@@ -96,14 +98,14 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
                             selection=selection, issue_id=None, status=None)
         if deliver is not None:
             deliver(composed)
-        if not record or composed.empty:
+        if not record or (composed.empty and not mark_empty):
             return composed
-        status = "pending" if cfg.recipients else "sent"
+        status = "empty" if composed.empty else ("pending" if cfg.recipients else "sent")
         issue = store.record_issue(s, store.IssueRecord(
             name=cfg.name, theme=theme_name, created_at=now, window_start=window_start or floor,
             subject=view.subject, status=status, html=rendered.html, text=rendered.text,
             message=message.decode("utf-8"), message_id=message_id, recipients=cfg.recipients,
-            out_dir=str(out_dir) if out_dir else None,
+            out_dir=str(out_dir) if out_dir and not composed.empty else None,
             item_entries=[(item_id, _section_of_item(selection, item_id)) for item_id in selection.consumed_items],
             paper_entries=[(c.paper.id, c.section, c.paper.mentions, c.is_update) for c in selection.papers],
         ))
