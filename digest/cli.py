@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -393,6 +395,22 @@ def _issue_dir(c: Context, name: str, now: datetime, out_setting: str | None) ->
     return base / now.strftime("%Y-%m-%d_%H%M%S")
 
 
+@contextmanager
+def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
+    """The store's run lock for commands that claim items or issues; held elsewhere, exit 75 at once."""
+    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
+
+    if not take:
+        yield
+        return
+    try:
+        with exclusive(lock_path_for(c.store_url, c.data_dir)):
+            yield
+    except LockHeld as exc:
+        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
+        raise typer.Exit(EX_TEMPFAIL) from None
+
+
 def _digest_cfg(c: Context, name: str | None) -> DigestConfig:
     from digest.config import ConfigError
 
@@ -448,23 +466,14 @@ def compose(
                                           "items come again next time.")] = False,
 ) -> None:
     """Render the next issue of a digest to DIR/digest.html, digest.txt and digest.eml."""
-    from contextlib import nullcontext
-
-    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
-
     c = _ctx(ctx)
     cfg = _digest_cfg(c, name)
     now = now_utc()
     out_dir = out or _issue_dir(c, cfg.name, now, cfg.out)
-    records = not preview and since is None
-    try:
-        # Recording an issue claims items: not while a `run` or `send` could be claiming the same ones.
-        with exclusive(lock_path_for(c.store_url, c.data_dir)) if records else nullcontext():
-            _, paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
-                                   out_dir=out_dir)
-    except LockHeld as exc:
-        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
-        raise typer.Exit(EX_TEMPFAIL) from None
+    # Recording an issue claims items: not while a `run` or `send` could be claiming the same ones.
+    with _run_lock(c, take=not preview and since is None):
+        _, paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
+                               out_dir=out_dir)
     for p in paths:
         typer.echo(str(p))
 
@@ -493,7 +502,6 @@ def send(
 ) -> None:
     """Mail the digest: pending issues first (retries), else compose a new issue and send it. Holds the run lock."""
     from digest.deliver.outbox import requeue_unconfirmed, send_pending
-    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
     from digest.store import digests as store
     from digest.store.repository import session
 
@@ -507,18 +515,14 @@ def send(
         typer.echo(f"would send {composed.view.subject!r} ({len(composed.message)} bytes) to "
                    f"{', '.join(cfg.recipients)} via {c.config.smtp.host}:{c.config.smtp.port}")
         return
-    try:  # one sender at a time: a `run` or another `send` would take the same pending issues
-        with exclusive(lock_path_for(c.store_url, c.data_dir)):
-            results = requeue_unconfirmed(c.engine, cfg.name, now) if resend_unconfirmed else []
-            with session(c.engine) as s:
-                waiting = store.issues_in_state(s, cfg.name, "pending", "sending")
-            if not waiting:
-                _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                            out_dir=_issue_dir(c, cfg.name, now, cfg.out))
-            results += send_pending(c.engine, cfg.name, c.config.smtp, now)
-    except LockHeld as exc:
-        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
-        raise typer.Exit(EX_TEMPFAIL) from None
+    with _run_lock(c):  # one sender at a time: a `run` or another `send` would take the same pending issues
+        results = requeue_unconfirmed(c.engine, cfg.name, now) if resend_unconfirmed else []
+        with session(c.engine) as s:
+            waiting = store.issues_in_state(s, cfg.name, "pending", "sending")
+        if not waiting:
+            _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
+                        out_dir=_issue_dir(c, cfg.name, now, cfg.out))
+        results += send_pending(c.engine, cfg.name, c.config.smtp, now)
     if not results:
         typer.echo(f"nothing to send for {cfg.name}")
     if not _report_deliveries(results):
@@ -530,35 +534,30 @@ def run(ctx: typer.Context) -> None:
     """What cron calls: fetch due sources, then compose and deliver every digest that is due. Holds a lock."""
     from digest.compose.schedule import is_due, parse_schedule
     from digest.deliver.outbox import send_pending
-    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
     from digest.store import digests as store
     from digest.store.repository import session
 
     c = _ctx(ctx)
     delivered = True
     composed_any = False
-    try:
-        with exclusive(lock_path_for(c.store_url, c.data_dir)):
-            summary = _fetch(c, every=False, names=[])
-            typer.echo(summary.line())
-            if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
-                typer.echo(_enrich(c))
-            for cfg in c.config.digests:
-                now = now_utc()
-                with session(c.engine) as s:
-                    last = store.last_issue(s, cfg.name)
-                if is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
-                          last_issue_at=last.created_at if last else None):
-                    composed, paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                                                  out_dir=_issue_dir(c, cfg.name, now, cfg.out), scheduled=True)
-                    composed_any = composed_any or (composed.issue_id is not None and not composed.empty)
-                    for p in paths:
-                        typer.echo(str(p))
-                if cfg.recipients:  # due or not, anything pending from a failed run is retried
-                    delivered = _report_deliveries(send_pending(c.engine, cfg.name, c.config.smtp, now)) and delivered
-    except LockHeld as exc:
-        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
-        raise typer.Exit(EX_TEMPFAIL) from None
+    with _run_lock(c):
+        summary = _fetch(c, every=False, names=[])
+        typer.echo(summary.line())
+        if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
+            typer.echo(_enrich(c))
+        for cfg in c.config.digests:
+            now = now_utc()
+            with session(c.engine) as s:
+                last = store.last_issue(s, cfg.name)
+            if is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
+                      last_issue_at=last.created_at if last else None):
+                composed, paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
+                                              out_dir=_issue_dir(c, cfg.name, now, cfg.out), scheduled=True)
+                composed_any = composed_any or (composed.issue_id is not None and not composed.empty)
+                for p in paths:
+                    typer.echo(str(p))
+            if cfg.recipients:  # due or not, anything pending from a failed run is retried
+                delivered = _report_deliveries(send_pending(c.engine, cfg.name, c.config.smtp, now)) and delivered
     nothing_done = summary.reports and summary.failed == len(summary.reports) and not composed_any
     if nothing_done or not delivered:
         raise typer.Exit(EXIT_ERROR)
