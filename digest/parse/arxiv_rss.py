@@ -14,24 +14,17 @@ KEEP = frozenset({"new", "cross"})
 
 def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
     """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries."""
-    import io
-
-    import feedparser
-
     from digest.clean.paper_ids import arxiv_id
-    from digest.parse.feed import disarm, to_datetime
+    from digest.parse.feed import disarm, run_feedparser, to_datetime
 
     body, warnings = disarm(body)
-    d = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
-                         response_headers={"content-type": content_type or "application/xml"})
+    d = run_feedparser(body, content_type)
     if not d.get("version") and not d.entries:
         raise ParseError("not an arXiv RSS/Atom feed")
     items: list[RawItem] = []
-    skipped = 0
     for e in d.entries:
         kind = str(e.get("arxiv_announce_type", "new")).strip().lower()
-        if kind not in KEEP:
-            skipped += 1
+        if kind not in KEEP:  # replacements are not new papers
             continue
         m = _OAI.match(str(e.get("id", "")))
         canonical = arxiv_id(m[1]) if m else None

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from digest.parse.feed import plain_text
 from digest.parse.types import ParsedFeed, RawItem
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ thead tr tt u ul var""".split())
 _CLOSE_TAG = re.compile(r"</(\w+)>")
 _ENTITY = re.compile(r"&#?\w+;")
 _TAG = re.compile(r"</?(\w+)")
-_STRIP_TAGS = re.compile(r"<[^>]*>")
-_ENTITY_REF = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});")
 _EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
 
 
@@ -50,19 +49,10 @@ def _looks_like_html(text: str) -> bool:
     return all(t.lower() in _HTMLISH_TAGS for t in _TAG.findall(text))
 
 
-def _plain(text: str | None, *, htmlish: bool) -> str | None:
-    """Titles as text, with the rules of parse.feed._text for feedparser's output."""
-    if text is None:
-        return None
-    if htmlish:
-        return html.unescape(_STRIP_TAGS.sub("", text))
-    return html.unescape(text) if _ENTITY_REF.search(text) else text
-
-
 def _rss_text(text: str | None) -> str | None:
     if text is None:
         return None
-    return _plain(text, htmlish=_looks_like_html(text))
+    return plain_text(text, htmlish=_looks_like_html(text))
 
 
 def _child_text(el: _Element, tag: str) -> str | None:
@@ -224,12 +214,12 @@ def _parse_atom(root: _Element, url: str) -> ParsedFeed:
         thumb = next((t.get("url") for t in entry.iter(f"{MEDIA}thumbnail") if t.get("url")), None)
         items.append(RawItem(
             guid=(entry.findtext(f"{ATOM}id") or "").strip() or None, url=link,
-            title=_plain(title, htmlish="html" in title_type) if title is not None else None,
+            title=plain_text(title, htmlish="html" in title_type) if title is not None else None,
             author=_atom_author(entry) or feed_author, published=published, summary_html=summary or None,
             content_html=content or None, base_url=link or feed_base, image_url=thumb,
         ))
     title, title_type = _atom_text(root.find(f"{ATOM}title"))
-    return ParsedFeed(title=_plain(title, htmlish="html" in title_type) if title is not None else None,
+    return ParsedFeed(title=plain_text(title, htmlish="html" in title_type) if title is not None else None,
                       site_url=site_url, items=items)
 
 
