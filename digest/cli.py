@@ -745,4 +745,9 @@ def demo(ctx: typer.Context,
 
 
 def main() -> None:
+    import gc
+
+    # A run builds tens of thousands of small, acyclic objects (rows, ids, cards) and then exits; with the
+    # default thresholds the cycle collector rescanned them all the time (half of compose's ranking time).
+    gc.set_threshold(100_000, 50, 100)
     app()

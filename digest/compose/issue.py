@@ -77,13 +77,15 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
         window_start = last.window_end if last else None
         floor = since if since is not None else (window_start or now) - lookback
         source_ids = store.source_ids_for(s, list(cfg.sources))
-        items = store.candidate_items(s, name=cfg.name, floor=floor, source_ids=source_ids,
-                                      include_shown=since is not None)
-        papers = store.candidate_papers(s, name=cfg.name, item_ids=[i.id for i in items])
+        window = store.Window(name=cfg.name, floor=floor, source_ids=source_ids, include_shown=since is not None)
+        items = store.candidate_items(s, window)
+        papers = store.paper_stats(s, window)
         if since is not None:  # an explicit window shows what it holds, repeats included
             papers = [replace(p, sent_mentions=None) for p in papers]
+        item_ids = {i.id for i in items}
         sections = sections_of(cfg)
-        selection = select_issue(items, papers, sections=sections, filters=filters_of(cfg),
+        selection = select_issue(items, papers, lambda chosen: store.paper_details(s, chosen, item_ids),
+                                 sections=sections, filters=filters_of(cfg),
                                  weights=cfg.source_weights, now=now, lookback_days=cfg.lookback_days,
                                  max_papers=cfg.max_papers, max_posts=cfg.max_posts)
         view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from digest.compose.rules import OTHER_SECTION, Section, assign_section, first_match, matches_any
-from digest.store.digests import CandidateItem, CandidatePaper
+from digest.store.digests import CandidateItem, CandidatePaper, PaperStats
+
+# The text of some papers (the store's paper_details, or a dict in tests): ranking runs on numbers alone,
+# so only the papers that may be shown, or that a text filter must read, are ever loaded.
+Details = Callable[[Sequence[PaperStats]], Mapping[int, CandidatePaper]]
 
 # Weights of the paper score; a distinct source counts most, a reader's attention follows breadth.
 SOURCE_POINTS = 3.0
@@ -25,6 +29,10 @@ class Filters:
     exclude_keywords: Sequence[str] = ()
     exclude_authors: Sequence[str] = ()
     exclude_sources: Sequence[str] = ()
+
+    @property
+    def reads_paper_text(self) -> bool:
+        return bool(self.include_keywords or self.include_authors or self.exclude_keywords or self.exclude_authors)
 
 
 @dataclass(frozen=True)
@@ -84,16 +92,50 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def score_paper(paper: CandidatePaper, items: Sequence[CandidateItem], *, now: datetime, lookback_days: float,
-                weights: Mapping[str, float]) -> float:
-    """Breadth of discussion first (weighted distinct sources), then volume, upvotes and freshness."""
-    weighted_sources = sum(weights.get(src, 1.0) for src in {i.source_name for i in items})
-    extra_sources = max(0, paper.sources - len({i.source_name for i in items}))  # mentioned before this window
-    newest = max((i.when for i in items), default=None)
-    age_days = (now - newest).total_seconds() / 86400 if newest else lookback_days
-    recency = max(0.0, 1.0 - age_days / max(lookback_days, 1e-9))
+def _recency(when: datetime, *, now: datetime, lookback_days: float) -> float:
+    """1 for a mention now, fading linearly to 0 at the end of the look-back."""
+    age_days = (now - when).total_seconds() / 86400
+    return max(0.0, 1.0 - age_days / max(lookback_days, 1e-9))
+
+
+def score_paper(paper: PaperStats, weighted_sources: float, distinct_sources: int, recency: float) -> float:
+    """Breadth of discussion first (weighted distinct sources), then volume, upvotes and freshness.
+
+    The window's distinct sources count with their weights; sources that mentioned the paper before the
+    window count once each; `recency` is that of its newest mention in the window.
+    """
+    extra_sources = max(0, paper.sources - distinct_sources)
     return (SOURCE_POINTS * (weighted_sources + extra_sources) + ITEM_POINTS * paper.mentions
             + UPVOTE_POINTS * math.log1p(paper.upvotes or 0) + RECENCY_POINTS * recency)
+
+
+def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, CandidateItem], *, now: datetime,
+                lookback_days: float, weights: Mapping[str, float]) -> list[tuple[float, PaperStats, list[int]]]:
+    """Every paper that may be shown, best first (ties by title), with its kept items' ids. Runs for tens of
+    thousands of papers, so what each kept item contributes (its source's weight, its recency) is worked out
+    once per item."""
+    facts = {i.id: (i.source_name, weights.get(i.source_name, 1.0), _recency(i.when, now=now,
+                                                                             lookback_days=lookback_days))
+             for i in kept_items.values()}
+    ranked = []
+    for paper in papers:
+        if not paper.title:
+            continue  # a link nobody named (a slides PDF behind "here"): nothing a reader could judge
+        if paper.sent_mentions is not None and paper.mentions <= paper.sent_mentions:
+            continue  # shown before and nothing new said about it
+        its = [i for i in paper.item_ids if i in facts]
+        if not its:
+            continue
+        if len(its) == 1:
+            _, weighted, recency = facts[its[0]]
+            distinct = 1
+        else:
+            by_source = {facts[i][0]: facts[i][1] for i in its}
+            weighted, distinct, recency = sum(by_source.values()), len(by_source), max(facts[i][2] for i in its)
+        score = score_paper(paper, weighted, distinct, recency)
+        ranked.append((-score, paper.title, paper.id, paper, its))
+    ranked.sort()
+    return [(-neg, paper, its) for neg, _, _, paper, its in ranked]
 
 
 def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str | None,
@@ -117,34 +159,31 @@ def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str 
     return tuple(out)
 
 
-def select_issue(items: Sequence[CandidateItem], papers: Sequence[CandidatePaper], *, sections: Sequence[Section],
-                 filters: Filters, weights: Mapping[str, float], now: datetime, lookback_days: float,
-                 max_papers: int, max_posts: int) -> Selection:
-    """Filter, rank, cut to the limits; section rules run only for what will be shown."""
+def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], details: Details, *,
+                 sections: Sequence[Section], filters: Filters, weights: Mapping[str, float], now: datetime,
+                 lookback_days: float, max_papers: int, max_posts: int) -> Selection:
+    """Filter, rank, cut to the limits; paper text is read only where a filter or a shown card needs it."""
     kept_items = {i.id: i for i in items if _item_keep(i, filters)}
-    ranked: list[tuple[float, CandidatePaper, tuple[CandidateItem, ...], str | None]] = []
-    for paper in papers:
-        if not paper.title:
-            continue  # a link nobody named (a slides PDF behind "here"): nothing a reader could judge
-        its = tuple(sorted((kept_items[i] for i in paper.item_ids if i in kept_items), key=lambda i: i.when,
-                           reverse=True))
-        if not its:
-            continue
-        if paper.sent_mentions is not None and paper.mentions <= paper.sent_mentions:
-            continue  # shown before and nothing new said about it
-        keep, matched = _paper_keep(paper, filters)
-        if not keep:
-            continue
-        score = score_paper(paper, its, now=now, lookback_days=lookback_days, weights=weights)
-        ranked.append((score, paper, its, matched))
-    ranked.sort(key=lambda r: (-r[0], r[1].title or r[1].canonical_id))
+    ranked = rank_papers(papers, kept_items, now=now, lookback_days=lookback_days, weights=weights)
+    if filters.reads_paper_text:
+        texts = details([paper for _, paper, _ in ranked])
+        kept = []
+        for score, paper, its in ranked:
+            keep, matched = _paper_keep(texts[paper.id], filters)
+            if keep:
+                kept.append((score, texts[paper.id], its, matched))
+    else:
+        texts = details([paper for _, paper, _ in ranked[:max_papers]])
+        kept = [(score, texts[paper.id], its, None) for score, paper, its in ranked[:max_papers]]
+    more_papers = len(kept if filters.reads_paper_text else ranked) - min(len(kept), max_papers)
     shown_papers = []
-    for score, paper, its, matched in ranked[:max_papers]:
-        is_update = paper.sent_mentions is not None
+    for score, full, item_ids, matched in kept[:max_papers]:
+        its = sorted((kept_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
+        is_update = full.sent_mentions is not None
         notes = [i.excerpt for i in its if i.source_kind == "listing"]  # a reading list's note on the paper
-        section, hit = assign_section(sections, (paper.title, paper.abstract, *paper.headings, *notes))
-        shown_papers.append(ChosenPaper(paper=paper, score=score, why=reasons(paper, its, matched or hit, is_update),
-                                        section=section, is_update=is_update, items=its))
+        section, hit = assign_section(sections, (full.title, full.abstract, *full.headings, *notes))
+        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, matched or hit, is_update),
+                                        section=section, is_update=is_update, items=tuple(its)))
 
     paper_count: dict[int, int] = {}
     for paper in papers:
@@ -169,7 +208,7 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[CandidatePaper
     consumed = {p.item.id for p in posts}
     for c in shown_papers:
         consumed.update(i.id for i in c.items if i.source_kind != "feed")
-    return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=len(ranked) - len(shown_papers),
+    return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=more_papers,
                      more_posts=len(candidates) - len(posts), consumed_items=tuple(sorted(consumed)))
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from digest.store.models import DigestEntry, DigestIssue, DigestPaper, Item, Mention, Paper, Source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CandidateItem:
     id: int
     source_id: int
@@ -32,6 +31,19 @@ class CandidateItem:
     image_url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PaperStats:
+    """What ranking needs of a paper, for every paper the candidates mention: numbers, no text."""
+
+    id: int
+    title: str | None  # for the tie-break, and a paper nobody named is never shown
+    upvotes: int | None
+    item_ids: tuple[int, ...]  # candidate items that mention it
+    mentions: int  # items mentioning it, all time
+    sources: int  # distinct sources mentioning it, all time
+    sent_mentions: int | None  # what the last issue of this digest showing it counted, None if never shown
+
+
 @dataclass(frozen=True)
 class CandidatePaper:
     id: int
@@ -44,23 +56,10 @@ class CandidatePaper:
     upvotes: int | None
     code_url: str | None
     item_ids: tuple[int, ...]  # candidate items that mention it
-    headings: tuple[str, ...]  # the headings it was mentioned under, for section rules
+    headings: tuple[str, ...]  # the headings it was mentioned under in candidate items, for section rules
     mentions: int  # items mentioning it, all time
     sources: int  # distinct sources mentioning it, all time
     sent_mentions: int | None  # what the last issue of this digest showing it counted, None if never shown
-
-
-@dataclass(frozen=True)
-class _ItemRow:
-    id: int
-    url: str | None
-    title: str | None
-    author: str | None
-    published_at: datetime | None
-    first_seen_at: datetime
-    summary: str | None
-    excerpt: str | None
-    image_url: str | None
 
 
 def last_issue(s: Session, name: str) -> DigestIssue | None:
@@ -77,80 +76,105 @@ def source_ids_for(s: Session, wanted: Sequence[str]) -> list[int] | None:
             if src.name in chosen or src.url in chosen or chosen & set(src.tags or ())]
 
 
-def candidate_items(s: Session, *, name: str, floor: datetime | None, source_ids: Sequence[int] | None,
-                    include_shown: bool = False) -> list[CandidateItem]:
-    """Items this digest has not shown yet (unless `include_shown`), dated on or after `floor`."""
+@dataclass(frozen=True)
+class Window:
+    """Which items a new issue of digest `name` may draw on."""
+
+    name: str
+    floor: datetime | None  # items dated on or after this
+    source_ids: Sequence[int] | None  # None: every source
+    include_shown: bool = False  # an explicit window shows what it holds, repeats included
+
+    def query(self, *columns: object) -> Select[tuple[object, ...]]:
+        when = func.coalesce(Item.published_at, Item.first_seen_at)
+        query = select(*columns)  # type: ignore[call-overload]
+        if self.floor is not None:
+            query = query.where(when >= self.floor)
+        if self.source_ids is not None:
+            query = query.where(Item.source_id.in_(self.source_ids))
+        if not self.include_shown:
+            shown = (select(DigestEntry.item_id).join(DigestIssue, DigestIssue.id == DigestEntry.digest_id)
+                     .where(DigestIssue.name == self.name, DigestEntry.item_id == Item.id))
+            query = query.where(~shown.exists())
+        return query
+
+
+# Candidates are read through Core on the session's connection, as plain rows: a week of a few hundred
+# feeds is ten thousand items mentioning tens of thousands of papers, and ORM loading cost more than SQLite.
+
+def candidate_items(s: Session, window: Window) -> list[CandidateItem]:
+    """The window's items (without their HTML), newest first."""
+    conn = s.connection()
+    sources = {src.id: src for src in conn.execute(
+        select(Source.id, Source.name, Source.title, Source.kind, Source.adapter, Source.tags, Source.site_url,
+               Source.url))}
     when = func.coalesce(Item.published_at, Item.first_seen_at)
-    # Columns, not whole rows: the sanitised HTML of every candidate is never needed here.
-    query = select(Item.id, Item.url, Item.title, Item.author, Item.published_at, Item.first_seen_at, Item.summary,
-                   Item.excerpt, Item.image_url, Source, when).join(Source, Item.source_id == Source.id)
-    if floor is not None:
-        query = query.where(when >= floor)
-    if source_ids is not None:
-        query = query.where(Item.source_id.in_(source_ids))
-    if not include_shown:
-        shown = (select(DigestEntry.item_id).join(DigestIssue, DigestIssue.id == DigestEntry.digest_id)
-                 .where(DigestIssue.name == name, DigestEntry.item_id == Item.id))
-        query = query.where(~shown.exists())
-    query = query.order_by(when.desc(), Item.id.desc())
+    query = window.query(Item.id, Item.source_id, Item.url, Item.title, Item.author, Item.published_at,
+                         Item.first_seen_at, Item.summary, Item.excerpt, Item.image_url).select_from(Item)
     out = []
-    for *item_cols, src, _ in s.execute(query):
-        item = _ItemRow(*item_cols)
+    for item_id, source_id, url, title, author, published, seen, summary, excerpt, image in conn.execute(
+            query.order_by(when.desc(), Item.id.desc())):
+        src = sources[source_id]
         out.append(CandidateItem(
-            id=item.id, source_id=src.id, source=src.title or src.name, source_name=src.name,
+            id=item_id, source_id=source_id, source=src.title or src.name, source_name=src.name,
             source_kind=src.kind, source_adapter=src.adapter, source_tags=tuple(src.tags or ()),
-            site_url=src.site_url or src.url, url=item.url, title=item.title, author=item.author,
-            when=item.published_at or item.first_seen_at, summary=item.summary, excerpt=item.excerpt,
-            image_url=item.image_url,
+            site_url=src.site_url or src.url, url=url, title=title, author=author, when=published or seen,
+            summary=summary, excerpt=excerpt, image_url=image,
         ))
     return out
 
 
-def candidate_papers(s: Session, *, name: str, item_ids: Sequence[int]) -> list[CandidatePaper]:
-    """Papers the candidate items mention, with all-time counts and what this digest showed of them."""
-    if not item_ids:
-        return []
+def paper_stats(s: Session, window: Window) -> list[PaperStats]:
+    """Every paper the window's items mention, with all-time counts and what this digest showed of it."""
+    conn = s.connection()
+    in_window = window.query(Item.id).select_from(Item).scalar_subquery()
     links: dict[int, list[int]] = {}
-    headings: dict[int, list[str]] = {}
-    for start in range(0, len(item_ids), 500):
-        chunk = item_ids[start:start + 500]
-        for paper_id, item_id, heading in s.execute(
-                select(Mention.paper_id, Mention.item_id, Mention.heading).where(Mention.item_id.in_(chunk))):
-            links.setdefault(paper_id, []).append(item_id)
-            if heading:
-                headings.setdefault(paper_id, []).append(heading)
+    for paper_id, item_id in conn.execute(select(Mention.paper_id, Mention.item_id)
+                                          .where(Mention.item_id.in_(in_window))):
+        links.setdefault(paper_id, []).append(item_id)
     if not links:
         return []
-    paper_ids = list(links)
-    counts: dict[int, tuple[int, int]] = {}
-    sent: dict[int, int] = {}
-    papers: dict[int, Any] = {}
-    for start in range(0, len(paper_ids), 500):
-        chunk = paper_ids[start:start + 500]
-        for pid, n_items, n_sources in s.execute(
-                select(Mention.paper_id, func.count(func.distinct(Mention.item_id)),
-                       func.count(func.distinct(Item.source_id)))
-                .join(Item, Item.id == Mention.item_id).where(Mention.paper_id.in_(chunk))
-                .group_by(Mention.paper_id)):
-            counts[pid] = (n_items, n_sources)
-        for pid, shown in s.execute(
-                select(DigestPaper.paper_id, func.max(DigestPaper.mentions))
-                .join(DigestIssue, DigestIssue.id == DigestPaper.digest_id)
-                .where(DigestIssue.name == name, DigestPaper.paper_id.in_(chunk)).group_by(DigestPaper.paper_id)):
-            sent[pid] = shown
-        # Plain rows, not ORM objects: a week of a few hundred feeds mentions tens of thousands of papers.
-        papers.update({row.id: row for row in s.execute(
-            select(Paper.id, Paper.canonical_id, Paper.title, Paper.authors, Paper.abstract, Paper.landing_url,
-                   Paper.pdf_url, Paper.upvotes, Paper.code_url).where(Paper.id.in_(chunk)))})
+    mentioned = select(Mention.paper_id).where(Mention.item_id.in_(in_window)).scalar_subquery()
+    sent = dict(conn.execute(
+        select(DigestPaper.paper_id, func.max(DigestPaper.mentions))
+        .join(DigestIssue, DigestIssue.id == DigestPaper.digest_id)
+        .where(DigestIssue.name == window.name).group_by(DigestPaper.paper_id)).all())
     return [
-        CandidatePaper(
-            id=pid, canonical_id=p.canonical_id, title=p.title, authors=tuple(p.authors or ()), abstract=p.abstract,
-            landing_url=p.landing_url, pdf_url=p.pdf_url, upvotes=p.upvotes, code_url=p.code_url,
-            item_ids=tuple(dict.fromkeys(links[pid])), headings=tuple(dict.fromkeys(headings.get(pid, ()))),
-            mentions=counts.get(pid, (0, 0))[0], sources=counts.get(pid, (0, 0))[1], sent_mentions=sent.get(pid),
-        )
-        for pid, p in papers.items()
+        PaperStats(id=pid, title=title, upvotes=upvotes, item_ids=tuple(links[pid]),
+                   mentions=n_items, sources=n_sources, sent_mentions=sent.get(pid))
+        for pid, title, upvotes, n_items, n_sources in conn.execute(
+            select(Paper.id, Paper.title, Paper.upvotes, func.count(),
+                   func.count(func.distinct(Item.source_id)))
+            .join(Mention, Mention.paper_id == Paper.id).join(Item, Item.id == Mention.item_id)
+            .where(Paper.id.in_(mentioned)).group_by(Paper.id))
     ]
+
+
+def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[int]) -> dict[int, CandidatePaper]:
+    """The text of the given papers (titles, authors, abstracts, links, headings in `item_ids`)."""
+    conn = s.connection()
+    by_id: Mapping[int, PaperStats] = {p.id: p for p in stats}
+    out: dict[int, CandidatePaper] = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        headings: dict[int, list[str]] = {}
+        for pid, item_id, heading in conn.execute(
+                select(Mention.paper_id, Mention.item_id, Mention.heading)
+                .where(Mention.paper_id.in_(chunk), Mention.heading.is_not(None))):
+            if item_id in item_ids and heading:
+                headings.setdefault(pid, []).append(heading)
+        for row in conn.execute(select(Paper.id, Paper.canonical_id, Paper.title, Paper.authors, Paper.abstract,
+                                       Paper.landing_url, Paper.pdf_url, Paper.upvotes, Paper.code_url)
+                                .where(Paper.id.in_(chunk))):
+            st = by_id[row.id]
+            out[row.id] = CandidatePaper(
+                id=row.id, canonical_id=row.canonical_id, title=row.title, authors=tuple(row.authors or ()),
+                abstract=row.abstract, landing_url=row.landing_url, pdf_url=row.pdf_url, upvotes=row.upvotes,
+                code_url=row.code_url, item_ids=st.item_ids, headings=tuple(dict.fromkeys(headings.get(row.id, ()))),
+                mentions=st.mentions, sources=st.sources, sent_mentions=st.sent_mentions,
+            )
+    return out
 
 
 @dataclass(frozen=True)
