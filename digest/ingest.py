@@ -22,10 +22,8 @@ from digest.parse import ParsedFeed, ParseError, parse_document
 from digest.store.repository import (
     SourceForFetch,
     SourceUpdate,
+    WriteGroup,
     WriteResult,
-    apply_bookkeeping,
-    apply_update,
-    is_bookkeeping_only,
 )
 
 if TYPE_CHECKING:
@@ -255,8 +253,10 @@ class _HostGate:
             return self._gates[host]
 
 
-# Item-less results (304s, failures) are written this many at a time.
-BOOKKEEPING_BATCH = 64
+# Sources are written in groups (store/repository.py WriteGroup): at most this many per commit, and a
+# group stays open at most this long (it holds the store's write lock).
+WRITE_GROUP_SOURCES = 64
+WRITE_GROUP_SECONDS = 1.0
 
 # Below this many sources a run parses in its fetch threads: starting worker processes would cost more.
 PROCESS_POOL_FROM = 8
@@ -289,29 +289,18 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
         # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
         procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=multiprocessing.get_context("forkserver"))
 
-    waiting: list[tuple[Retrieved, SourceUpdate]] = []  # item-less results, written together
-
-    def report(r: Retrieved, upd: SourceUpdate, result: WriteResult) -> None:
-        rep = _report(r, upd, result)
-        summary.reports.append(rep)
-        if on_done:
-            on_done(rep)
-
-    def flush() -> None:
-        if waiting:
-            apply_bookkeeping(engine, [upd for _, upd in waiting])
-            for r, upd in waiting:
-                report(r, upd, WriteResult(0, 0))
-            waiting.clear()
+    writes = WriteGroup(engine, max_sources=WRITE_GROUP_SOURCES, max_seconds=WRITE_GROUP_SECONDS)
 
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
-        if is_bookkeeping_only(upd):
-            waiting.append((r, upd))
-            if len(waiting) >= BOOKKEEPING_BATCH:
-                flush()
-            return
-        report(r, upd, apply_update(engine, upd, clock()))
+
+        def done(result: WriteResult) -> None:
+            rep = _report(r, upd, result)
+            summary.reports.append(rep)
+            if on_done:
+                on_done(rep)
+
+        writes.add(upd, clock(), done)
 
     try:
         with make_client(user_agent=settings.user_agent, limits=settings.limits,
@@ -340,7 +329,11 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
 
                 refill()
                 while fetching or parsing:
-                    done, _ = wait(fetching | set(parsing), return_when=FIRST_COMPLETED)
+                    # An open write group holds the store's write lock: commit it rather than sit on it.
+                    done, _ = wait(fetching | set(parsing), timeout=writes.seconds_left(),
+                                   return_when=FIRST_COMPLETED)
+                    if not done:
+                        writes.commit()
                     for future in done:
                         if future in fetching:
                             fetching.discard(future)  # type: ignore[arg-type]
@@ -357,8 +350,8 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
                             r, t0 = parsing.pop(future)  # type: ignore[call-overload]
                             finish(_with_parsed(r, _parsed_or_error(future), _ms_since(t0)))
                     refill()
-                flush()
     finally:
+        writes.close()
         if procs is not None:
             procs.shutdown(cancel_futures=True)
     summary.seconds = time.monotonic() - started
@@ -378,5 +371,8 @@ def _report(r: Retrieved, upd: SourceUpdate, result: WriteResult) -> SourceRepor
         notes.append(f"moved permanently to {upd.new_url}")
     if upd.disable_reason:
         notes.append(f"disabled: {upd.disable_reason}")
+    if result.error:
+        return SourceReport(name=r.source.name, url=r.source.url, outcome="error", new_items=0, updated_items=0,
+                            error=result.error, note=None)
     return SourceReport(name=r.source.name, url=r.source.url, outcome=upd.outcome, new_items=result.new_items,
                         updated_items=result.updated_items, error=upd.error, note="; ".join(notes) or None)

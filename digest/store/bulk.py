@@ -7,12 +7,13 @@ writer can insert between reading max(id) and inserting.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Table, func, insert, select, update
+from sqlalchemy import JSON, Boolean, DateTime, Table, insert, update
 from sqlalchemy.orm import Session
 
 from digest.store.models import UTCDateTime
@@ -28,10 +29,12 @@ def _sqlite(s: Session) -> Any | None:
 def _to_sqlite(column_type: object) -> Callable[[Any], Any]:
     """How SQLAlchemy would store a value of this type in SQLite, as one function."""
     if isinstance(column_type, JSON):
-        return lambda v: None if v is None else json.dumps(v)
+        # Most JSON values written in bulk are empty lists (a paper's authors before any listing).
+        return lambda v: None if v is None else ("[]" if v == [] else json.dumps(v))
     if isinstance(column_type, UTCDateTime | DateTime):
         aware_only = isinstance(column_type, UTCDateTime)
 
+        @functools.lru_cache(maxsize=256)  # a batch's rows share a few stamps (the run's "now")
         def dt(v: datetime | None) -> str | None:
             if v is None:
                 return None
@@ -44,12 +47,30 @@ def _to_sqlite(column_type: object) -> Callable[[Any], Any]:
         return dt
     if isinstance(column_type, Boolean):
         return lambda v: None if v is None else int(bool(v))
-    return lambda v: v
+    return _as_is
+
+
+def _as_is(v: Any) -> Any:
+    return v
+
+
+def _values(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """Each row's values in `columns` order, converted for SQLite; only the columns that need it are touched."""
+    convert = [(n, f) for n, f in enumerate(_to_sqlite(table.c[c].type) for c in columns) if f is not _as_is]
+    out = []
+    for row in rows:
+        values = [row[c] for c in columns]
+        for n, f in convert:
+            values[n] = f(values[n])
+        out.append(values)
+    return out
 
 
 def next_ids(s: Session, table: Table, count: int) -> list[int]:
     """`count` fresh primary keys (SQLite only: the caller holds the write lock)."""
-    start = int(s.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar() or 0) + 1
+    raw = _sqlite(s)
+    assert raw is not None, "ids are assigned here on SQLite only"
+    start = int(raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()[0]) + 1
     return list(range(start, start + count))
 
 
@@ -66,9 +87,8 @@ def insert_rows(s: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> 
         s.execute(insert(table), list(rows))
         return
     columns = list(rows[0].keys())
-    convert = [_to_sqlite(table.c[c].type) for c in columns]
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-    raw.executemany(sql, [tuple(f(row[c]) for f, c in zip(convert, columns, strict=True)) for row in rows])
+    raw.executemany(sql, _values(table, columns, rows))
 
 
 def update_rows(s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id") -> None:
@@ -84,6 +104,5 @@ def update_rows(s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, 
             {c: bindparam(f"b_{c}") for c in columns})
         s.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
         return
-    convert = [_to_sqlite(table.c[c].type) for c in columns]
     sql = f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?"
-    raw.executemany(sql, [(*(f(row[c]) for f, c in zip(convert, columns, strict=True)), row[key]) for row in rows])
+    raw.executemany(sql, _values(table, [*columns, key], rows))

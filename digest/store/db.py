@@ -50,6 +50,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA wal_autocheckpoint=16384")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a big ingest stay in memory
         cur.close()
 

@@ -44,13 +44,15 @@ class _Batch:
         self._load(refs)
 
     def _load(self, refs: Sequence[PaperRef]) -> None:
+        # Core rows on the connection: the ORM's result handling cost more than the lookups themselves.
+        execute = self.s.connection().execute
         names = list({name for r in refs for name in (r.paper_id, r.url)})
         for chunk in _chunks(names):
-            rows = self.s.execute(select(PaperAlias.alias, PaperAlias.paper_id).where(PaperAlias.alias.in_(chunk)))
+            rows = execute(select(PaperAlias.alias, PaperAlias.paper_id).where(PaperAlias.alias.in_(chunk)))
             self.alias.update({alias: pid for alias, pid in rows})
         norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
         for chunk in _chunks(norms):
-            rows = self.s.execute(
+            rows = execute(
                 select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
                 .join(Item, Item.id == Mention.item_id)
                 .where(Item.source_id == self.source_id, Paper.norm_title.in_(chunk)).group_by(Paper.norm_title))
@@ -58,7 +60,7 @@ class _Batch:
         ids = list(set(self.alias.values()) | set(self.twins.values()))
         columns = [getattr(Paper, c) for c in _STATE]
         for chunk in _chunks(ids):
-            for row in self.s.execute(select(*columns).where(Paper.id.in_(chunk))):
+            for row in execute(select(*columns).where(Paper.id.in_(chunk))):
                 self.state[row.id] = dict(row._mapping)
 
     def _take_id(self, pid: int, ref: PaperRef) -> None:
@@ -144,11 +146,12 @@ class _Batch:
 
 
 def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[int, Sequence[PaperRef]]],
-                       now: datetime) -> None:
-    """Replace the mentions of these items: an edited post that drops a link drops that mention."""
-    item_ids = [item_id for item_id, _ in entries]
+                       now: datetime, stored: Sequence[int] | None = None) -> None:
+    """Replace the mentions of these items: an edited post that drops a link drops that mention.
+    `stored`: the only items of these that may have mentions already (the others were inserted just now)."""
+    item_ids = [item_id for item_id, _ in entries] if stored is None else list(stored)
     for chunk in _chunks(item_ids):
-        s.execute(delete(Mention).where(Mention.item_id.in_(chunk)))
+        s.connection().execute(delete(Mention).where(Mention.item_id.in_(chunk)))
     refs = [ref for _, item_refs in entries for ref in item_refs]
     if not refs:
         return
