@@ -702,6 +702,82 @@ def test_one_bad_source_never_stops_the_others(engine, add_source, fetch_all, se
         assert fetch_log(engine, sid)[-1].outcome == "error"
 
 
+def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(engine, add_source, fetch_all,
+                                                                             serve_feed) -> None:
+    """Sources are written many to a commit, each in its own savepoint: a write that fails undoes only
+    that source (no items, no validators), the others of its group are stored, the run goes on."""
+    import sqlite3
+
+    path = engine.url.database
+    with sqlite3.connect(path) as raw:  # a real SQLite error for one item, raised inside the write
+        raw.execute("CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.title = 'Refused' "
+                    "BEGIN SELECT RAISE(ABORT, 'no room for this one'); END")
+    before = add_source(serve_feed("/before", SMALL, headers={"ETag": '"b1"'}), name="before")
+    refused = add_source(serve_feed("/refused", rss(entry("Fine", guid="f"), entry("Refused", guid="r")),
+                                    headers={"ETag": '"r1"'}), name="refused")
+    after = add_source(serve_feed("/after", SMALL), name="after")
+
+    summary = fetch_all(parse_processes=0)
+
+    rep = report_for(summary, "refused")
+    assert rep.outcome == "error" and rep.new_items == 0
+    assert rep.error == "could not be stored: no room for this one"
+    assert items_of(engine, refused) == [] and fetch_log(engine, refused) == []
+    assert source_row(engine, refused).etag is None  # so the next run fetches it in full again
+    assert len(items_of(engine, before)) == 3 and len(items_of(engine, after)) == 3
+    assert summary.line().startswith("fetched 2, not modified 0, failed 1, new items 6")
+
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TRIGGER refuse")
+    again = fetch_all(parse_processes=0)
+    assert report_for(again, "refused").new_items == 2
+    assert sorted(i.title for i in items_of(engine, refused)) == ["Fine", "Refused"]
+    assert len(items_of(engine, before)) == 3  # nothing doubled
+
+
+def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_the_write_lock(
+        engine, add_source, fetch_all, threaded_server) -> None:
+    """While a slow feed is still on the wire, what came back earlier is committed and the store is free
+    for another writer (a concurrent compose must not wait for the slowest feed)."""
+    import sqlite3
+
+    release = threading.Event()
+
+    def slow(_request: Request) -> Response:
+        release.wait(20)
+        return Response(SMALL, content_type=RSS)
+
+    threaded_server.expect_request("/slow").respond_with_handler(slow)
+    threaded_server.expect_request("/fast").respond_with_data(SMALL, content_type=RSS)
+    add_source(threaded_server.url_for("/slow"), name="slow")
+    fast = add_source(threaded_server.url_for("/fast"), name="fast")
+    seen: dict[str, object] = {}
+
+    def probe() -> None:
+        deadline = time.monotonic() + 10
+        while "fast" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with sqlite3.connect(engine.url.database, timeout=0) as other:  # fails at once if the lock is held
+            other.execute("BEGIN IMMEDIATE")
+            seen["stored"] = other.execute("SELECT count(*) FROM items WHERE source_id = ?", (fast,)).fetchone()[0]
+            other.execute("ROLLBACK")
+        release.set()
+
+    from digest.config import FetchConfig
+    from digest.ingest import FetchSettings, fetch_sources
+
+    settings = FetchSettings.from_config(FetchConfig(parse_processes=0))
+    with repo.session(engine) as s:
+        due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval,
+                                     every=True)
+    checker = threading.Thread(target=probe)
+    checker.start()
+    summary = fetch_sources(engine, due, settings, on_done=lambda rep: seen.setdefault(rep.name, rep))
+    checker.join()
+    assert seen["stored"] == 3
+    assert summary.line().startswith("fetched 2, not modified 0, failed 0, new items 6")
+
+
 # --- 12. item identity -----------------------------------------------------------------------------
 
 def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_source, fetch_all,

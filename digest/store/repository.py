@@ -305,6 +305,8 @@ class WriteGroup:
         self._bookkeeping: list[SourceUpdate] = []  # written at commit, many rows per statement
 
     def add(self, upd: SourceUpdate, now: datetime, done: Callable[[WriteResult], None]) -> None:
+        import sqlite3
+
         from sqlalchemy.exc import SQLAlchemyError
 
         if not self._written:
@@ -317,7 +319,7 @@ class WriteGroup:
             try:
                 with s.begin_nested():
                     result = write_update(s, upd, now)
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, sqlite3.Error) as exc:  # the bulk path speaks to the driver directly
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 result = WriteResult(0, 0, error=f"could not be stored: {reason}")
             self._written.append((done, result))
