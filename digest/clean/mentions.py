@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -239,6 +240,7 @@ def title_evidence(anchor: str | None, heading: str | None) -> tuple[str | None,
     return None, 0
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a run asks again for the same titles (batch lookups, then resolving)
 def normalize_title(title: str) -> str:
     """Case, punctuation and whitespace folded: "BERT: Pre-training…" == "bert pre training".'"""
     text = unicodedata.normalize("NFKC", title).casefold()

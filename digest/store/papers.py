@@ -44,13 +44,11 @@ class _Batch:
         self._load(refs)
 
     def _load(self, refs: Sequence[PaperRef]) -> None:
-        # Core rows on the connection: the ORM's result handling cost more than the lookups themselves.
-        execute = self.s.connection().execute
         names = list({name for r in refs for name in (r.paper_id, r.url)})
-        for chunk in _chunks(names):
-            rows = execute(select(PaperAlias.alias, PaperAlias.paper_id).where(PaperAlias.alias.in_(chunk)))
-            self.alias.update({alias: pid for alias, pid in rows})
+        self.alias.update(bulk.select_in(self.s, PaperAlias.__table__, ("alias", "paper_id"), key="alias",
+                                         values=names))
         norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
+        execute = self.s.connection().execute
         for chunk in _chunks(norms):
             rows = execute(
                 select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
@@ -58,10 +56,8 @@ class _Batch:
                 .where(Item.source_id == self.source_id, Paper.norm_title.in_(chunk)).group_by(Paper.norm_title))
             self.twins.update({norm: pid for norm, pid in rows})
         ids = list(set(self.alias.values()) | set(self.twins.values()))
-        columns = [getattr(Paper, c) for c in _STATE]
-        for chunk in _chunks(ids):
-            for row in execute(select(*columns).where(Paper.id.in_(chunk))):
-                self.state[row.id] = dict(row._mapping)
+        for row in bulk.select_in(self.s, Paper.__table__, _STATE, key="id", values=ids):
+            self.state[row[0]] = dict(zip(_STATE, row, strict=True))
 
     def _take_id(self, pid: int, ref: PaperRef) -> None:
         """A real id for a paper known only by URL so far: it becomes the canonical one."""

@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.clean.items import Item as CleanItem
+from digest.store import bulk
 from digest.store.models import Fetch, Item, Source
 
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
@@ -147,14 +148,9 @@ def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta,
 # --- items -----------------------------------------------------------------------------------------
 
 def _existing_hashes(s: Session, source_id: int, guids: list[str]) -> dict[str, tuple[int, str]]:
-    found: dict[str, tuple[int, str]] = {}
-    for i in range(0, len(guids), _CHUNK):
-        rows = s.connection().execute(
-            select(Item.guid, Item.id, Item.content_hash)
-            .where(Item.source_id == source_id, Item.guid.in_(guids[i:i + _CHUNK]))
-        )
-        found.update({guid: (item_id, h) for guid, item_id, h in rows})
-    return found
+    rows = bulk.select_in(s, Item.__table__, ("guid", "id", "content_hash"), key="guid", values=guids,
+                          equal={"source_id": source_id})
+    return {guid: (item_id, h) for guid, item_id, h in rows}
 
 
 def _item_values(item: CleanItem) -> dict[str, object]:
@@ -197,8 +193,6 @@ def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dic
     new and ids can be assigned here. Elsewhere another process may have stored the same item a moment
     ago; that is not an error.
     """
-    from digest.store import bulk
-
     table = Item.__table__
     if bulk.can_assign_ids(s):
         ids = bulk.next_ids(s, table, len(rows))
@@ -224,8 +218,6 @@ def write_bookkeeping(s: Session, updates: Sequence[SourceUpdate]) -> None:
     """Several item-less updates (304s, failures) as three many-row statements."""
     if not updates:
         return
-    from digest.store import bulk
-
     rows = []
     for upd in updates:
         row: dict[str, object] = {"id": upd.source_id, "last_fetch_at": upd.started_at,
@@ -245,13 +237,13 @@ def write_bookkeeping(s: Session, updates: Sequence[SourceUpdate]) -> None:
 def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     """Write one source's fetch: its items and papers, its state, a line in the fetch log.
 
-    Core statements, not the ORM unit of work.
+    Through store/bulk.py (the SQLite driver itself): this runs for every source of every run.
     """
     note = None
-    execute = s.connection().execute  # Core, not the ORM session: a few hundred sources per run
-    src = execute(select(Source.url, Source.title).where(Source.id == upd.source_id)).first()
-    if src is None:  # removed while we were fetching it
+    found = bulk.select_in(s, Source.__table__, ("url", "title"), key="id", values=[upd.source_id])
+    if not found:  # removed while we were fetching it
         return WriteResult(0, 0, "source was removed during the fetch")
+    src_url, src_title = found[0]
     new, changed = upsert_items(s, upd.source_id, upd.items, now)
     values: dict[str, object] = {
         "last_fetch_at": upd.started_at, "last_status": upd.http_status, "error_count": upd.error_count,
@@ -259,7 +251,7 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     }
     if upd.outcome in ("ok", "not_modified"):
         values.update(last_ok_at=upd.started_at, etag=upd.etag, last_modified=upd.last_modified)
-    if upd.title and not src.title:
+    if upd.title and not src_title:
         values["title"] = upd.title
     if upd.site_url:
         values["site_url"] = upd.site_url
@@ -267,19 +259,19 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
         values["feed_built"], values["items_fingerprint"], values["stale_count"] = upd.staleness
     if upd.disable_reason:
         values.update(enabled=False, disabled_reason=upd.disable_reason)
-    if upd.new_url and upd.new_url != src.url:
-        clash = execute(select(Source.name).where(Source.url == upd.new_url,
+    if upd.new_url and upd.new_url != src_url:
+        clash = s.execute(select(Source.name).where(Source.url == upd.new_url,
                                                     Source.id != upd.source_id)).scalar()
         if clash is None:
             values["url"] = upd.new_url
         else:
             note = f"moved permanently to {upd.new_url}, which source {clash!r} already follows"
-    execute(update(Source).where(Source.id == upd.source_id).values(**values))
+    bulk.update_rows(s, Source.__table__, [{"id": upd.source_id, **values}])
     warning = "; ".join(w for w in (upd.warning, note) if w) or None
-    execute(insert(Fetch).values(
-        source_id=upd.source_id, started_at=upd.started_at, duration_ms=upd.duration_ms, outcome=upd.outcome,
-        http_status=upd.http_status, error=upd.error, warning=warning, bytes=upd.bytes, new_items=new,
-        updated_items=changed))
+    bulk.insert_rows(s, Fetch.__table__, [{
+        "source_id": upd.source_id, "started_at": upd.started_at, "duration_ms": upd.duration_ms,
+        "outcome": upd.outcome, "http_status": upd.http_status, "error": upd.error, "warning": warning,
+        "bytes": upd.bytes, "new_items": new, "updated_items": changed}])
     return WriteResult(new, changed, note)
 
 
