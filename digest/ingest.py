@@ -14,11 +14,12 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from digest.clean.items import Item, clean_items
+from digest.clean.items import Item
 from digest.clean.paper_ids import PaperRule
 from digest.fetch.http import Fetched, FetchError, Limits, fetch_url, make_client
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
-from digest.parse import ParsedFeed, ParseError, parse_document
+from digest.parse import ParsedFeed, ParseError
+from digest.parsing import Parsed, parse_and_clean
 from digest.store.repository import (
     SourceForFetch,
     SourceUpdate,
@@ -110,27 +111,6 @@ class RunSummary:
         return (f"fetched {self.count('ok')}, not modified {self.count('not_modified')}, failed {self.failed}, "
                 f"new items {self.new_items}, updated {self.updated_items} "
                 f"({len(self.reports)} sources in {self.seconds:.2f}s)")
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What the parse and clean stages make of a body: the feed and its items, or why there are none."""
-
-    feed: ParsedFeed | None = None
-    items: Sequence[Item] = ()
-    error: ParseError | None = None
-
-
-def parse_and_clean(body: bytes, url: str, content_type: str | None, kind: str, adapter: str | None,
-                    rules: Sequence[PaperRule]) -> Parsed:
-    """CPU-bound, pure and picklable both ways, so it can run in a worker process. Never raises."""
-    try:
-        feed = parse_document(body, url=url, content_type=content_type, kind=kind, adapter=adapter, rules=rules)
-        return Parsed(feed=feed, items=clean_items(feed.items, rules))
-    except ParseError as exc:
-        return Parsed(error=exc)
-    except Exception as exc:  # a bug must cost one source, not the run
-        return Parsed(error=ParseError(f"internal error while reading the feed: {exc.__class__.__name__}: {exc}"))
 
 
 def fetch_only(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
@@ -287,7 +267,10 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
         import multiprocessing
 
         # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
-        procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=multiprocessing.get_context("forkserver"))
+        # The server preloads the parsing module (no SQLAlchemy), so each worker forks ready to parse.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["digest.parsing"])
+        procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=context)
 
     writes = WriteGroup(engine, max_sources=WRITE_GROUP_SOURCES, max_seconds=WRITE_GROUP_SECONDS)
 

@@ -34,13 +34,12 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 _TRACKING_PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01]\"[^>]*>", re.IGNORECASE)
-_WS = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
 
 
 def _fold(text: str) -> str:
     """Fold whitespace; text() joins inline nodes with spaces, so close up before punctuation."""
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", _WS.sub(" ", text)).strip()
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
 
 
 # Only links whose query names a parameter that can be tracking are looked at more closely.

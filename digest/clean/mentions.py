@@ -175,7 +175,6 @@ _IDISH = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w][\w'\u2019-]*")
-_WS = re.compile(r"\s+")
 _EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb*_-\u2014\u2013"
 CONTEXT_CHARS = 280
 
@@ -207,7 +206,8 @@ def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperR
 
 
 def fold(text: str | None) -> str:
-    return _WS.sub(" ", text or "").strip()
+    # str.split() and re's \s agree on what whitespace is; split is C all the way (a few times faster).
+    return " ".join(text.split()) if text else ""
 
 
 def is_title_like(text: str | None) -> bool:

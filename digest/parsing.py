@@ -1,0 +1,32 @@
+"""The CPU-bound half of a fetch: parse one body and clean its items. It runs in worker processes, so it
+imports only the parse and clean stages (no store, no HTTP): a worker is ready to parse as soon as it starts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from digest.clean.items import Item, clean_items
+from digest.clean.paper_ids import PaperRule
+from digest.parse import ParsedFeed, ParseError, parse_document
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What the parse and clean stages make of a body: the feed and its items, or why there are none."""
+
+    feed: ParsedFeed | None = None
+    items: Sequence[Item] = ()
+    error: ParseError | None = None
+
+
+def parse_and_clean(body: bytes, url: str, content_type: str | None, kind: str, adapter: str | None,
+                    rules: Sequence[PaperRule]) -> Parsed:
+    """CPU-bound, pure and picklable both ways, so it can run in a worker process. Never raises."""
+    try:
+        feed = parse_document(body, url=url, content_type=content_type, kind=kind, adapter=adapter, rules=rules)
+        return Parsed(feed=feed, items=clean_items(feed.items, rules))
+    except ParseError as exc:
+        return Parsed(error=exc)
+    except Exception as exc:  # a bug must cost one source, not the run
+        return Parsed(error=ParseError(f"internal error while reading the feed: {exc.__class__.__name__}: {exc}"))
