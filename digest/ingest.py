@@ -276,9 +276,11 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
 
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
+        # The report waits for its group's commit: keep what it needs, not the body and items.
+        source, outcome = r.source, replace(upd, items=())
 
         def done(result: WriteResult) -> None:
-            rep = _report(r, upd, result)
+            rep = _report(source, outcome, result)
             summary.reports.append(rep)
             if on_done:
                 on_done(rep)
@@ -348,14 +350,14 @@ def _parsed_or_error(future: Future[Parsed]) -> Parsed:
         return Parsed(error=ParseError(f"parser process failed: {exc.__class__.__name__}: {exc}"))
 
 
-def _report(r: Retrieved, upd: SourceUpdate, result: WriteResult) -> SourceReport:
+def _report(source: SourceForFetch, upd: SourceUpdate, result: WriteResult) -> SourceReport:
     notes = [n for n in (upd.warning, result.note) if n]
     if upd.new_url and not result.note:
         notes.append(f"moved permanently to {upd.new_url}")
     if upd.disable_reason:
         notes.append(f"disabled: {upd.disable_reason}")
     if result.error:
-        return SourceReport(name=r.source.name, url=r.source.url, outcome="error", new_items=0, updated_items=0,
+        return SourceReport(name=source.name, url=source.url, outcome="error", new_items=0, updated_items=0,
                             error=result.error, note=None)
-    return SourceReport(name=r.source.name, url=r.source.url, outcome=upd.outcome, new_items=result.new_items,
+    return SourceReport(name=source.name, url=source.url, outcome=upd.outcome, new_items=result.new_items,
                         updated_items=result.updated_items, error=upd.error, note="; ".join(notes) or None)

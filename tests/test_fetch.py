@@ -778,6 +778,91 @@ def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_t
     assert summary.line().startswith("fetched 2, not modified 0, failed 0, new items 6")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["while its group is open", "after a group was committed"])
+def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_them(
+        engine, add_source, db_url, kill: str) -> None:
+    """SIGKILL while some feeds are still on the wire: every source is either wholly stored (items, its
+    validators, its fetch line) or not at all, and the next run stores the rest, nothing twice."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+    slow_hits: list[str] = []
+
+    class Feeds(BaseHTTPRequestHandler):  # answers concurrently: a stuck feed holds only its own request
+        def do_GET(self) -> None:
+            n = int(self.path.split("-")[1].split(".")[0])
+            if n % 4 == 3:
+                slow_hits.append(self.path)
+                release.wait(30)
+            self.send_response(200)
+            self.send_header("Content-Type", RSS)
+            self.send_header("ETag", '"v1"')
+            self.send_header("Content-Length", str(len(SMALL)))
+            self.end_headers()
+            self.wfile.write(SMALL)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for n in range(24):
+            add_source(f"http://127.0.0.1:{server.server_port}/feed-{n}.xml", name=f"feed-{n}")
+        run = subprocess.Popen([sys.executable, "-m", "digest", "--db", db_url, "fetch", "--all"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while len(slow_hits) < 2 and time.monotonic() < deadline:  # the per-host cap: 2 in flight, both stuck
+            time.sleep(0.05)
+        assert len(slow_hits) == 2, "the run never reached the slow feeds"
+        path = engine.url.database
+        if kill == "after a group was committed":  # the stuck feeds make the group idle: it is committed
+            while time.monotonic() < deadline:
+                with sqlite3.connect(path) as raw:
+                    if raw.execute("SELECT count(*) FROM sources WHERE etag IS NOT NULL").fetchone()[0]:
+                        break
+                time.sleep(0.05)
+        else:
+            time.sleep(0.3)
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+        release.set()
+
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            rows = raw.execute("SELECT s.name, s.etag, (SELECT count(*) FROM items i WHERE i.source_id = s.id), "
+                               "(SELECT count(*) FROM fetches f WHERE f.source_id = s.id) FROM sources s").fetchall()
+        for name, etag, n_items, n_fetches in rows:
+            assert (etag, n_items, n_fetches) in ((None, 0, 0), ('"v1"', 3, 1)), name  # whole or nothing
+
+        from digest.config import FetchConfig
+        from digest.ingest import FetchSettings, fetch_sources
+
+        settings = FetchSettings.from_config(FetchConfig())
+        with repo.session(engine) as s:
+            due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval,
+                                         every=True)
+        summary = fetch_sources(engine, due, settings)
+        assert summary.failed == 0
+        stored_before = sum(1 for _, etag, _, _ in rows if etag)
+        assert stored_before < 24
+        if kill == "after a group was committed":
+            assert stored_before > 0
+        assert summary.new_items == 3 * (24 - stored_before)
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("SELECT count(*) FROM items GROUP BY source_id").fetchall() == [(3,)] * 24
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
 # --- 12. item identity -----------------------------------------------------------------------------
 
 def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_source, fetch_all,

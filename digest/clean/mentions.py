@@ -240,7 +240,7 @@ def title_evidence(anchor: str | None, heading: str | None) -> tuple[str | None,
     return None, 0
 
 
-@functools.lru_cache(maxsize=1 << 16)  # a run asks again for the same titles (batch lookups, then resolving)
+@functools.lru_cache(maxsize=1 << 14)  # a run asks again for the same titles (batch lookups, then resolving)
 def normalize_title(title: str) -> str:
     """Case, punctuation and whitespace folded: "BERT: Pre-training…" == "bert pre training".'"""
     text = unicodedata.normalize("NFKC", title).casefold()
