@@ -1,4 +1,5 @@
-"""The benchmark: one command, a table. `python bench/run.py [--feeds 500,2000] [--items 20] [--no-peers]`.
+"""The benchmark: one command, a table. `python bench/run.py [--feeds 500,2000] [--items 20] [--no-peers]
+[--repeat 3]`.
 
 Serves a generated feed farm with nginx on 127.0.0.1 (ETag/Last-Modified, gzip), then times whole
 processes (wall, CPU, peak RSS via GNU time) of digest and its peers on the same farm in the same run:
@@ -8,7 +9,9 @@ processes (wall, CPU, peak RSS via GNU time) of digest and its peers on the same
   compose  a digest over every stored item (10,000 at the default size) and its papers
 Peers: lemon24/reader (update_feeds(workers=8, scheduled=False)), newsboat (-x reload, reload-threads 8),
 and a floor (httpx + feedparser with its defaults, nothing stored). Correctness is checked: the items
-and paper ids digest stored must equal what the generator says, or the run fails.
+and paper ids digest stored must equal what the generator says, or the run fails. Each measurement is
+repeated (fresh stores each time) and the table shows the run with the median wall time, with the
+fastest and slowest wall times beside it: on a shared VM one run of a command can be 30 % off another.
 """
 
 from __future__ import annotations
@@ -44,6 +47,16 @@ class Measure:
     cpu: float
     rss_mb: float
     note: str = ""
+    low: float = 0.0  # fastest and slowest wall time of the repeats
+    high: float = 0.0
+
+
+def median_of(runs: list[Measure]) -> Measure:
+    """The run with the median wall time, carrying the spread of all of them."""
+    ordered = sorted(runs, key=lambda m: m.wall)
+    mid = ordered[len(ordered) // 2]
+    mid.low, mid.high = ordered[0].wall, ordered[-1].wall
+    return mid
 
 
 def ensure_tools(peers: bool) -> None:
@@ -230,16 +243,17 @@ def run_peers(base: str, feeds: int, work: Path) -> list[Measure]:
 
 def table(measures: list[Measure]) -> str:
     ours = {(m.run, m.feeds): m for m in measures if m.tool == "digest"}
-    lines = [f"{'tool':<9} {'run':<8} {'feeds':>6} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}  {'digest is':<16} note",
-             "-" * 100]
+    lines = [f"{'tool':<9} {'run':<8} {'feeds':>6} {'wall s':>8} {'min-max s':>13} {'CPU s':>8} {'peak MB':>8}  "
+             f"{'digest is':<16} note", "-" * 114]
     for m in measures:
         ratio = ""
         mine = ours.get((m.run, m.feeds))
         if m.tool != "digest" and mine and mine.wall > 0 and m.wall > 0:
             r = m.wall / mine.wall
             ratio = f"{r:.1f}x faster" if r >= 1 else f"{1 / r:.1f}x slower"
-        lines.append(f"{m.tool:<9} {m.run:<8} {m.feeds:>6} {m.wall:>8.2f} {m.cpu:>8.2f} {m.rss_mb:>8.0f}  "
-                     f"{ratio:<16} {m.note}")
+        spread = f"{m.low:.2f}-{m.high:.2f}" if m.high else ""
+        lines.append(f"{m.tool:<9} {m.run:<8} {m.feeds:>6} {m.wall:>8.2f} {spread:>13} {m.cpu:>8.2f} "
+                     f"{m.rss_mb:>8.0f}  {ratio:<16} {m.note}")
     return "\n".join(lines)
 
 
@@ -260,6 +274,7 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true", help="time digest only")
     ap.add_argument("--peers-at", default="500", help="sizes at which to run the peers (default 500)")
     ap.add_argument("--keep", type=Path, help="keep the farm and stores in this folder")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the median is shown (default 3)")
     args = ap.parse_args()
     ensure_tools(not args.no_peers)
     sizes = [int(x) for x in args.feeds.split(",")]
@@ -278,9 +293,16 @@ def main() -> None:
               file=sys.stderr)
         server, base = start_nginx(farm / "feeds", work / "nginx")
         try:
-            measures += run_digest(farm, base, feeds, work, args.items)
-            if not args.no_peers and feeds in peer_sizes:
-                measures += run_peers(base, feeds, work)
+            runs: dict[tuple[str, str], list[Measure]] = {}
+            for n in range(max(1, args.repeat)):
+                stores = work / f"run{n}"
+                stores.mkdir()
+                these = run_digest(farm, base, feeds, stores, args.items)
+                if not args.no_peers and feeds in peer_sizes:
+                    these += run_peers(base, feeds, stores)
+                for m in these:
+                    runs.setdefault((m.tool, m.run), []).append(m)
+            measures += [median_of(group) for group in runs.values()]
         finally:
             server.terminate()
             server.wait()
