@@ -863,6 +863,56 @@ def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_th
         server.server_close()
 
 
+@pytest.mark.slow
+def test_two_fetch_runs_at_once_store_one_copy_of_everything(engine, add_source, db_url, seed_feed) -> None:
+    """Two whole `digest fetch` processes on the same sources at the same time (cron overlapping a manual
+    run): both succeed, and the store holds each item, paper and mention once."""
+    import sqlite3
+    import subprocess
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Feeds(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = seed_feed if self.path.endswith("-seed.xml") else SMALL
+            self.send_response(200)
+            self.send_header("Content-Type", RSS)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for n in range(16):
+            add_source(f"http://127.0.0.1:{server.server_port}/feed-{n}{'-seed' if n % 4 == 0 else ''}.xml",
+                       name=f"feed-{n}")
+        runs = [subprocess.Popen([sys.executable, "-m", "digest", "--db", db_url, "fetch", "--all"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        for run in runs:
+            out, err = run.communicate(timeout=120)
+            assert run.returncode == 0, err
+            assert "failed 0" in out
+    finally:
+        server.shutdown()
+        server.server_close()
+    with sqlite3.connect(engine.url.database) as raw:
+        per_source = dict(raw.execute("SELECT s.name, count(i.id) FROM sources s LEFT JOIN items i "
+                                      "ON i.source_id = s.id GROUP BY s.id").fetchall())
+        assert per_source == {f"feed-{n}": 12 if n % 4 == 0 else 3 for n in range(16)}
+        one_copy = ("FROM mentions m JOIN items i ON i.id = m.item_id JOIN sources s ON s.id = i.source_id "
+                    "WHERE s.name = 'feed-0'")
+        # the four copies of the seed feed mention the same papers: one row each, whoever stored it first
+        assert raw.execute("SELECT count(*) FROM papers").fetchone() == \
+            raw.execute(f"SELECT count(DISTINCT m.paper_id) {one_copy}").fetchone()
+        mentions = raw.execute("SELECT count(*) FROM mentions").fetchone()[0]
+        assert mentions == 4 * raw.execute(f"SELECT count(*) {one_copy}").fetchone()[0] > 0
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
 # --- 12. item identity -----------------------------------------------------------------------------
 
 def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_source, fetch_all,
