@@ -233,11 +233,6 @@ class _HostGate:
             return self._gates[host]
 
 
-# Sources are written in groups (store/repository.py WriteGroup): at most this many per commit, and a
-# group stays open at most this long (it holds the store's write lock).
-WRITE_GROUP_SOURCES = 64
-WRITE_GROUP_SECONDS = 1.0
-
 # Below this many sources a run parses in its fetch threads: starting worker processes would cost more.
 PROCESS_POOL_FROM = 8
 
@@ -272,7 +267,7 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
         context.set_forkserver_preload(["digest.parsing"])
         procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=context)
 
-    writes = WriteGroup(engine, max_sources=WRITE_GROUP_SOURCES, max_seconds=WRITE_GROUP_SECONDS)
+    writes = WriteGroup(engine)  # sources committed in groups; the bounds and the why are WriteGroup's
 
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)

@@ -80,6 +80,11 @@ def _from_sqlite(column_type: object) -> Callable[[Any], Any]:
 _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
 
+def chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    """`values` in slices short enough for one IN (...) list."""
+    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
 def select_in(s: Session, table: Table, columns: Sequence[str], *, key: str, values: Sequence[Any],
               equal: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Rows (`columns`) of `table` whose `key` is one of `values`, and whose `equal` columns have those values."""
@@ -91,19 +96,18 @@ def select_in(s: Session, table: Table, columns: Sequence[str], *, key: str, val
     if raw is None:
         from sqlalchemy import select
 
-        for start in range(0, len(values), _CHUNK):
-            query = select(*(table.c[c] for c in columns)).where(table.c[key].in_(values[start:start + _CHUNK]),
+        for chunk in chunks(values):
+            query = select(*(table.c[c] for c in columns)).where(table.c[key].in_(chunk),
                                                                  *(table.c[c] == v for c, v in equal.items()))
             out.extend(tuple(row) for row in s.connection().execute(query))
         return out
     convert = [(n, f) for n, f in enumerate(_from_sqlite(table.c[c].type) for c in columns) if f is not _as_is]
     where = "".join(f" AND {c} = ?" for c in equal)
     fixed = list(_values(table, list(equal), [equal])[0]) if equal else []
-    for start in range(0, len(values), _CHUNK):
-        chunk = list(values[start:start + _CHUNK])
+    for chunk in chunks(values):
         sql = (f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key} IN ({', '.join('?' * len(chunk))})"
                + where)
-        for row in raw.execute(sql, chunk + fixed):
+        for row in raw.execute(sql, [*chunk, *fixed]):
             if convert:
                 row = list(row)
                 for n, f in convert:

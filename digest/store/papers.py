@@ -14,14 +14,9 @@ from digest.clean.paper_ids import landing_url, pdf_url
 from digest.store import bulk
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
-_CHUNK = 500
 # The columns a mention can change; loaded once per batch for the papers the batch touches.
 _STATE = ("id", "canonical_id", "title", "title_quality", "norm_title", "authors", "abstract", "categories",
           "meta_quality", "pdf_url", "landing_url", "upvotes", "code_url", "project_url")
-
-
-def _chunks(values: Sequence[object]) -> list[Sequence[object]]:
-    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
 class _Batch:
@@ -49,7 +44,7 @@ class _Batch:
                                          values=names))
         norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
         execute = self.s.connection().execute
-        for chunk in _chunks(norms):
+        for chunk in bulk.chunks(norms):
             rows = execute(
                 select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
                 .join(Item, Item.id == Mention.item_id)
@@ -146,7 +141,7 @@ def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[in
     """Replace the mentions of these items: an edited post that drops a link drops that mention.
     `stored`: the only items of these that may have mentions already (the others were inserted just now)."""
     item_ids = [item_id for item_id, _ in entries] if stored is None else list(stored)
-    for chunk in _chunks(item_ids):
+    for chunk in bulk.chunks(item_ids):
         s.connection().execute(delete(Mention).where(Mention.item_id.in_(chunk)))
     refs = [ref for _, item_refs in entries for ref in item_refs]
     if not refs:

@@ -14,8 +14,6 @@ from digest.clean.items import Item as CleanItem
 from digest.store import bulk
 from digest.store.models import Fetch, Item, Source
 
-_CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
-
 
 class SourceExists(Exception):
     pass
