@@ -172,10 +172,11 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
             keep, matched = _paper_keep(texts[paper.id], filters)
             if keep:
                 kept.append((score, texts[paper.id], its, matched))
-    else:
+        eligible = len(kept)
+    else:  # every ranked paper is eligible: read only the text of those shown
         texts = details([paper for _, paper, _ in ranked[:max_papers]])
         kept = [(score, texts[paper.id], its, None) for score, paper, its in ranked[:max_papers]]
-    more_papers = len(kept if filters.reads_paper_text else ranked) - min(len(kept), max_papers)
+        eligible = len(ranked)
     shown_papers = []
     for score, full, item_ids, matched in kept[:max_papers]:
         its = sorted((kept_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
@@ -208,7 +209,7 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     consumed = {p.item.id for p in posts}
     for c in shown_papers:
         consumed.update(i.id for i in c.items if i.source_kind != "feed")
-    return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=more_papers,
+    return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=eligible - len(shown_papers),
                      more_posts=len(candidates) - len(posts), consumed_items=tuple(sorted(consumed)))
 
 
