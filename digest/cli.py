@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from digest.compose.issue import Composed
     from digest.config import Config, DigestConfig, LoadedConfig
     from digest.deliver.outbox import Delivery
-    from digest.ingest import RunSummary, SourceReport
+    from digest.ingest import FetchSettings, RunSummary, SourceReport
+    from digest.store.lite import LiteStore
+    from digest.store.writes import SourceForFetch
 
 app = typer.Typer(
     name="digest",
@@ -305,40 +307,63 @@ def _print_report(r: SourceReport) -> None:
 
 def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
     from digest.clean.paper_ids import compile_rules
-    from digest.ingest import FetchSettings, fetch_sources
-    from digest.store import repository as repo
+    from digest.ingest import FetchSettings
+    from digest.store.lite import open_lite
 
     rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
     settings = FetchSettings.from_config(c.config.fetch, paper_rules=rules)
-    with repo.session(c.engine) as s:
-        due = repo.sources_for_fetch(s, now=now_utc(), default_interval=settings.default_interval, every=every,
-                                     names=names)
+    # A SQLite store at the current schema is read and written through the driver until a feed brings
+    # something to store (store/lite.py): a run that finds nothing new never loads SQLAlchemy.
+    lite = open_lite(c.store_url)
+    store: Engine | LiteStore = lite if lite is not None else c.engine
+    try:
+        if lite is not None:
+            due = lite.due_sources(now=now_utc(), default_interval=settings.default_interval, every=every,
+                                   names=names)
+        else:
+            from digest.store import repository as repo
+
+            with repo.session(c.engine) as s:
+                due = repo.sources_for_fetch(s, now=now_utc(), default_interval=settings.default_interval,
+                                             every=every, names=names)
         if names:
             missing = set(names) - {d.name for d in due} - {d.url for d in due}
             if missing:
                 fail(f"no source named {', '.join(sorted(missing))}")
-    if not sys.stderr.isatty():
-        summary = fetch_sources(c.engine, due, settings, on_done=_print_report)
-    else:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        summary = _fetch_with_progress(store, due, settings)
+        older_than = now_utc() - timedelta(days=90)
+        if lite is not None:
+            lite.prune_fetch_log(older_than=older_than)
+        else:
+            from digest.store.repository import prune_fetch_log
 
-        console = Console(stderr=True)
-        with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=console, transient=True) as progress:
-            task = progress.add_task("", total=len(due))
-
-            def tick(r: SourceReport) -> None:
-                progress.update(task, advance=1, description=r.name)
-                if r.error or r.note:
-                    progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}",
-                                           markup=True, highlight=False)
-
-            summary = fetch_sources(c.engine, due, settings, on_done=tick)
-    from digest.store.repository import prune_fetch_log
-
-    prune_fetch_log(c.engine, older_than=now_utc() - timedelta(days=90))
+            prune_fetch_log(c.engine, older_than=older_than)
+    finally:
+        if lite is not None:
+            lite.close()
     return summary
+
+
+def _fetch_with_progress(store: Engine | LiteStore, due: list[SourceForFetch], settings: FetchSettings) -> RunSummary:
+    from digest.ingest import fetch_sources
+
+    if not sys.stderr.isatty():
+        return fetch_sources(store, due, settings, on_done=_print_report)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(due))
+
+        def tick(r: SourceReport) -> None:
+            progress.update(task, advance=1, description=r.name)
+            if r.error or r.note:
+                progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}",
+                                       markup=True, highlight=False)
+
+        return fetch_sources(store, due, settings, on_done=tick)
 
 
 def _enrich(c: Context) -> str:

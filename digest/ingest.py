@@ -20,18 +20,14 @@ from digest.fetch.http import Fetched, FetchError, Limits, fetch_url, make_clien
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
 from digest.parse import ParsedFeed, ParseError
 from digest.parsing import Parsed, parse_and_clean
-from digest.store.repository import (
-    SourceForFetch,
-    SourceUpdate,
-    WriteGroup,
-    WriteResult,
-)
+from digest.store.writes import SourceForFetch, SourceUpdate, WriteGroup, WriteResult
 
 if TYPE_CHECKING:
     import httpx
     from sqlalchemy import Engine
 
     from digest.config import FetchConfig
+    from digest.store.lite import LiteStore
 
 Clock = Callable[[], datetime]
 
@@ -243,7 +239,7 @@ def _parse_workers(settings: FetchSettings, n_sources: int) -> int:
     return workers if workers >= 2 and n_sources >= PROCESS_POOL_FROM else 0
 
 
-def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
+def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
                   clock: Clock = utcnow, on_done: Callable[[SourceReport], None] | None = None) -> RunSummary:
     """Fetch `sources` concurrently; write each one as soon as it is back. One bad source stops nothing.
 
@@ -265,9 +261,9 @@ def fetch_sources(engine: Engine, sources: Sequence[SourceForFetch], settings: F
         # The server preloads the parsing module (no SQLAlchemy), so each worker forks ready to parse.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["digest.parsing"])
-        procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=context)
+        procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=context, initializer=os.nice, initargs=(10,))
 
-    writes = WriteGroup(engine)  # sources committed in groups; the bounds and the why are WriteGroup's
+    writes = WriteGroup(store)  # sources committed in groups; the bounds and the why are WriteGroup's
 
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)

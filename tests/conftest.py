@@ -143,11 +143,12 @@ def add_source(engine, now):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def fetch_all(engine):  # type: ignore[no-untyped-def]
+def fetch_all(engine, db_url):  # type: ignore[no-untyped-def]
     """Run one fetch of every enabled source through the real pipeline; returns the RunSummary."""
     from digest.config import FetchConfig
     from digest.ingest import FetchSettings, fetch_sources
     from digest.store import repository as repo
+    from digest.store.lite import open_lite
 
     def _fetch(clock=None, every: bool = True, **fetch_cfg: object):  # type: ignore[no-untyped-def]
         settings = FetchSettings.from_config(FetchConfig(**fetch_cfg))  # type: ignore[arg-type]
@@ -155,7 +156,13 @@ def fetch_all(engine):  # type: ignore[no-untyped-def]
         when = clock() if clock else datetime.now(UTC)
         with repo.session(engine) as s:
             due = repo.sources_for_fetch(s, now=when, default_interval=settings.default_interval, every=every)
-        return fetch_sources(engine, due, settings, **kwargs)
+        # As `digest fetch` does: through the driver, SQLAlchemy only for sources that bring something.
+        lite = open_lite(db_url)
+        assert lite is not None, "the test store is SQLite at the current schema"
+        try:
+            return fetch_sources(lite, due, settings, **kwargs)
+        finally:
+            lite.close()
 
     return _fetch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -216,13 +217,96 @@ def test_the_generic_write_path_stores_what_the_sqlite_fast_path_stores(tmp_path
     results = []
     for forced in (False, True):
         if forced:
-            monkeypatch.setattr(bulk, "_sqlite", lambda s: None)
+            monkeypatch.setattr(bulk, "sqlite_of", lambda s: None)
             monkeypatch.setattr(bulk, "can_assign_ids", lambda s: False)
         engine = open_store(f"sqlite:///{tmp_path / f'store-{forced}.db'}")
         now = datetime(2026, 11, 23, tzinfo=UTC)
         with repo.session(engine) as s, s.begin():
             sid = repo.add_source(s, url="https://www.aipapertrails.com/feed", name="seed", now=now).id
             assert repo.upsert_items(s, sid, items, now) == (12, 0)
-        results.append(store_rows(engine, query))
+        upd = repo.SourceUpdate(source_id=sid, started_at=now, duration_ms=5, outcome="not_modified",
+                                http_status=304, error=None, warning=None, bytes=0, items=(), error_count=0,
+                                next_fetch_at=now + timedelta(hours=1), etag='"e1"',
+                                last_modified="Mon, 23 Nov 2026 00:00:00 GMT")
+        with repo.session(engine) as s, s.begin():
+            repo.write_bookkeeping(s, [upd])
+        with repo.session(engine) as s:
+            due = [repo.sources_for_fetch(s, now=now + timedelta(minutes=m), default_interval=timedelta(hours=1))
+                   for m in (59, 61)]
+        results.append((store_rows(engine, query), due, store_rows(
+            engine, "SELECT last_fetch_at, last_ok_at, last_status, etag, last_modified, next_fetch_at FROM sources"),
+            store_rows(engine, "SELECT started_at, outcome, http_status, bytes FROM fetches")))
         engine.dispose()
-    assert results[0] == results[1] and len(results[0]) > 100
+    assert results[0] == results[1] and len(results[0][0]) > 100
+    assert [len(due) for due in results[0][1]] == [0, 1] and results[0][2][0][3] == '"e1"'
+
+
+def test_the_driver_only_store_opens_only_a_current_sqlite_file(tmp_path: Path, db_url: str) -> None:
+    from digest.store.lite import open_lite
+
+    assert open_lite(db_url) is None  # not created yet: store/db.py creates and migrates it
+    assert open_lite("postgresql://u@h/db") is None
+    open_store(db_url).dispose()
+    lite = open_lite(db_url)
+    assert lite is not None
+    lite.close()
+    path = sqlite_path(db_url)
+    assert path is not None
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = '0004'")
+    con.commit()
+    con.close()
+    assert open_lite(db_url) is None  # an older schema goes through the migrations
+
+
+def test_a_fetch_run_that_finds_nothing_new_never_loads_sqlalchemy(tmp_path: Path, db_url: str, httpserver,
+                                                                     seed_feed: bytes) -> None:
+    """The run cron makes most often: every feed answers 304. It still records each attempt."""
+    from werkzeug import Request, Response
+
+    def feed(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(seed_feed, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/a.xml").respond_with_handler(feed)
+    httpserver.expect_request("/b.xml").respond_with_handler(feed)
+    probe = textwrap.dedent("""
+        import atexit, sys
+        atexit.register(lambda: print("sqlalchemy loaded:", "sqlalchemy" in sys.modules))
+        from digest.cli import main
+        sys.argv = ["digest", "--db", sys.argv[1], *sys.argv[2:]]
+        main()
+    """)
+
+    def digest(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", probe, db_url, *args], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    for name in ("a", "b"):
+        digest("sources", "add", httpserver.url_for(f"/{name}.xml"), "--name", name)
+    first = digest("fetch", "--all")
+    assert "fetched 2," in first and "sqlalchemy loaded: True" in first
+    path = sqlite_path(db_url)
+    assert path is not None
+    con = sqlite3.connect(path)
+    items = con.execute("SELECT count(*) FROM items").fetchone()
+    assert items[0] > 0
+    before = dict(con.execute("SELECT name, next_fetch_at FROM sources"))
+    second = digest("fetch", "--all")
+    assert "not modified 2" in second and "sqlalchemy loaded: False" in second
+    rows = con.execute("SELECT s.name, s.last_status, s.etag, s.error_count, s.next_fetch_at, "
+                       "(SELECT group_concat(f.outcome || ':' || f.http_status, ' ') FROM fetches f "
+                       " WHERE f.source_id = s.id ORDER BY f.id) FROM sources s ORDER BY s.name").fetchall()
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [
+        ("a", 304, '"v1"', 0, "ok:200 not_modified:304"), ("b", 304, '"v1"', 0, "ok:200 not_modified:304")]
+    assert all(r[4] > before[r[0]] for r in rows)  # the next fetch moved on, in the store's own format
+    assert con.execute("SELECT count(*) FROM items").fetchone() == items
+    # The rows written by the driver read back through SQLAlchemy as the rest of digest sees them.
+    engine = open_store(db_url)
+    with repo.session(engine) as s:
+        due = repo.sources_for_fetch(s, now=datetime.now(UTC) + timedelta(days=2), default_interval=timedelta(hours=1))
+    engine.dispose()
+    assert [d.name for d in due] == ["a", "b"]

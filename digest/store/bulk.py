@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from digest.store.models import UTCDateTime
 
 
-def _sqlite(s: Session) -> Any | None:
+def sqlite_of(s: Session) -> Any | None:
     """The session's DBAPI connection on SQLite (None elsewhere), looked up once per (nested) transaction.
 
     Keyed by the innermost transaction: the session emits a savepoint only when asked for its connection,
@@ -91,7 +91,7 @@ def select_in(s: Session, table: Table, columns: Sequence[str], *, key: str, val
     if not values:
         return []
     equal = equal or {}
-    raw = _sqlite(s)
+    raw = sqlite_of(s)
     out: list[tuple[Any, ...]] = []
     if raw is None:
         from sqlalchemy import select
@@ -130,21 +130,21 @@ def _values(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, An
 
 def next_ids(s: Session, table: Table, count: int) -> list[int]:
     """`count` fresh primary keys (SQLite only: the caller holds the write lock)."""
-    raw = _sqlite(s)
+    raw = sqlite_of(s)
     assert raw is not None, "ids are assigned here on SQLite only"
     start = int(raw.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()[0]) + 1
     return list(range(start, start + count))
 
 
 def can_assign_ids(s: Session) -> bool:
-    return _sqlite(s) is not None
+    return sqlite_of(s) is not None
 
 
 def insert_rows(s: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows that all have the same keys."""
     if not rows:
         return
-    raw = _sqlite(s)
+    raw = sqlite_of(s)
     if raw is None:
         s.execute(insert(table), list(rows))
         return
@@ -158,7 +158,7 @@ def update_rows(s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, 
     if not rows:
         return
     columns = [c for c in rows[0] if c != key]
-    raw = _sqlite(s)
+    raw = sqlite_of(s)
     if raw is None:
         from sqlalchemy import bindparam
 

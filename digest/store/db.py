@@ -42,17 +42,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        # Take transactions into our own hands (pysqlite's implicit BEGIN is deferred and can fail
-        # with "database is locked" when a reader upgrades to a writer under concurrency).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA wal_autocheckpoint=16384")
-        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages of a big ingest stay in memory
-        cur.close()
+        from digest.store.lite import configure
+
+        configure(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]

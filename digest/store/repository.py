@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, select, update
@@ -13,6 +11,9 @@ from sqlalchemy.orm import Session
 from digest.clean.items import Item as CleanItem
 from digest.store import bulk
 from digest.store.models import Fetch, Item, Source
+from digest.store.writes import SourceForFetch, SourceUpdate, WriteResult, is_bookkeeping_only
+
+__all__ = ["SourceForFetch", "SourceUpdate", "WriteResult", "is_bookkeeping_only"]  # their home is store/writes.py
 
 
 class SourceExists(Exception):
@@ -21,56 +22,6 @@ class SourceExists(Exception):
 
 class SourceNotFound(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class SourceForFetch:
-    """What a fetch worker needs to know of a source; a value, safe to hand to another thread."""
-
-    id: int
-    name: str
-    url: str
-    kind: str
-    adapter: str | None
-    etag: str | None
-    last_modified: str | None
-    interval: timedelta
-    error_count: int
-    feed_built: str | None = None
-    items_fingerprint: str | None = None
-    stale_count: int = 0
-
-
-@dataclass(frozen=True)
-class SourceUpdate:
-    """Everything one fetch of one source changes, written in a single transaction."""
-
-    source_id: int
-    started_at: datetime
-    duration_ms: int
-    outcome: str  # ok | not_modified | error | gone
-    http_status: int | None
-    error: str | None
-    warning: str | None
-    bytes: int
-    items: Sequence[CleanItem]
-    error_count: int
-    next_fetch_at: datetime
-    etag: str | None
-    last_modified: str | None
-    new_url: str | None = None
-    disable_reason: str | None = None
-    title: str | None = None
-    site_url: str | None = None
-    staleness: tuple[str | None, str | None, int] | None = None  # (built, fingerprint, count) when observed
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    new_items: int
-    updated_items: int
-    note: str | None = None  # something the user should hear about, e.g. a move that could not be saved
-    error: str | None = None  # the source's fetch could not be stored at all (nothing of it was)
 
 
 def session(engine: Engine) -> Session:
@@ -126,6 +77,11 @@ def item_counts(s: Session) -> dict[int, int]:
 def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta, every: bool = False,
                       names: Iterable[str] = ()) -> list[SourceForFetch]:
     """Enabled sources that are due (all enabled ones with `every`, or just the named ones)."""
+    raw = bulk.sqlite_of(s)
+    if raw is not None:  # one query for both ways in: this one and a fetch run's (store/lite.py)
+        from digest.store import lite
+
+        return lite.due_sources(raw, now=now, default_interval=default_interval, every=every, names=names)
     # Plain rows through Core: every run starts here, and ORM objects for every source cost more.
     query = select(Source.id, Source.name, Source.url, Source.kind, Source.adapter, Source.etag,
                    Source.last_modified, Source.error_count, Source.feed_built, Source.items_fingerprint,
@@ -211,15 +167,15 @@ def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dic
 
 # --- fetch results ---------------------------------------------------------------------------------
 
-def is_bookkeeping_only(upd: SourceUpdate) -> bool:
-    """An update that stores nothing but its outcome (no items, title, move or disabling): 304s, failures."""
-    return (not upd.items and not upd.new_url and not upd.disable_reason and upd.staleness is None
-            and not upd.title and not upd.site_url)
-
-
 def write_bookkeeping(s: Session, updates: Sequence[SourceUpdate]) -> None:
     """Several item-less updates (304s, failures) as three many-row statements."""
     if not updates:
+        return
+    raw = bulk.sqlite_of(s)
+    if raw is not None:
+        from digest.store import lite
+
+        lite.write_bookkeeping(raw, updates)
         return
     rows = []
     for upd in updates:
@@ -276,83 +232,6 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
         "outcome": upd.outcome, "http_status": upd.http_status, "error": upd.error, "warning": warning,
         "bytes": upd.bytes, "new_items": new, "updated_items": changed}])
     return WriteResult(new, changed, note)
-
-
-class WriteGroup:
-    """Sources' fetches written a group at a time: one commit for up to `max_sources` sources or
-    `max_seconds`, whichever comes first, instead of one commit per source.
-
-    Why: a commit rewrites every index page its source touched, and WAL checkpoints fsync; with one commit
-    per source that was a quarter of a cold run. Each source still goes in its own savepoint, so one that
-    cannot be written costs only itself; `done` hears of a source only after the commit that holds it, so
-    what was reported is stored. A crash loses at most the open group, and its sources' validators (etag,
-    Last-Modified) went with it, so the next run fetches them again: nothing is lost or doubled. The write
-    lock is held while a group is open; `seconds_left` tells the caller when to `commit` an idle group.
-    """
-
-    def __init__(self, engine: Engine, *, max_sources: int = 64, max_seconds: float = 1.0) -> None:
-        self._engine = engine
-        self._max_sources = max_sources
-        self._max_seconds = max_seconds
-        self._session: Session | None = None
-        self._opened = 0.0
-        self._written: list[tuple[Callable[[WriteResult], None], WriteResult | None]] = []
-        self._bookkeeping: list[SourceUpdate] = []  # written at commit, many rows per statement
-
-    def add(self, upd: SourceUpdate, now: datetime, done: Callable[[WriteResult], None]) -> None:
-        import sqlite3
-
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if not self._written:
-            self._opened = time.monotonic()
-        if is_bookkeeping_only(upd):
-            self._bookkeeping.append(upd)
-            self._written.append((done, None))
-        else:
-            s = self._open()
-            try:
-                with s.begin_nested():
-                    result = write_update(s, upd, now)
-            except (SQLAlchemyError, sqlite3.Error) as exc:  # the bulk path speaks to the driver directly
-                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-                result = WriteResult(0, 0, error=f"could not be stored: {reason}")
-            self._written.append((done, result))
-        if len(self._written) >= self._max_sources or self.seconds_left() == 0:
-            self.commit()
-
-    def seconds_left(self) -> float | None:
-        """How long the open group may stay open; None when there is none."""
-        if not self._written:
-            return None
-        return max(0.0, self._opened + self._max_seconds - time.monotonic())
-
-    def commit(self) -> None:
-        if not self._written:
-            return
-        s = self._open()
-        write_bookkeeping(s, self._bookkeeping)
-        s.commit()
-        s.close()
-        written, self._written, self._bookkeeping, self._session = self._written, [], [], None
-        for done, result in written:
-            done(result or WriteResult(0, 0))
-
-    def close(self) -> None:
-        """Commit what is open; on an error, roll it back (reporting none of it)."""
-        try:
-            self.commit()
-        finally:
-            if self._session is not None:
-                self._session.close()
-                self._session = None
-                self._written, self._bookkeeping = [], []
-
-    def _open(self) -> Session:
-        if self._session is None:
-            self._session = session(self._engine)
-            self._session.begin()
-        return self._session
 
 
 def prune_fetch_log(engine: Engine, *, older_than: datetime) -> None:
