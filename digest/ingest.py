@@ -16,14 +16,13 @@ from urllib.parse import urlsplit
 
 from digest.clean.items import Item
 from digest.clean.paper_ids import PaperRule
-from digest.fetch.http import Fetched, FetchError, Limits, fetch_url, make_client
+from digest.fetch.http import Client, Fetched, FetchError, Limits, fetch_url, make_client
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
 from digest.parse import ParsedFeed, ParseError
 from digest.parsing import Parsed, parse_and_clean
 from digest.store.writes import SourceForFetch, SourceUpdate, WriteGroup, WriteResult
 
 if TYPE_CHECKING:
-    import httpx
     from sqlalchemy import Engine
 
     from digest.config import FetchConfig
@@ -109,7 +108,7 @@ class RunSummary:
                 f"({len(self.reports)} sources in {self.seconds:.2f}s)")
 
 
-def fetch_only(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
+def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
     """The HTTP half of a source's fetch. Never raises: every failure comes back as a value."""
     started = clock()
     t0 = time.monotonic()
@@ -134,7 +133,7 @@ def _with_parsed(r: Retrieved, parsed: Parsed, extra_ms: int) -> Retrieved:
                    duration_ms=r.duration_ms + extra_ms)
 
 
-def retrieve(client: httpx.Client, source: SourceForFetch, limits: Limits, clock: Clock,
+def retrieve(client: Client, source: SourceForFetch, limits: Limits, clock: Clock,
              rules: Sequence[PaperRule] = ()) -> Retrieved:
     """Fetch, parse and clean one source in this thread."""
     r = fetch_only(client, source, limits, clock)

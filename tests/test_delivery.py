@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -385,20 +383,6 @@ def test_a_user_without_the_password_variable_is_a_clear_error_and_nothing_is_se
     assert f"SMTP user '{USER}' set but the environment variable {PASSWORD_ENV} holding the password is not" in line
     assert server.received == [] and server.mailbox.data_attempts == 0
     assert [row[1] for row in _issues(engine)] == ["pending"]
-
-
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made with the system's openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("the TLS delivery tests need the openssl command (apt-get install openssl)")
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # SMTPS is TLS; aiosmtpd can't tell

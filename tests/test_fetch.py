@@ -1183,3 +1183,129 @@ def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_p
                                        "m.item_id JOIN papers p ON p.id = m.paper_id ORDER BY 1"))
         engine.dispose()
     assert rows[0] == rows[1] and len(rows[0]) == (n - 1) * 3
+
+
+# --- the transport: kept connections, servers that misbehave, TLS ------------------------------------------
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., tuple[int, list[int]]]]:
+    """A stdlib HTTP/1.1 server answering every GET with `body`; returns its port and the ports of the client
+    connections it accepted. With drop=True it closes each connection after one answer without saying so,
+    as a server whose keep-alive timeout passed does."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(body: bytes, *, drop: bool = False) -> tuple[int, list[int]]:
+        accepted: list[int] = []
+
+        class Feeds(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                accepted.append(self.client_address[1])
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", RSS)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = drop
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_address[1], accepted
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sources_on_one_host_share_a_kept_alive_connection(add_source, fetch_all, raw_server) -> None:
+    port, accepted = raw_server(rss(entry("A", guid="a")))
+    for n in range(5):
+        add_source(f"http://127.0.0.1:{port}/feed-{n}.xml", name=f"feed-{n}")
+
+    summary = fetch_all(concurrency=1)
+
+    assert [r.outcome for r in summary.reports] == ["ok"] * 5
+    assert len(accepted) == 1
+
+
+def test_a_kept_connection_the_server_has_dropped_is_replaced_not_reported(add_source, fetch_all,
+                                                                            raw_server) -> None:
+    port, accepted = raw_server(rss(entry("A", guid="a")), drop=True)
+    for n in range(5):
+        add_source(f"http://127.0.0.1:{port}/feed-{n}.xml", name=f"feed-{n}")
+
+    summary = fetch_all(concurrency=1)
+
+    assert [(r.outcome, r.error) for r in summary.reports] == [("ok", None)] * 5
+    assert len(accepted) == 5  # each request after the first found its kept connection closed, and retried
+
+
+def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(add_source, fetch_all, serve_feed) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def babble() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+
+    threading.Thread(target=babble, daemon=True).start()
+    add_source(f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml", name="babbler")
+    add_source(serve_feed("/fine", rss(entry("Fine", guid="f"))), name="fine")
+    try:
+        summary = fetch_all()
+    finally:
+        listener.close()
+
+    report = report_for(summary, "babbler")
+    assert report.outcome == "error"
+    assert report.error is not None and report.error.startswith("server broke the HTTP protocol: ")
+    assert "\n" not in report.error
+    assert report_for(summary, "fine").outcome == "ok"
+
+
+def test_https_certificates_are_verified(add_source, fetch_all, raw_server, certificate) -> None:
+    """A feed served over TLS with a certificate no authority signed is refused, with the reason."""
+    import ssl
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(rss(entry("A", guid="a")))
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    add_source(f"https://127.0.0.1:{server.server_address[1]}/feed.xml", name="self-signed")
+    try:
+        summary = fetch_all()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    report = report_for(summary, "self-signed")
+    assert report.outcome == "error"
+    assert report.error is not None and report.error.startswith("cannot connect: TLS: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in report.error

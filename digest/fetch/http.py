@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
+import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING
-from urllib.parse import urljoin
-
-if TYPE_CHECKING:
-    import httpx
+from urllib.parse import urljoin, urlsplit
 
 PERMANENT_REDIRECTS = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -86,8 +86,8 @@ def _limit_text(limit: int) -> str:
 class _Decoder:
     """gzip/deflate decoding with a cap on the *decoded* size.
 
-    httpx decodes each network chunk in full, so a 64 KiB chunk of a gzip bomb becomes ~64 MiB before
-    any limit can look at it; decompressing with max_length keeps memory bounded by the cap.
+    Decoding a network chunk in full would turn a 64 KiB chunk of a gzip bomb into ~64 MiB before any
+    limit could look at it; decompressing with max_length keeps memory bounded by the cap.
     """
 
     def __init__(self, encoding: str, limit: int) -> None:
@@ -131,31 +131,85 @@ class _Decoder:
         return self._take(self._z.flush())
 
 
-def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20) -> httpx.Client:
-    import httpx
+class Client:
+    """Keep-alive HTTP/1.1 connections per host, shared by the fetch threads; http.client underneath.
 
-    return httpx.Client(
+    Why not httpx here: a conditional GET costs ~0.75 ms of CPU through httpx's client and ~0.26 ms through
+    http.client on this project's benchmark machine, and a run in which every feed answers 304 is mostly
+    that (500 feeds: 0.45 s against 0.13 s). Everything above a socket's request and response (redirects,
+    validators, decoding, size and time limits) is this module's either way. TLS is verified against
+    certifi's bundle, as httpx did; proxies from the environment are not used, as before (trust_env=False).
+    """
+
+    def __init__(self, *, headers: Mapping[str, str], limits: Limits, max_connections: int) -> None:
+        self.headers = dict(headers)
+        self.limits = limits
+        self._max_idle = max_connections
+        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def checkout(self, scheme: str, host: str, port: int) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle connection to (scheme, host, port) and True, or a new, unconnected one and False."""
+        with self._lock:
+            idle = self._idle.get((scheme, host, port))
+            if idle:
+                return idle.pop(), True
+        if scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=self.limits.timeout_connect,
+                                               context=self._tls_context()), False
+        return http.client.HTTPConnection(host, port, timeout=self.limits.timeout_connect), False
+
+    def checkin(self, scheme: str, host: str, port: int, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault((scheme, host, port), [])
+            if len(idle) < self._max_idle:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._tls is None:
+                import certifi
+
+                self._tls = ssl.create_default_context(cafile=certifi.where())
+            return self._tls
+
+
+def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20) -> Client:
+    return Client(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
                  "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
                            "application/feed+json, application/json;q=0.8, text/html;q=0.7, */*;q=0.5"},
-        timeout=httpx.Timeout(limits.timeout_total, connect=limits.timeout_connect),
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        trust_env=False,
+        limits=limits, max_connections=max_connections,
     )
 
 
-def _read_body(response: httpx.Response, limits: Limits, deadline: float) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and not response.headers.get("content-encoding") and int(declared) > limits.max_body_bytes:
+def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], limits: Limits,
+               deadline: float) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and not headers.get("content-encoding") and int(declared) > limits.max_body_bytes:
         raise FetchError(f"body larger than the {_limit_text(limits.max_body_bytes)} limit "
-                         f"(Content-Length {int(declared)})", status=response.status_code)
-    decoder = _Decoder(response.headers.get("content-encoding", ""), limits.max_body_bytes)
+                         f"(Content-Length {int(declared)})", status=response.status)
+    decoder = _Decoder(headers.get("content-encoding", ""), limits.max_body_bytes)
     parts: list[bytes] = []
-    # Chunks as they arrive: a fixed chunk_size buffers up to 64 KiB first, so a server trickling a few
-    # bytes at a time would never reach the deadline check below.
-    chunks: Iterator[bytes] = response.iter_raw()
-    for chunk in chunks:
+    # Chunks as they arrive (read1): a fixed-size read would wait for 64 KiB first, so a server trickling a
+    # few bytes at a time would never reach the deadline check below.
+    while chunk := response.read1(65536):
         parts.append(decoder.feed(chunk))
         if time.monotonic() > deadline:
             raise FetchError(f"timed out after {limits.timeout_total:g}s reading the body")
@@ -163,34 +217,99 @@ def _read_body(response: httpx.Response, limits: Limits, deadline: float) -> byt
     return b"".join(parts)
 
 
-def _describe(exc: Exception, limits: Limits) -> str:
-    import httpx
-
-    if isinstance(exc, httpx.ConnectTimeout):
+def _connect_failure(exc: OSError, limits: Limits) -> str:
+    if isinstance(exc, TimeoutError):
         return f"timed out connecting after {limits.timeout_connect:g}s"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        unknown = exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME))
+        return "host not found" if unknown else f"cannot connect: {exc.strerror or exc}"
+    if isinstance(exc, ssl.SSLError):
+        return f"cannot connect: TLS: {exc.reason or exc}"
+    return f"cannot connect: {exc.strerror or exc}"
+
+
+def _exchange_failure(exc: Exception, limits: Limits) -> str:
+    if isinstance(exc, TimeoutError):
         return f"timed out after {limits.timeout_total:g}s"
-    if isinstance(exc, httpx.ConnectError):
-        text = str(exc) or "connection failed"
-        if "refused" in text.lower():
-            return "connection refused"
-        if "name or service not known" in text.lower() or "nodename nor servname" in text.lower():
-            return "host not found"
-        return f"cannot connect: {text}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"server broke the HTTP protocol: {exc}"
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return f"unsupported URL: {exc}"
-    if isinstance(exc, httpx.InvalidURL):
-        return f"invalid URL: {exc}"
-    return f"{exc.__class__.__name__}: {exc}"
+    if isinstance(exc, http.client.HTTPException):
+        # What the server sent may be anything (another protocol's greeting, binary): one short line of it.
+        detail = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        if isinstance(exc, http.client.BadStatusLine):
+            detail = f"bad status line {detail!r}"
+        return f"server broke the HTTP protocol: {detail}"
+    return f"connection lost: {getattr(exc, 'strerror', None) or exc}"
 
 
-def fetch_url(client: httpx.Client, url: str, *, etag: str | None = None, last_modified: str | None = None,
+# A kept-alive connection the server has since closed fails on first use in one of these ways; a GET on a
+# reused connection that fails so is sent once more on a new one.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+
+
+def _open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: Limits, deadline: float
+                   ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, tuple[str, str, int]]:
+    """Send a GET for `url` and read the status line and headers."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(f"invalid URL: {exc}", url=url) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(f"unsupported URL: {url!r} (only http and https)", url=url)
+    if not parts.hostname:
+        raise FetchError(f"invalid URL: {url!r} has no host", url=url)
+    key = (scheme, parts.hostname, port or (443 if scheme == "https" else 80))
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    for attempt in (1, 2):
+        conn, reused = client.checkout(*key)
+        if conn.sock is None:
+            try:
+                conn.connect()
+            except OSError as exc:
+                conn.close()
+                raise FetchError(_connect_failure(exc, limits), url=url) from None
+        assert conn.sock is not None
+        conn.sock.settimeout(max(0.001, min(limits.timeout_total, deadline - time.monotonic())))
+        try:
+            conn.request("GET", target, headers={**client.headers, **headers})
+            return conn, conn.getresponse(), key
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            if reused and attempt == 1 and isinstance(exc, _STALE):
+                continue
+            raise FetchError(_exchange_failure(exc, limits), url=url) from None
+    raise AssertionError("unreachable")
+
+
+def _headers_of(response: http.client.HTTPResponse) -> dict[str, str]:
+    """Lower-cased names; a repeated header's values joined with ", " (RFC 9110 5.3)."""
+    out: dict[str, str] = {}
+    for name, value in response.getheaders():
+        name = name.lower()
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def _finish(client: Client, key: tuple[str, str, int], conn: http.client.HTTPConnection,
+            response: http.client.HTTPResponse, reusable: bool) -> None:
+    """Keep the connection for the next request if its response was read to the end, else close it."""
+    if reusable:
+        response.read(0)  # http.client marks a body read to its Content-Length done only on a further read
+    if reusable and response.isclosed() and not response.will_close:
+        client.checkin(*key, conn)
+    else:
+        conn.close()
+
+
+# A redirect's body (a few hundred bytes of "moved here") is read so the connection can be kept.
+_SMALL_BODY = 64 * 1024
+
+
+def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modified: str | None = None,
               limits: Limits = Limits(), now: datetime | None = None) -> Fetched:
     """GET `url` conditionally, following redirects ourselves to learn which moves were permanent."""
-    import httpx
-
     started = time.monotonic()
     deadline = started + limits.timeout_total
     headers: dict[str, str] = {}
@@ -204,32 +323,39 @@ def fetch_url(client: httpx.Client, url: str, *, etag: str | None = None, last_m
     hops: list[tuple[int, str]] = []
     try:
         while True:
-            with client.stream("GET", current, headers=headers) as response:
-                status = response.status_code
-                if status in REDIRECTS and "location" in response.headers:
+            conn, response, key = _open_exchange(client, current, headers, limits, deadline)
+            reusable = False
+            try:
+                status = response.status
+                resp_headers = _headers_of(response)
+                if status in REDIRECTS and "location" in resp_headers:
+                    reusable = len(response.read(_SMALL_BODY + 1)) <= _SMALL_BODY
                     if len(hops) >= limits.max_redirects:
                         raise FetchError(f"more than {limits.max_redirects} redirects", status=status,
                                          url=current)
-                    target = urljoin(current, response.headers["location"].strip())
+                    target = urljoin(current, resp_headers["location"].strip())
                     hops.append((status, target))
                     all_permanent = all_permanent and status in PERMANENT_REDIRECTS
                     if all_permanent:
                         moved_to = target
                     current = target
                     continue
-                resp_headers = {k.lower(): v for k, v in response.headers.items()}
                 if status == 304:
                     body = b""
+                    reusable = response.read(_SMALL_BODY + 1) == b""
                 elif 200 <= status < 300:
-                    body = _read_body(response, limits, deadline)
+                    body = _read_body(response, resp_headers, limits, deadline)
+                    reusable = True
                 else:
-                    retry_after = parse_retry_after(response.headers.get("retry-after"), now or datetime.now(UTC))
+                    retry_after = parse_retry_after(resp_headers.get("retry-after"), now or datetime.now(UTC))
                     raise FetchError(_status_reason(status), status=status, retry_after=retry_after, url=current,
                                      moved_to=moved_to)
                 return Fetched(url=current, status=status, body=body, headers=resp_headers, moved_to=moved_to)
+            except (OSError, http.client.HTTPException) as exc:
+                raise FetchError(_exchange_failure(exc, limits), url=current) from None
+            finally:
+                _finish(client, key, conn, response, reusable)
     except FetchError as exc:
         if exc.moved_to is None:
             exc.moved_to = moved_to
         raise
-    except httpx.HTTPError as exc:
-        raise FetchError(_describe(exc, limits), url=current, moved_to=moved_to) from None
