@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,25 @@ def sqlite_of(s: Session) -> Any | None:
     raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
     s.info["_sqlite"] = (s.get_nested_transaction() or s.get_transaction(), raw)
     return raw
+
+
+@contextmanager
+def savepoint(s: Session) -> Iterator[None]:
+    """Undo what the block wrote if it raises, and only that. On SQLite through the driver: the session's
+    begin_nested costs ~0.4 ms, and a run takes one savepoint per source."""
+    raw = sqlite_of(s)
+    if raw is None:
+        with s.begin_nested():
+            yield
+        return
+    raw.execute("SAVEPOINT bulk_savepoint")
+    try:
+        yield
+    except BaseException:
+        raw.execute("ROLLBACK TO bulk_savepoint")
+        raw.execute("RELEASE bulk_savepoint")
+        raise
+    raw.execute("RELEASE bulk_savepoint")
 
 
 def _to_sqlite(column_type: object) -> Callable[[Any], Any]:

@@ -43,12 +43,19 @@ class _Batch:
         self.alias.update(bulk.select_in(self.s, PaperAlias.__table__, ("alias", "paper_id"), key="alias",
                                          values=names))
         norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
-        execute = self.s.connection().execute
+        raw = bulk.sqlite_of(self.s)
         for chunk in bulk.chunks(norms):
-            rows = execute(
-                select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
-                .join(Item, Item.id == Mention.item_id)
-                .where(Item.source_id == self.source_id, Paper.norm_title.in_(chunk)).group_by(Paper.norm_title))
+            if raw is not None:  # the driver itself: this runs once per source of every fetch
+                rows = raw.execute(
+                    "SELECT p.norm_title, min(p.id) FROM papers p JOIN mentions m ON m.paper_id = p.id "
+                    "JOIN items i ON i.id = m.item_id "
+                    f"WHERE i.source_id = ? AND p.norm_title IN ({', '.join('?' * len(chunk))}) GROUP BY p.norm_title",
+                    [self.source_id, *chunk])
+            else:
+                rows = self.s.connection().execute(
+                    select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
+                    .join(Item, Item.id == Mention.item_id)
+                    .where(Item.source_id == self.source_id, Paper.norm_title.in_(chunk)).group_by(Paper.norm_title))
             self.twins.update({norm: pid for norm, pid in rows})
         ids = list(set(self.alias.values()) | set(self.twins.values()))
         for row in bulk.select_in(self.s, Paper.__table__, _STATE, key="id", values=ids):

@@ -113,11 +113,11 @@ class WriteGroup:
 
             from sqlalchemy.exc import SQLAlchemyError
 
-            from digest.store import repository
+            from digest.store import bulk, repository
 
             s = self._open()
             try:
-                with s.begin_nested():
+                with bulk.savepoint(s):
                     result = repository.write_update(s, upd, now)
             except (SQLAlchemyError, sqlite3.Error) as exc:  # the bulk path speaks to the driver directly
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
