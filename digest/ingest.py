@@ -260,6 +260,8 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
         # The server preloads the parsing module (no SQLAlchemy), so each worker forks ready to parse.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["digest.parsing"])
+        # The workers yield the CPU to this process: its store writes are the run's one serial path, and
+        # the parsers, a few jobs ahead, lose nothing by waiting (cold run of 500 feeds: 7.9 -> 7.2 s).
         procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=context, initializer=os.nice, initargs=(10,))
 
     writes = WriteGroup(store)  # sources committed in groups; the bounds and the why are WriteGroup's
