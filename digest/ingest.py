@@ -287,46 +287,40 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
                 with gate(src.url):
                     if procs is None:
                         return retrieve(client, src, settings.limits, clock, settings.paper_rules)
-                    return fetch_only(client, src, settings.limits, clock)
+                    r = fetch_only(client, src, settings.limits, clock)
+                if not _needs_parsing(r):
+                    return r
+                # The fetch thread hands the body to a parser itself and waits (without the GIL): the parsers
+                # are fed while this process's main thread writes the store, instead of only between writes.
+                assert r.fetched is not None
+                t0 = time.monotonic()
+                job = procs.submit(parse_and_clean, r.fetched.body, r.fetched.url,
+                                   r.fetched.headers.get("content-type"), src.kind, src.adapter,
+                                   settings.paper_rules)
+                return _with_parsed(r, _parsed_or_error(job), _ms_since(t0))
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
                 queue = iter(_interleave_hosts(sources))
-                fetching: set[Future[Retrieved]] = set()
-                parsing: dict[Future[Parsed], tuple[Retrieved, float]] = {}
-                # Backpressure: fetched bodies wait in memory for a parser, so fetch only while the parsers
-                # keep up (a few jobs per worker). Memory then stays flat however many sources there are.
-                backlog = 4 * n_procs
+                # Backpressure: at most `workers` sources are in flight or done and not yet written, so memory
+                # stays flat however many sources there are.
+                pending: set[Future[Retrieved]] = set()
 
                 def refill() -> None:
-                    while len(fetching) < workers and (procs is None or len(parsing) + len(fetching) < backlog):
+                    while len(pending) < workers:
                         src = next(queue, None)
                         if src is None:
                             return
-                        fetching.add(pool.submit(work, src))
+                        pending.add(pool.submit(work, src))
 
                 refill()
-                while fetching or parsing:
+                while pending:
                     # An open write group holds the store's write lock: commit it rather than sit on it.
-                    done, _ = wait(fetching | set(parsing), timeout=writes.seconds_left(),
-                                   return_when=FIRST_COMPLETED)
+                    done, pending = wait(pending, timeout=writes.seconds_left(), return_when=FIRST_COMPLETED)
                     if not done:
                         writes.commit()
                     for future in done:
-                        if future in fetching:
-                            fetching.discard(future)  # type: ignore[arg-type]
-                            r = future.result()
-                            if procs is not None and _needs_parsing(r):
-                                assert r.fetched is not None
-                                job = procs.submit(parse_and_clean, r.fetched.body, r.fetched.url,
-                                                   r.fetched.headers.get("content-type"), r.source.kind,
-                                                   r.source.adapter, settings.paper_rules)
-                                parsing[job] = (r, time.monotonic())
-                            else:
-                                finish(r)  # type: ignore[arg-type]
-                        else:
-                            r, t0 = parsing.pop(future)  # type: ignore[call-overload]
-                            finish(_with_parsed(r, _parsed_or_error(future), _ms_since(t0)))
-                    refill()
+                        finish(future.result())
+                        refill()
     finally:
         writes.close()
         if procs is not None:
