@@ -53,8 +53,10 @@ def mentions(engine) -> list[tuple]:  # type: ignore[no-untyped-def]
 
 
 def aliases(engine, canonical: str) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every name the store resolves to the paper: its own id (its row) and its alias rows."""
     rows = store_rows(engine, """SELECT alias FROM paper_aliases JOIN papers ON papers.id = paper_aliases.paper_id
-                                 WHERE papers.canonical_id = :c""", c=canonical)
+                                 WHERE papers.canonical_id = :c UNION SELECT canonical_id FROM papers
+                                 WHERE canonical_id = :c""", c=canonical)
     return {alias for (alias,) in rows}
 
 
@@ -205,6 +207,27 @@ def test_url_papers_with_different_titles_in_one_source_stay_apart(engine, add_s
         post("p2", link("https://people.example.edu/b.pdf", "Notes on the Analytical Engine"), day=3))))
     fetch_all()
     assert len(papers(engine)) == 2
+
+
+def test_a_store_that_also_kept_each_papers_own_id_as_an_alias_resolves_and_grows_the_same(
+        engine, add_source, fetch_all, httpserver: HTTPServer) -> None:  # type: ignore[no-untyped-def]
+    """Stores written before a paper's own id stopped being an alias row have both; nothing may clash."""
+    first = post("p1", link("https://people.example.edu/~v/attention.pdf", ATTENTION))
+    add_source(serve(httpserver, "/feed.xml", rss(first)))
+    fetch_all()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO paper_aliases (alias, paper_id) SELECT canonical_id, id FROM papers")
+
+    serve(httpserver, "/feed.xml", rss(first, post("p2", link("https://arxiv.org/abs/1706.03762v2", ATTENTION + "."),
+                                                   day=3), post("p3", link("https://arxiv.org/abs/1706.03762",
+                                                                           "the same paper"), day=4)))
+    assert fetch_all().failed == 0
+    assert papers(engine) == [("arxiv:1706.03762", ATTENTION, 60)]
+    assert aliases(engine, "arxiv:1706.03762") == {
+        "url:people.example.edu/~v/attention.pdf", "https://people.example.edu/~v/attention.pdf",
+        "arxiv:1706.03762", "https://arxiv.org/abs/1706.03762v2", "https://arxiv.org/abs/1706.03762"}
+    assert [(g, pid) for _, g, pid, _, _ in mentions(engine)] == [
+        ("p1", "arxiv:1706.03762"), ("p2", "arxiv:1706.03762"), ("p3", "arxiv:1706.03762")]
 
 
 def test_a_url_paper_later_seen_with_a_real_id_and_the_same_title_becomes_that_id(

@@ -42,6 +42,11 @@ class _Batch:
         names = list({name for r in refs for name in (r.paper_id, r.url)})
         self.alias.update(bulk.select_in(self.s, PaperAlias.__table__, ("alias", "paper_id"), key="alias",
                                          values=names))
+        # A paper's own id is its row's canonical_id, never also an alias row (stores written before this
+        # have both; either finds it).
+        own = list({r.paper_id for r in refs} - self.alias.keys())
+        self.alias.update(bulk.select_in(self.s, Paper.__table__, ("canonical_id", "id"), key="canonical_id",
+                                         values=own))
         norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
         raw = bulk.sqlite_of(self.s)
         for chunk in bulk.chunks(norms):
@@ -62,7 +67,12 @@ class _Batch:
             self.state[row[0]] = dict(zip(_STATE, row, strict=True))
 
     def _take_id(self, pid: int, ref: PaperRef) -> None:
-        """A real id for a paper known only by URL so far: it becomes the canonical one."""
+        """A real id for a paper known only by URL so far: it becomes the canonical one, and the url: id it
+        had an alias, so that it still finds the paper."""
+        before = str(self.state[pid]["canonical_id"])
+        if not bulk.select_in(self.s, PaperAlias.__table__, ("alias",), key="alias", values=[before]):
+            self.alias.setdefault(before, pid)
+            self.fresh_aliases.setdefault(before, pid)
         self.state[pid]["canonical_id"] = ref.paper_id
         self.state[pid]["landing_url"] = landing_url(ref.paper_id, ref.url)
         self.dirty.add(pid)
@@ -93,7 +103,8 @@ class _Batch:
         for name in (ref.paper_id, ref.url):
             if name not in self.alias:  # an alias never moves once seen
                 self.alias[name] = pid
-                self.fresh_aliases[name] = pid
+                if name != self.state[pid]["canonical_id"]:
+                    self.fresh_aliases[name] = pid
         if self.state[pid]["norm_title"]:
             self.twins.setdefault(str(self.state[pid]["norm_title"]), pid)
         return pid
