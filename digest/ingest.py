@@ -117,6 +117,9 @@ def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Cl
                             limits=limits, now=started)
     except FetchError as exc:
         return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=exc)
+    except Exception as exc:  # a bug must cost one source, not the run
+        error = FetchError(f"internal error while fetching: {exc.__class__.__name__}: {exc}")
+        return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=error)
     return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), fetched=fetched)
 
 

@@ -1309,3 +1309,43 @@ def test_https_certificates_are_verified(add_source, fetch_all, raw_server, cert
     assert report.outcome == "error"
     assert report.error is not None and report.error.startswith("cannot connect: TLS: ")
     assert "CERTIFICATE_VERIFY_FAILED" in report.error
+
+
+def test_a_feed_url_with_characters_outside_ascii_is_fetched(add_source, fetch_all, serve_feed) -> None:
+    url = serve_feed("/blog/café/feed.xml", rss(entry("Crème", guid="c")))
+    add_source(url, name="cafe")
+
+    summary = fetch_all()
+
+    assert (report_for(summary, "cafe").outcome, report_for(summary, "cafe").new_items) == ("ok", 1)
+
+
+@pytest.mark.parametrize("etag", [b'"a\r\n b"', b'"\xe2\x9c\x93 \x00"'], ids=["folded", "control-bytes"])
+def test_a_validator_that_cannot_be_sent_back_makes_the_next_fetch_unconditional(add_source, fetch_all,
+                                                                                 etag: bytes) -> None:
+    """Whatever a server puts in an ETag, the next run still fetches it (and every other source)."""
+    body = rss(entry("A", guid="a"))
+    listener = socket.create_server(("127.0.0.1", 0))
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                requests.append(conn.recv(65536))
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: " + etag
+                             + b"\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+                             + body)
+
+    threading.Thread(target=serve, daemon=True).start()
+    add_source(f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml", name="odd")
+    try:
+        first, second = fetch_all(), fetch_all()
+    finally:
+        listener.close()
+
+    assert [(r.outcome, r.error) for r in (*first.reports, *second.reports)] == [("ok", None), ("ok", None)]
+    assert len(requests) == 2 and b"if-none-match" not in requests[1].lower()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 PERMANENT_REDIRECTS = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -242,6 +242,21 @@ def _exchange_failure(exc: Exception, limits: Limits) -> str:
     return f"connection lost: {getattr(exc, 'strerror', None) or exc}"
 
 
+_URL_SAFE = "!$%&'()*+,/:;=?@[]~"  # reserved characters and "%": a URL's structure and its escapes
+
+
+def _header_value(value: str | None) -> str | None:
+    """A validator fit to send back: one line of Latin-1, as HTTP allows. A server can hand us anything in
+    an ETag (a folded line, an emoji); such a value is not sent and the request is simply unconditional."""
+    if not value or "\r" in value or "\n" in value or "\0" in value:
+        return None
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
 # A kept-alive connection the server has since closed fails on first use in one of these ways; a GET on a
 # reused connection that fails so is sent once more on a new one.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
@@ -261,15 +276,19 @@ def _open_exchange(client: Client, url: str, headers: Mapping[str, str], limits:
     if not parts.hostname:
         raise FetchError(f"invalid URL: {url!r} has no host", url=url)
     key = (scheme, parts.hostname, port or (443 if scheme == "https" else 80))
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # The request line is ASCII: a path or query written with other characters (or spaces) is sent
+    # percent-encoded as UTF-8, as browsers do; escapes already there are kept.
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
     for attempt in (1, 2):
         conn, reused = client.checkout(*key)
         if conn.sock is None:
             try:
                 conn.connect()
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a host name IDNA cannot encode
                 conn.close()
-                raise FetchError(_connect_failure(exc, limits), url=url) from None
+                if isinstance(exc, OSError):
+                    raise FetchError(_connect_failure(exc, limits), url=url) from None
+                raise FetchError(f"invalid URL: {exc}", url=url) from None
         assert conn.sock is not None
         conn.sock.settimeout(max(0.001, min(limits.timeout_total, deadline - time.monotonic())))
         try:
@@ -313,9 +332,9 @@ def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modifie
     started = time.monotonic()
     deadline = started + limits.timeout_total
     headers: dict[str, str] = {}
-    if etag:
+    if etag := _header_value(etag):
         headers["If-None-Match"] = etag
-    if last_modified:
+    if last_modified := _header_value(last_modified):
         headers["If-Modified-Since"] = last_modified
     current = url
     moved_to: str | None = None
