@@ -630,12 +630,20 @@ def test_the_tracking_pre_filter_knows_every_tracking_parameter() -> None:
     from digest.clean.urls import HOST_TRACKING_PARAMS, TRACKING_PARAMS, TRACKING_PREFIXES
 
     def flagged(html: str) -> bool:
-        return any(_TRACKING_PARAM.search(m.group(1)) for m in _HREF_WITH_QUERY.finditer(html))
+        return any(_TRACKING_PARAM.search(m.group(2)) for m in _HREF_WITH_QUERY.finditer(html))
 
     names = set(TRACKING_PARAMS) | {p for params in HOST_TRACKING_PARAMS.values() for p in params}
     for name in sorted(names):
-        assert flagged(f'href="https://x.example/a?b=1&amp;{name}=2"'), name
-        assert flagged(f'href="https://x.example/a?{name}=2"'), name
+        assert flagged(f'<a href="https://x.example/a?b=1&amp;{name}=2">'), name
+        assert flagged(f'<a href="https://x.example/a?{name}=2" rel="noopener">'), name
     for prefix in TRACKING_PREFIXES:
-        assert flagged(f'href="https://x.example/a?{prefix}campaign=2"'), prefix
-    assert not flagged('href="https://openreview.net/forum?id=abc"')
+        assert flagged(f'<a title="t" href="https://x.example/a?{prefix}campaign=2">'), prefix
+    assert not flagged('<a href="https://openreview.net/forum?id=abc">')
+
+
+def test_html_shown_as_text_keeps_its_tracking_parameters_while_real_links_lose_them() -> None:
+    sample = 'https://x.org/p?utm_source=feed&amp;id=1'
+    out = sanitize_html(f'<pre><code>&lt;a href="{sample}"&gt;a sample&lt;/a&gt;</code></pre>'
+                        f'<p><a href="{sample}">a link</a></p>', base_url="https://x.org/")
+    assert f'<code>&lt;a href="{sample}"&gt;a sample&lt;/a&gt;</code>' in out
+    assert '<a href="https://x.org/p?id=1" rel="noopener noreferrer nofollow">a link</a>' in out

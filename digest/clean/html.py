@@ -44,8 +44,10 @@ def _fold(text: str) -> str:
 
 # Only links whose query names a parameter that can be tracking are looked at more closely. Two steps, each
 # cheap: links with a query at all, then that query's parameter names (one pattern over the whole document,
-# with the names inside it, backtracked through every link and cost twice as much).
-_HREF_WITH_QUERY = re.compile(r'href="([^"?&;]*[?&;][^"]*)"')
+# with the names inside it, backtracked through every link and cost twice as much). The link must be in an
+# <a> tag: text (a <code> sample of HTML) can hold href="..." too, and text is never rewritten; in
+# sanitised HTML a "<" in text is always escaped, so "<a " starts a tag.
+_HREF_WITH_QUERY = re.compile(r'(<a\s[^<>]*?\bhref=")([^"?&;]*[?&;][^"]*)"')
 _TRACKING_PARAM = re.compile(r'[?&;](?:utm_|pk_|mtm_|matomo_|hsa_|_branch_|fbclid|gclid|dclid|gbraid|wbraid|'
                              r'msclkid|yclid|twclid|igshid|ttclid|mc_cid|mc_eid|_hs|__hs|hsctatracking|mkt_tok|oly_|'
                              r'vero_|wickedid|_openstat|rb_clickid|ref_src|ref_url|r=|s=|t=|si=|trk|source=|token=|'
@@ -54,11 +56,11 @@ _TRACKING_PARAM = re.compile(r'[?&;](?:utm_|pk_|mtm_|matomo_|hsa_|_branch_|fbcli
 
 
 def _detrack(match: re.Match[str]) -> str:
-    if not _TRACKING_PARAM.search(match.group(1)):
+    if not _TRACKING_PARAM.search(match.group(2)):
         return match.group(0)
-    raw = html_lib.unescape(match.group(1))
+    raw = html_lib.unescape(match.group(2))
     cleaned = strip_tracking(raw)
-    return match.group(0) if cleaned == raw else f'href="{html_lib.escape(cleaned, quote=True)}"'
+    return match.group(0) if cleaned == raw else f'{match.group(1)}{html_lib.escape(cleaned, quote=True)}"'
 
 
 def _base_for(url: str | None) -> str | None:
