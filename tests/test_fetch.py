@@ -1251,26 +1251,42 @@ def test_a_kept_connection_the_server_has_dropped_is_replaced_not_reported(add_s
     assert len(accepted) == 5  # each request after the first found its kept connection closed, and retried
 
 
-def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(add_source, fetch_all, serve_feed) -> None:
-    listener = socket.create_server(("127.0.0.1", 0))
+@pytest.fixture
+def socket_server() -> Iterator[Callable[[bytes], tuple[int, list[bytes]]]]:
+    """A TCP server on 127.0.0.1 that answers each connection's first read with `answer`, whatever it was
+    asked, and closes; returns its port and the requests it read."""
+    listeners: list[socket.socket] = []
 
-    def babble() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(65536)
-                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+    def start(answer: bytes) -> tuple[int, list[bytes]]:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+        requests: list[bytes] = []
 
-    threading.Thread(target=babble, daemon=True).start()
-    add_source(f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml", name="babbler")
-    add_source(serve_feed("/fine", rss(entry("Fine", guid="f"))), name="fine")
-    try:
-        summary = fetch_all()
-    finally:
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    requests.append(conn.recv(65536))
+                    conn.sendall(answer)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return listener.getsockname()[1], requests
+
+    yield start
+    for listener in listeners:
         listener.close()
+
+
+def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(add_source, fetch_all, serve_feed,
+                                                                   socket_server) -> None:
+    port, _ = socket_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+    add_source(f"http://127.0.0.1:{port}/feed.xml", name="babbler")
+    add_source(serve_feed("/fine", rss(entry("Fine", guid="f"))), name="fine")
+
+    summary = fetch_all()
 
     report = report_for(summary, "babbler")
     assert report.outcome == "error"
@@ -1322,30 +1338,15 @@ def test_a_feed_url_with_characters_outside_ascii_is_fetched(add_source, fetch_a
 
 @pytest.mark.parametrize("etag", [b'"a\r\n b"', b'"\xe2\x9c\x93 \x00"'], ids=["folded", "control-bytes"])
 def test_a_validator_that_cannot_be_sent_back_makes_the_next_fetch_unconditional(add_source, fetch_all,
-                                                                                 etag: bytes) -> None:
+                                                                                 socket_server, etag: bytes) -> None:
     """Whatever a server puts in an ETag, the next run still fetches it (and every other source)."""
     body = rss(entry("A", guid="a"))
-    listener = socket.create_server(("127.0.0.1", 0))
-    requests: list[bytes] = []
+    port, requests = socket_server(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: " + etag
+                                   + b"\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode()
+                                   + b"\r\n\r\n" + body)
+    add_source(f"http://127.0.0.1:{port}/feed.xml", name="odd")
 
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                requests.append(conn.recv(65536))
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: " + etag
-                             + b"\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-                             + body)
-
-    threading.Thread(target=serve, daemon=True).start()
-    add_source(f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml", name="odd")
-    try:
-        first, second = fetch_all(), fetch_all()
-    finally:
-        listener.close()
+    first, second = fetch_all(), fetch_all()
 
     assert [(r.outcome, r.error) for r in (*first.reports, *second.reports)] == [("ok", None), ("ok", None)]
     assert len(requests) == 2 and b"if-none-match" not in requests[1].lower()
