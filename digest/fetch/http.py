@@ -294,6 +294,9 @@ def _open_exchange(client: Client, url: str, headers: Mapping[str, str], limits:
         try:
             conn.request("GET", target, headers={**client.headers, **headers})
             return conn, conn.getresponse(), key
+        except ValueError as exc:  # http.client refuses a header it cannot send (the configured user agent)
+            conn.close()
+            raise FetchError(f"invalid request: {exc}", url=url) from None
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             if reused and attempt == 1 and isinstance(exc, _STALE):
