@@ -6,10 +6,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from digest.clean.paper_ids import PaperRule, canonical_id
+from digest.clean.paper_ids import PaperRule, canonical_id, landing_url, pdf_url
 from digest.parse.types import PaperInfo
 
 if TYPE_CHECKING:
@@ -191,6 +191,16 @@ class PaperRef:
     title: str | None
     title_quality: int
     info: PaperInfo | None = None  # what a listing stated about the paper (authors, abstract, upvotes...)
+    # Derived once where the mention is found (a parse worker), not in the store's writer, which is a run's
+    # one serial path: the normalised title, and the paper's pages were it a new paper under this id.
+    norm_title: str | None = field(init=False, repr=False, compare=False)
+    landing_url: str | None = field(init=False, repr=False, compare=False)
+    pdf_url: str | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "norm_title", normalize_title(self.title) if self.title else None)
+        object.__setattr__(self, "landing_url", landing_url(self.paper_id, self.url))
+        object.__setattr__(self, "pdf_url", pdf_url(self.paper_id, self.url))
 
 
 def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef | None:

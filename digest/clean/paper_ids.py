@@ -300,21 +300,22 @@ def compile_rules(rules: Sequence[tuple[str, str]]) -> list[PaperRule]:
 _PATH_SAFE = "/:;()[]@!$&'*+,="
 
 
+_LANDING: dict[str, Callable[[str], str]] = {
+    "arxiv": lambda r: f"https://arxiv.org/abs/{r}",
+    "openreview": lambda r: f"https://openreview.net/forum?id={r}",
+    # DOIs and handles may hold "#", "?" or "%": escaped, so the URL still names the whole id
+    "doi": lambda r: f"https://doi.org/{quote(r, safe=_PATH_SAFE)}",
+    "hdl": lambda r: f"https://hdl.handle.net/{quote(r, safe=_PATH_SAFE)}",
+    "acl": lambda r: f"https://aclanthology.org/{r}/",
+    "pmlr": lambda r: f"https://proceedings.mlr.press/{r}.html",
+}
+
+
 def landing_url(paper_id: str, seen_url: str | None = None) -> str | None:
     """The page a reader should open for a paper: the abstract page for known schemes."""
     scheme, _, rest = paper_id.partition(":")
-    builders: dict[str, Callable[[str], str]] = {
-        "arxiv": lambda r: f"https://arxiv.org/abs/{r}",
-        "openreview": lambda r: f"https://openreview.net/forum?id={r}",
-        # DOIs and handles may hold "#", "?" or "%": escaped, so the URL still names the whole id
-        "doi": lambda r: f"https://doi.org/{quote(r, safe=_PATH_SAFE)}",
-        "hdl": lambda r: f"https://hdl.handle.net/{quote(r, safe=_PATH_SAFE)}",
-        "acl": lambda r: f"https://aclanthology.org/{r}/",
-        "pmlr": lambda r: f"https://proceedings.mlr.press/{r}.html",
-    }
-    if scheme in builders:
-        return builders[scheme](rest)
-    return seen_url
+    build = _LANDING.get(scheme)
+    return build(rest) if build is not None else seen_url
 
 
 def pdf_url(paper_id: str, seen_url: str | None = None) -> str | None:

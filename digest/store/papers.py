@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, normalize_title
-from digest.clean.paper_ids import landing_url, pdf_url
+from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef
+from digest.clean.paper_ids import pdf_url
 from digest.store import bulk
 from digest.store.models import Item, Mention, Paper, PaperAlias, Source
 
@@ -47,7 +47,7 @@ class _Batch:
         own = list({r.paper_id for r in refs} - self.alias.keys())
         self.alias.update(bulk.select_in(self.s, Paper.__table__, ("canonical_id", "id"), key="canonical_id",
                                          values=own))
-        norms = list({normalize_title(r.title) for r in refs if r.title and r.paper_id not in self.alias})
+        norms = list({r.norm_title for r in refs if r.norm_title and r.paper_id not in self.alias})
         raw = bulk.sqlite_of(self.s)
         for chunk in bulk.chunks(norms):
             if raw is not None:  # the driver itself: this runs once per source of every fetch
@@ -74,7 +74,7 @@ class _Batch:
             self.alias.setdefault(before, pid)
             self.fresh_aliases.setdefault(before, pid)
         self.state[pid]["canonical_id"] = ref.paper_id
-        self.state[pid]["landing_url"] = landing_url(ref.paper_id, ref.url)
+        self.state[pid]["landing_url"] = ref.landing_url
         self.dirty.add(pid)
 
     def resolve(self, ref: PaperRef) -> int:
@@ -86,7 +86,7 @@ class _Batch:
                 pid = seen
                 if strong:
                     self._take_id(pid, ref)
-        norm = normalize_title(ref.title) if ref.title else None
+        norm = ref.norm_title
         if pid is None and norm:
             twin = self.twins.get(norm)
             if twin is not None and (not strong or str(self.state[twin]["canonical_id"]).startswith("url:")):
@@ -97,7 +97,7 @@ class _Batch:
             pid, self.next_temp = self.next_temp, self.next_temp - 1
             self.state[pid] = {"id": pid, "canonical_id": ref.paper_id, "title": None, "title_quality": 0,
                                "norm_title": None, "authors": [], "abstract": None, "categories": [],
-                               "meta_quality": 0, "pdf_url": None, "landing_url": landing_url(ref.paper_id, ref.url),
+                               "meta_quality": 0, "pdf_url": None, "landing_url": ref.landing_url,
                                "upvotes": None, "code_url": None, "project_url": None}
         self._improve(pid, ref)
         for name in (ref.paper_id, ref.url):
@@ -113,9 +113,10 @@ class _Batch:
         st = self.state[pid]
         before = dict(st)
         if ref.title and ref.title_quality > int(st["title_quality"] or 0):
-            st.update(title=ref.title, title_quality=ref.title_quality, norm_title=normalize_title(ref.title))
+            st.update(title=ref.title, title_quality=ref.title_quality, norm_title=ref.norm_title)
         if st["pdf_url"] is None:
-            st["pdf_url"] = pdf_url(str(st["canonical_id"]), ref.url)
+            canonical = str(st["canonical_id"])
+            st["pdf_url"] = ref.pdf_url if canonical == ref.paper_id else pdf_url(canonical, ref.url)
         info = ref.info
         if info is not None:
             # Authors and abstract: a listing beats nothing, an API answer (TITLE_FROM_API) beats a listing.
