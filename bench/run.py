@@ -12,6 +12,8 @@ and a floor (httpx + feedparser with its defaults, nothing stored). Correctness 
 and paper ids digest stored must equal what the generator says, or the run fails. Each measurement is
 repeated (fresh stores each time) and the table shows the run with the median wall time, with the
 fastest and slowest wall times beside it: on a shared VM one run of a command can be 30 % off another.
+CPU is user + system time of the process and every process it started (digest's parser processes
+included, through bench/reap.py).
 """
 
 from __future__ import annotations
@@ -140,7 +142,9 @@ def timed(tool: str, run: str, feeds: int, cmd: list[str], env: dict[str, str] |
 # --- digest ----------------------------------------------------------------------------------------------
 
 def digest_cmd(*args: str) -> list[str]:
-    return [PYTHON, "-m", "digest", *args]
+    # Under a subreaper (bench/reap.py): digest's parser processes are the forkserver's children, and their
+    # CPU is counted only if someone reaps that forkserver.
+    return [PYTHON, "-S", str(HERE / "reap.py"), PYTHON, "-m", "digest", *args]
 
 
 def check_store(db: Path, farm: Path, base: str) -> str:
