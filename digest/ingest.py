@@ -153,13 +153,14 @@ def retrieve(client: Client, source: SourceForFetch, limits: Limits, clock: Cloc
 STALE_AFTER = 3
 
 
-def staleness(source: SourceForFetch, feed: ParsedFeed | None) -> tuple[str | None, str | None, int] | None:
+def staleness(source: SourceForFetch, feed: ParsedFeed | None,
+              items: Sequence[Item]) -> tuple[str | None, str | None, int] | None:
     """For arXiv feeds: count builds that moved while the items did not. An empty feed (a weekend) is quiet."""
-    if source.adapter != "arxiv-rss" or feed is None or not feed.items or not feed.built:
+    if source.adapter != "arxiv-rss" or feed is None or not items or not feed.built:
         return None
     import hashlib
 
-    fingerprint = hashlib.sha256("\n".join(sorted(i.guid or "" for i in feed.items)).encode()).hexdigest()
+    fingerprint = hashlib.sha256("\n".join(sorted(i.guid for i in items)).encode()).hexdigest()
     if fingerprint != source.items_fingerprint:
         return feed.built, fingerprint, 0
     if feed.built != source.feed_built:
@@ -188,7 +189,7 @@ def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpda
             warning="; ".join(feed.warnings) if feed and feed.warnings else None, items=r.items, error_count=0,
             next_fetch_at=next_fetch_after_success(now, src.interval),
             title=feed.title if feed else None, site_url=feed.site_url if feed else None, **validators,
-            staleness=staleness(src, feed),
+            staleness=staleness(src, feed, r.items),
         )
     assert r.error is not None
     errors = src.error_count + 1

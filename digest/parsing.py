@@ -4,7 +4,7 @@ imports only the parse and clean stages (no store, no HTTP): a worker is ready t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from digest.clean.items import Item, clean_items
 from digest.clean.paper_ids import PaperRule
@@ -25,7 +25,9 @@ def parse_and_clean(body: bytes, url: str, content_type: str | None, kind: str, 
     """CPU-bound, pure and picklable both ways, so it can run in a worker process. Never raises."""
     try:
         feed = parse_document(body, url=url, content_type=content_type, kind=kind, adapter=adapter, rules=rules)
-        return Parsed(feed=feed, items=clean_items(feed.items, rules))
+        # The feed goes back without its raw items: they are every body again, before sanitising, and
+        # doubled what a worker pickles and the writer's process unpickles. The writer needs the cleaned ones.
+        return Parsed(feed=replace(feed, items=[]), items=clean_items(feed.items, rules))
     except ParseError as exc:
         return Parsed(error=exc)
     except Exception as exc:  # a bug must cost one source, not the run
