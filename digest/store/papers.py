@@ -111,7 +111,7 @@ class _Batch:
 
     def _improve(self, pid: int, ref: PaperRef) -> None:
         st = self.state[pid]
-        before = dict(st)
+        before = dict(st) if pid > 0 else None  # a new paper is inserted whole: no change to track
         if ref.title and ref.title_quality > int(st["title_quality"] or 0):
             st.update(title=ref.title, title_quality=ref.title_quality, norm_title=ref.norm_title)
         if st["pdf_url"] is None:
@@ -128,7 +128,7 @@ class _Batch:
                 st["upvotes"] = info.upvotes
             st["code_url"] = info.code_url or st["code_url"]
             st["project_url"] = info.project_url or st["project_url"]
-        if st != before:
+        if before is not None and st != before:
             self.dirty.add(pid)
 
     def write(self) -> dict[int, int]:
@@ -137,14 +137,12 @@ class _Batch:
         new_ids = [pid for pid in self.state if pid < 0]
         table = Paper.__table__
         if new_ids:
-            rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | {"first_seen_at": self.now,
-                                                                                "updated_at": self.now}
-                    for pid in new_ids]
+            stamps = {"first_seen_at": self.now, "updated_at": self.now}
             if bulk.can_assign_ids(self.s):
                 real = dict(zip(new_ids, bulk.next_ids(self.s, table, len(new_ids)), strict=True))
-                bulk.insert_rows(self.s, table, [{"id": real[pid], **row} for pid, row in zip(new_ids, rows,
-                                                                                              strict=True)])
+                bulk.insert_rows(self.s, table, [self.state[pid] | stamps | {"id": real[pid]} for pid in new_ids])
             else:
+                rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | stamps for pid in new_ids]
                 returned = self.s.execute(insert(Paper).returning(Paper.canonical_id, Paper.id), rows)
                 by_canonical = {canonical: pid for canonical, pid in returned}
                 real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
