@@ -255,19 +255,7 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
         return summary
     gate = _HostGate(settings.per_host)
     workers = max(1, min(settings.concurrency, len(sources)))
-    n_procs = _parse_workers(settings, len(sources))
-    procs = None
-    if n_procs:
-        import multiprocessing
-
-        # forkserver: workers start from a clean process, not a copy of this one with its fetch threads.
-        # The server preloads the parsing module (no SQLAlchemy), so each worker forks ready to parse.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["digest.parsing"])
-        # The workers yield the CPU to this process: its store writes are the run's one serial path, and
-        # the parsers, a few jobs ahead, lose nothing by waiting (cold run of 500 feeds: 7.9 -> 7.2 s).
-        procs = ProcessPoolExecutor(max_workers=n_procs, mp_context=context, initializer=os.nice, initargs=(10,))
-
+    parsers = _Parsers(_parse_workers(settings, len(sources)))
     writes = WriteGroup(store)  # sources committed in groups; the bounds and the why are WriteGroup's
 
     def finish(r: Retrieved) -> None:
@@ -289,7 +277,7 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
 
             def work(src: SourceForFetch) -> Retrieved:
                 with gate(src.url):
-                    if procs is None:
+                    if not parsers.size:
                         return retrieve(client, src, settings.limits, clock, settings.paper_rules)
                     r = fetch_only(client, src, settings.limits, clock)
                 if not _needs_parsing(r):
@@ -298,9 +286,9 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
                 # are fed while this process's main thread writes the store, instead of only between writes.
                 assert r.fetched is not None
                 t0 = time.monotonic()
-                job = procs.submit(parse_and_clean, r.fetched.body, r.fetched.url,
-                                   r.fetched.headers.get("content-type"), src.kind, src.adapter,
-                                   settings.paper_rules)
+                job = parsers.pool().submit(parse_and_clean, r.fetched.body, r.fetched.url,
+                                            r.fetched.headers.get("content-type"), src.kind, src.adapter,
+                                            settings.paper_rules)
                 return _with_parsed(r, _parsed_or_error(job), _ms_since(t0))
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
@@ -327,10 +315,38 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
                         refill()
     finally:
         writes.close()
-        if procs is not None:
-            procs.shutdown(cancel_futures=True)
+        parsers.shutdown()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+class _Parsers:
+    """The parser processes of one run, started when the first body needs parsing: a run in which every
+    feed answers 304 starts none (nor multiprocessing's resource tracker)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+
+                # forkserver: workers start from a clean process, not a copy of this one with its fetch
+                # threads. The server preloads the parsing module (no SQLAlchemy): each worker forks ready.
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["digest.parsing"])
+                # The workers yield the CPU to this process: its store writes are the run's one serial path,
+                # and the parsers, a few jobs ahead, lose nothing by waiting (cold, 500 feeds: 7.9 -> 7.2 s).
+                self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context, initializer=os.nice,
+                                                 initargs=(10,))
+            return self._pool
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def _parsed_or_error(future: Future[Parsed]) -> Parsed:

@@ -259,21 +259,25 @@ def test_the_driver_only_store_opens_only_a_current_sqlite_file(tmp_path: Path, 
     assert open_lite(db_url) is None  # an older schema goes through the migrations
 
 
-def test_a_fetch_run_that_finds_nothing_new_never_loads_sqlalchemy(tmp_path: Path, db_url: str, httpserver,
-                                                                     seed_feed: bytes) -> None:
+def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_and_starts_no_parsers(
+        tmp_path: Path, db_url: str, httpserver, seed_feed: bytes) -> None:
     """The run cron makes most often: every feed answers 304. It still records each attempt."""
     from werkzeug import Request, Response
+
+    from digest.ingest import PROCESS_POOL_FROM
 
     def feed(request: Request) -> Response:
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(status=304, headers={"ETag": '"v1"'})
         return Response(seed_feed, content_type="application/rss+xml", headers={"ETag": '"v1"'})
 
-    httpserver.expect_request("/a.xml").respond_with_handler(feed)
-    httpserver.expect_request("/b.xml").respond_with_handler(feed)
+    names = [f"s{n}" for n in range(PROCESS_POOL_FROM)]  # enough sources for parser processes
+    for name in names:
+        httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
     probe = textwrap.dedent("""
         import atexit, sys
-        atexit.register(lambda: print("sqlalchemy loaded:", "sqlalchemy" in sys.modules))
+        atexit.register(lambda: print("sqlalchemy loaded:", "sqlalchemy" in sys.modules,
+                                      "parsers started:", "multiprocessing.forkserver" in sys.modules))
         from digest.cli import main
         sys.argv = ["digest", "--db", sys.argv[1], *sys.argv[2:]]
         main()
@@ -285,10 +289,11 @@ def test_a_fetch_run_that_finds_nothing_new_never_loads_sqlalchemy(tmp_path: Pat
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    for name in ("a", "b"):
+    for name in names:
         digest("sources", "add", httpserver.url_for(f"/{name}.xml"), "--name", name)
     first = digest("fetch", "--all")
-    assert "fetched 2," in first and "sqlalchemy loaded: True" in first
+    assert f"fetched {len(names)}," in first
+    assert "sqlalchemy loaded: True parsers started: True" in first
     path = sqlite_path(db_url)
     assert path is not None
     con = sqlite3.connect(path)
@@ -296,12 +301,13 @@ def test_a_fetch_run_that_finds_nothing_new_never_loads_sqlalchemy(tmp_path: Pat
     assert items[0] > 0
     before = dict(con.execute("SELECT name, next_fetch_at FROM sources"))
     second = digest("fetch", "--all")
-    assert "not modified 2" in second and "sqlalchemy loaded: False" in second
+    assert f"not modified {len(names)}," in second
+    assert "sqlalchemy loaded: False parsers started: False" in second
     rows = con.execute("SELECT s.name, s.last_status, s.etag, s.error_count, s.next_fetch_at, "
                        "(SELECT group_concat(f.outcome || ':' || f.http_status, ' ') FROM fetches f "
                        " WHERE f.source_id = s.id ORDER BY f.id) FROM sources s ORDER BY s.name").fetchall()
     assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [
-        ("a", 304, '"v1"', 0, "ok:200 not_modified:304"), ("b", 304, '"v1"', 0, "ok:200 not_modified:304")]
+        (name, 304, '"v1"', 0, "ok:200 not_modified:304") for name in names]
     assert all(r[4] > before[r[0]] for r in rows)  # the next fetch moved on, in the store's own format
     assert con.execute("SELECT count(*) FROM items").fetchone() == items
     # The rows written by the driver read back through SQLAlchemy as the rest of digest sees them.
@@ -309,4 +315,4 @@ def test_a_fetch_run_that_finds_nothing_new_never_loads_sqlalchemy(tmp_path: Pat
     with repo.session(engine) as s:
         due = repo.sources_for_fetch(s, now=datetime.now(UTC) + timedelta(days=2), default_interval=timedelta(hours=1))
     engine.dispose()
-    assert [d.name for d in due] == ["a", "b"]
+    assert [d.name for d in due] == names
