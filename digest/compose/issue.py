@@ -81,7 +81,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
         items = store.candidate_items(s, window)
         papers = store.paper_stats(s, window)
         if since is not None:  # an explicit window shows what it holds, repeats included
-            papers = [replace(p, sent_mentions=None) for p in papers]
+            papers = [p._replace(sent_mentions=None) for p in papers]
         item_ids = {i.id for i in items}
         sections = sections_of(cfg)
         selection = select_issue(items, papers, lambda chosen: store.paper_details(s, chosen, item_ids),

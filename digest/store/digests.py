@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
@@ -12,8 +13,11 @@ from sqlalchemy.orm import Session
 from digest.store.models import DigestEntry, DigestIssue, DigestPaper, Item, Mention, Paper, Source
 
 
-@dataclass(frozen=True, slots=True)
-class CandidateItem:
+class CandidateItem(NamedTuple):
+    """An item a new issue may show. Candidates are NamedTuples: immutable like a frozen dataclass, and a
+    compose builds tens of thousands of them, which a frozen dataclass's field-by-field __init__ made 2-3x
+    slower."""
+
     id: int
     source_id: int
     source: str  # display name: the feed's title, else the source's name
@@ -31,8 +35,7 @@ class CandidateItem:
     image_url: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class PaperStats:
+class PaperStats(NamedTuple):
     """What ranking needs of a paper, for every paper the candidates mention: numbers, no text."""
 
     id: int
