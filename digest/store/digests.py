@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Select, func, select, update
@@ -108,23 +108,29 @@ class Window:
 def candidate_items(s: Session, window: Window) -> list[CandidateItem]:
     """The window's items (without their HTML), newest first."""
     conn = s.connection()
-    sources = {src.id: src for src in conn.execute(
-        select(Source.id, Source.name, Source.title, Source.kind, Source.adapter, Source.tags, Source.site_url,
-               Source.url))}
+    # What each item repeats of its source, worked out once per source.
+    sources = {src.id: (src.title or src.name, src.name, src.kind, src.adapter, tuple(src.tags or ()),
+                        src.site_url or src.url)
+               for src in conn.execute(select(Source.id, Source.name, Source.title, Source.kind, Source.adapter,
+                                              Source.tags, Source.site_url, Source.url))}
     when = func.coalesce(Item.published_at, Item.first_seen_at)
     query = window.query(Item.id, Item.source_id, Item.url, Item.title, Item.author, Item.published_at,
                          Item.first_seen_at, Item.summary, Item.excerpt, Item.image_url).select_from(Item)
-    out = []
-    for item_id, source_id, url, title, author, published, seen, summary, excerpt, image in conn.execute(
-            query.order_by(when.desc(), Item.id.desc())):
-        src = sources[source_id]
-        out.append(CandidateItem(
-            id=item_id, source_id=source_id, source=src.title or src.name, source_name=src.name,
-            source_kind=src.kind, source_adapter=src.adapter, source_tags=tuple(src.tags or ()),
-            site_url=src.site_url or src.url, url=url, title=title, author=author, when=published or seen,
-            summary=summary, excerpt=excerpt, image_url=image,
-        ))
-    return out
+    result = conn.execute(query.order_by(when.desc(), Item.id.desc()))
+    try:
+        # The driver's rows: SQLAlchemy's per-row processing (its SQLite dates are parsed with a regular
+        # expression) cost more than the query itself for a window of 10,000 items.
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return [CandidateItem(item_id, source_id, *sources[source_id], url, title, author,
+                          _stored_utc(published or seen), summary, excerpt, image)
+            for item_id, source_id, url, title, author, published, seen, summary, excerpt, image in rows]
+
+
+def _stored_utc(value: str | datetime) -> datetime:
+    """A stored UTC time as the driver returns it (text on SQLite, a naive datetime elsewhere), made aware."""
+    return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
 
 
 def paper_stats(s: Session, window: Window) -> list[PaperStats]:
