@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Table, insert, update
 from sqlalchemy.orm import Session
 
+from digest.store.lite import SQLITE_DATETIME, to_sqlite
 from digest.store.models import UTCDateTime
 
 
@@ -66,14 +67,9 @@ def _to_sqlite(column_type: object) -> Callable[[Any], Any]:
 
         @functools.lru_cache(maxsize=256)  # a batch's rows share a few stamps (the run's "now")
         def dt(v: datetime | None) -> str | None:
-            if v is None:
-                return None
-            if v.tzinfo is None:
-                if aware_only:
-                    raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-            else:
-                v = v.astimezone(UTC).replace(tzinfo=None)
-            return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+            if v is None or v.tzinfo is not None or aware_only:
+                return to_sqlite(v)  # the one writer of the stored format; refuses a naive datetime
+            return v.strftime(SQLITE_DATETIME)  # a plain DateTime column stores a naive value as given
         return dt
     if isinstance(column_type, Boolean):
         return lambda v: None if v is None else int(bool(v))

@@ -41,13 +41,16 @@ def configure(conn: sqlite3.Connection) -> None:
         conn.execute(pragma)
 
 
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DateTime on SQLite: text that sorts as time does
+
+
 def to_sqlite(value: datetime | None) -> str | None:
     """An aware datetime as SQLAlchemy's DateTime stores it on SQLite (naive UTC text), so both can compare."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store; use aware UTC datetimes")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).strftime(SQLITE_DATETIME)
 
 
 _DUE_COLUMNS = ("id, name, url, kind, adapter, etag, last_modified, error_count, feed_built, items_fingerprint, "
