@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from digest.clean.items import Item
@@ -131,22 +131,17 @@ def _needs_parsing(r: Retrieved) -> bool:
     return r.error is None and r.fetched is not None and r.fetched.status != 304
 
 
-def _with_parsed(r: Retrieved, parsed: Parsed, extra_ms: int) -> Retrieved:
-    return replace(r, feed=parsed.feed, items=parsed.items, error=parsed.error,
-                   duration_ms=r.duration_ms + extra_ms)
-
-
-def retrieve(client: Client, source: SourceForFetch, limits: Limits, clock: Clock,
-             rules: Sequence[PaperRule] = ()) -> Retrieved:
-    """Fetch, parse and clean one source in this thread."""
-    r = fetch_only(client, source, limits, clock)
+def parsed(r: Retrieved, parse: Callable[..., Parsed], rules: Sequence[PaperRule] = ()) -> Retrieved:
+    """`r` with what it fetched parsed and cleaned by `parse` (parse_and_clean, in this thread or a parser
+    process), when it fetched a body."""
     if not _needs_parsing(r):
         return r
     assert r.fetched is not None
     t0 = time.monotonic()
-    parsed = parse_and_clean(r.fetched.body, r.fetched.url, r.fetched.headers.get("content-type"), source.kind,
-                             source.adapter, rules)
-    return _with_parsed(r, parsed, _ms_since(t0))
+    result = parse(r.fetched.body, r.fetched.url, r.fetched.headers.get("content-type"), r.source.kind,
+                   r.source.adapter, rules)
+    return replace(r, feed=result.feed, items=result.items, error=result.error,
+                   duration_ms=r.duration_ms + _ms_since(t0))
 
 
 # Announcement feeds (arXiv) publish every weekday; this many moved build stamps over the same items is stale.
@@ -276,20 +271,9 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
                          max_connections=workers) as client:
 
             def work(src: SourceForFetch) -> Retrieved:
-                with gate(src.url):
-                    if not parsers.size:
-                        return retrieve(client, src, settings.limits, clock, settings.paper_rules)
+                with gate(src.url):  # the per-host cap counts requests in flight, not parsing
                     r = fetch_only(client, src, settings.limits, clock)
-                if not _needs_parsing(r):
-                    return r
-                # The fetch thread hands the body to a parser itself and waits (without the GIL): the parsers
-                # are fed while this process's main thread writes the store, instead of only between writes.
-                assert r.fetched is not None
-                t0 = time.monotonic()
-                job = parsers.pool().submit(parse_and_clean, r.fetched.body, r.fetched.url,
-                                            r.fetched.headers.get("content-type"), src.kind, src.adapter,
-                                            settings.paper_rules)
-                return _with_parsed(r, _parsed_or_error(job), _ms_since(t0))
+                return parsed(r, parsers.parse, settings.paper_rules)
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
                 queue = iter(_interleave_hosts(sources))
@@ -321,15 +305,24 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
 
 
 class _Parsers:
-    """The parser processes of one run, started when the first body needs parsing: a run in which every
-    feed answers 304 starts none (nor multiprocessing's resource tracker)."""
+    """How one run parses: in its fetch threads when it is small (size 0), else in `size` parser processes
+    started when the first body needs parsing, so a run in which every feed answers 304 starts none (nor
+    multiprocessing's resource tracker)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def pool(self) -> ProcessPoolExecutor:
+    def parse(self, *args: Any) -> Parsed:
+        """parse_and_clean in this thread for a run too small for processes; otherwise the fetch thread
+        hands the body to a parser process and waits (without the GIL), so the parsers are fed while the
+        main thread writes the store, not only between its writes."""
+        if not self.size:
+            return parse_and_clean(*args)
+        return _parsed_or_error(self._processes().submit(parse_and_clean, *args))
+
+    def _processes(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 import multiprocessing
