@@ -178,7 +178,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with the system's openssl."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.fail("the TLS delivery tests need the openssl command (apt-get install openssl)")
+        pytest.fail("the TLS tests (delivery, fetching) need the openssl command (apt-get install openssl)")
     where = tmp_path_factory.mktemp("tls")
     cert, key = where / "cert.pem", where / "key.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

@@ -1295,7 +1295,7 @@ def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(add_source, f
     assert report_for(summary, "fine").outcome == "ok"
 
 
-def test_https_certificates_are_verified(add_source, fetch_all, raw_server, certificate) -> None:
+def test_https_certificates_are_verified(add_source, fetch_all, certificate) -> None:
     """A feed served over TLS with a certificate no authority signed is refused, with the reason."""
     import ssl
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
