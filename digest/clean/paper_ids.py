@@ -326,6 +326,6 @@ def pdf_url(paper_id: str, seen_url: str | None = None) -> str | None:
         return f"https://openreview.net/pdf?id={rest}"
     if scheme == "acl":
         return f"https://aclanthology.org/{rest}.pdf"
-    if seen_url and urlsplit(seen_url).path.lower().endswith(".pdf"):
+    if seen_url and ".pdf" in seen_url.lower() and urlsplit(seen_url).path.lower().endswith(".pdf"):
         return seen_url
     return None
