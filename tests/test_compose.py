@@ -283,3 +283,50 @@ def test_a_failed_file_write_leaves_the_items_for_the_next_issue(engine, add_sou
 
 def test_default_config_still_composes_without_a_file() -> None:
     assert Config().digests[0].name == "digest"
+
+
+# --- what a compose loads -----------------------------------------------------------------------------------
+
+def test_items_loaded_without_text_give_the_same_issue_as_items_loaded_whole(engine, add_source, now,
+                                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Only the shown items' text is read; the issue must be the one every item's text would have made."""
+    from digest.compose import select
+
+    blog = add_source("https://blog.example/feed", name="blog")
+    other = add_source("https://other.example/feed", name="other")
+    _store(engine, blog, [_item(f"b{n}", f"Reasoning post {n}", now - timedelta(hours=n), excerpt=f"about {n}",
+                                papers=(_ref(f"2401.0{n % 4:04d}", f"Paper on vision {n % 4}"),))
+                          for n in range(12)], now)
+    _store(engine, other, [_item(f"o{n}", f"Other post {n}", now - timedelta(hours=n, minutes=30),
+                                 excerpt=f"other {n}", author="Ann Author",
+                                 papers=(_ref(f"2401.0{n % 3:04d}", f"Paper on vision {n % 3}"),))
+                           for n in range(5)], now)
+
+    def both(**cfg: object) -> None:
+        light = compose_issue(engine, DigestConfig(name="d", **cfg), SMTP, now=now, record=False)  # type: ignore[arg-type]
+        monkeypatch.setattr(select.Filters, "reads_item_text", property(lambda self: True))
+        whole = compose_issue(engine, DigestConfig(name="d", **cfg), SMTP, now=now, record=False)  # type: ignore[arg-type]
+        monkeypatch.undo()
+        assert light.selection == whole.selection
+        assert light.rendered.html == whole.rendered.html
+        assert all(p.item.title and p.item.excerpt and p.item.url for p in light.selection.posts)
+        assert all(i.title for c in light.selection.papers for i in c.items)
+
+    both()
+    both(max_posts=4, max_papers=2)
+    both(source_weights={"other": 3.0})
+
+
+def test_a_compose_leaves_the_connections_page_cache_as_it_found_it(engine, add_source, now) -> None:
+    from digest.store import digests
+
+    sid = add_source("https://blog.example/feed", name="blog")
+    _store(engine, sid, [_item("a", "A post", now)], now)
+    with repo.session(engine) as s:
+        conn = s.connection()
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        with digests.read_once(s):
+            during = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before
+    assert during == -8192 and before != during
+    assert _compose(engine, now).view.post_count == 1

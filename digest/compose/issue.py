@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -72,22 +72,27 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
     theme_dir = Path(cfg.theme_dir).expanduser() if cfg.theme_dir else None
     lookback = timedelta(days=cfg.lookback_days)
     record = record and since is None
-    with session(engine) as s, s.begin():
+    with session(engine) as s, s.begin(), store.read_once(s):
         last = store.last_issue(s, cfg.name)
         window_start = last.window_end if last else None
         floor = since if since is not None else (window_start or now) - lookback
         source_ids = store.source_ids_for(s, list(cfg.sources))
         window = store.Window(name=cfg.name, floor=floor, source_ids=source_ids, include_shown=since is not None)
-        items = store.candidate_items(s, window)
+        filters = filters_of(cfg)
+        items = store.candidate_items(s, window, text=filters.reads_item_text)
         papers = store.paper_stats(s, window)
         if since is not None:  # an explicit window shows what it holds, repeats included
             papers = [p._replace(sent_mentions=None) for p in papers]
         item_ids = {i.id for i in items}
         sections = sections_of(cfg)
+
+        def texts(chosen: Sequence[store.CandidateItem]) -> dict[int, store.CandidateItem]:
+            return store.item_text(s, chosen)
+
         selection = select_issue(items, papers, lambda chosen: store.paper_details(s, chosen, item_ids),
-                                 sections=sections, filters=filters_of(cfg),
-                                 weights=cfg.source_weights, now=now, lookback_days=cfg.lookback_days,
-                                 max_papers=cfg.max_papers, max_posts=cfg.max_posts)
+                                 sections=sections, filters=filters, weights=cfg.source_weights, now=now,
+                                 lookback_days=cfg.lookback_days, max_papers=cfg.max_papers,
+                                 max_posts=cfg.max_posts, item_text=None if filters.reads_item_text else texts)
         view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
                           order=section_order(sections), generated_at=now, window_start=window_start or floor,
                           subject_template=cfg.subject, footer=footer_lines(cfg))

@@ -13,6 +13,8 @@ from digest.store.digests import CandidateItem, CandidatePaper, PaperStats
 # The text of some papers (the store's paper_details, or a dict in tests): ranking runs on numbers alone,
 # so only the papers that may be shown, or that a text filter must read, are ever loaded.
 Details = Callable[[Sequence[PaperStats]], Mapping[int, CandidatePaper]]
+# Likewise the text of some items (store.item_text), for items loaded without it.
+ItemText = Callable[[Sequence[CandidateItem]], Mapping[int, CandidateItem]]
 
 # Weights of the paper score; a distinct source counts most, a reader's attention follows breadth.
 SOURCE_POINTS = 3.0
@@ -33,6 +35,11 @@ class Filters:
     @property
     def reads_paper_text(self) -> bool:
         return bool(self.include_keywords or self.include_authors or self.exclude_keywords or self.exclude_authors)
+
+    @property
+    def reads_item_text(self) -> bool:
+        """Whether choosing items reads their text (titles, summaries, authors), not only their sources."""
+        return bool(self.include_keywords or self.exclude_keywords or self.exclude_authors)
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,9 @@ def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, Candidate
         score = score_paper(paper, weighted, distinct, recency)
         ranked.append((-score, paper.title, paper.id, paper, its))
     ranked.sort()
-    return [(-neg, paper, its) for neg, _, _, paper, its in ranked]
+    for n, (neg, _, _, paper, its) in enumerate(ranked):  # in place: a second list of ~150,000 is ~10 MB more
+        ranked[n] = (-neg, paper, its)
+    return ranked  # type: ignore[return-value]
 
 
 def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str | None,
@@ -161,8 +170,9 @@ def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str 
 
 def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], details: Details, *,
                  sections: Sequence[Section], filters: Filters, weights: Mapping[str, float], now: datetime,
-                 lookback_days: float, max_papers: int, max_posts: int) -> Selection:
-    """Filter, rank, cut to the limits; paper text is read only where a filter or a shown card needs it."""
+                 lookback_days: float, max_papers: int, max_posts: int, item_text: ItemText | None = None) -> Selection:
+    """Filter, rank, cut to the limits; paper text is read only where a filter or a shown card needs it, and so
+    is item text when `item_text` is given (then `items` may come without it unless filters.reads_item_text)."""
     kept_items = {i.id: i for i in items if _item_keep(i, filters)}
     ranked = rank_papers(papers, kept_items, now=now, lookback_days=lookback_days, weights=weights)
     if filters.reads_paper_text:
@@ -177,20 +187,8 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
         texts = details([paper for _, paper, _ in ranked[:max_papers]])
         kept = [(score, texts[paper.id], its, None) for score, paper, its in ranked[:max_papers]]
         eligible = len(ranked)
-    shown_papers = []
-    for score, full, item_ids, matched in kept[:max_papers]:
-        its = sorted((kept_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
-        is_update = full.sent_mentions is not None
-        notes = [i.excerpt for i in its if i.source_kind == "listing"]  # a reading list's note on the paper
-        section, hit = assign_section(sections, (full.title, full.abstract, *full.headings, *notes))
-        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, matched or hit, is_update),
-                                        section=section, is_update=is_update, items=tuple(its)))
-
-    paper_count: dict[int, int] = {}
-    for paper in papers:
-        for item_id in paper.item_ids:
-            paper_count[item_id] = paper_count.get(item_id, 0) + 1
-    shown_ids = {i.id for c in shown_papers for i in c.items}
+    shown = kept[:max_papers]
+    shown_ids = {i for _, _, its, _ in shown for i in its}
     candidates: list[CandidateItem] = []
     for item in sorted(kept_items.values(), key=lambda i: (i.when, i.id), reverse=True):
         if item.source_kind != "feed":
@@ -201,8 +199,26 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
                 and item.id not in shown_ids):
             continue
         candidates.append(item)
+    shown_items: Mapping[int, CandidateItem] = kept_items
+    if item_text is not None:  # the text of the items this issue shows, and of no other
+        shown_items = item_text([kept_items[i] for i in sorted(shown_ids | {i.id for i in candidates[:max_posts]})])
+
+    shown_papers = []
+    for score, full, item_ids, matched in shown:
+        its = sorted((shown_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
+        is_update = full.sent_mentions is not None
+        notes = [i.excerpt for i in its if i.source_kind == "listing"]  # a reading list's note on the paper
+        section, hit = assign_section(sections, (full.title, full.abstract, *full.headings, *notes))
+        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, matched or hit, is_update),
+                                        section=section, is_update=is_update, items=tuple(its)))
+
+    paper_count: dict[int, int] = {}
+    for paper in papers:
+        for item_id in paper.item_ids:
+            paper_count[item_id] = paper_count.get(item_id, 0) + 1
     posts = []
-    for item in candidates[:max_posts]:
+    for candidate in candidates[:max_posts]:
+        item = shown_items[candidate.id]
         section, hit = assign_section(sections, (item.title, item.summary, item.excerpt))
         posts.append(ChosenPost(item=item, section=section, paper_count=paper_count.get(item.id, 0), matched=hit))
 

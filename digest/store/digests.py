@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -105,17 +106,39 @@ class Window:
 # Candidates are read through Core on the session's connection, as plain rows: a week of a few hundred
 # feeds is ten thousand items mentioning tens of thousands of papers, and ORM loading cost more than SQLite.
 
-def candidate_items(s: Session, window: Window) -> list[CandidateItem]:
-    """The window's items (without their HTML), newest first."""
+@contextmanager
+def read_once(s: Session) -> Iterator[None]:
+    """A compose reads what it needs of the store once. SQLite's page cache (64 MiB, for the index pages of
+    a big ingest) would fill with pages never read again: 64 MB of a 40,000-item compose's ~240 MB peak. The
+    system's file cache still holds them. The connection's own cache size comes back afterwards."""
+    if s.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = s.connection()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size=-8192")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+
+
+def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[CandidateItem]:
+    """The window's items (without their HTML), newest first; without `text`, only what ranking and choosing
+    need (ids, source, date), the rest None until item_text fills it in for the items an issue shows.
+
+    A window of 40,000 items held ~140 MB of summaries and excerpts, to show thirty posts."""
     conn = s.connection()
     # What each item repeats of its source, worked out once per source.
     sources = {src.id: (src.title or src.name, src.name, src.kind, src.adapter, tuple(src.tags or ()),
                         src.site_url or src.url)
                for src in conn.execute(select(Source.id, Source.name, Source.title, Source.kind, Source.adapter,
                                               Source.tags, Source.site_url, Source.url))}
+    # One column for the date: first_seen_at lies past the item's HTML, and SQLite reads that far into a
+    # row (its overflow pages) only for the few items without a published date.
     when = func.coalesce(Item.published_at, Item.first_seen_at)
-    query = window.query(Item.id, Item.source_id, Item.url, Item.title, Item.author, Item.published_at,
-                         Item.first_seen_at, Item.summary, Item.excerpt, Item.image_url).select_from(Item)
+    texts = _ITEM_TEXT if text else ()
+    query = window.query(Item.id, Item.source_id, when, *texts).select_from(Item)
     result = conn.execute(query.order_by(when.desc(), Item.id.desc()))
     try:
         # The driver's rows: SQLAlchemy's per-row processing (its SQLite dates are parsed with a regular
@@ -123,9 +146,30 @@ def candidate_items(s: Session, window: Window) -> list[CandidateItem]:
         rows = result.cursor.fetchall()
     finally:
         result.close()
-    return [CandidateItem(item_id, source_id, *sources[source_id], url, title, author,
-                          _stored_utc(published or seen), summary, excerpt, image)
-            for item_id, source_id, url, title, author, published, seen, summary, excerpt, image in rows]
+    if not text:
+        return [CandidateItem(item_id, source_id, *sources[source_id], None, None, None, _stored_utc(dated),
+                              None, None, None)
+                for item_id, source_id, dated in rows]
+    return [CandidateItem(item_id, source_id, *sources[source_id], url, title, author, _stored_utc(dated),
+                          summary, excerpt, image)
+            for item_id, source_id, dated, url, title, author, summary, excerpt, image in rows]
+
+
+_ITEM_TEXT = (Item.url, Item.title, Item.author, Item.summary, Item.excerpt, Item.image_url)
+
+
+def item_text(s: Session, items: Sequence[CandidateItem]) -> dict[int, CandidateItem]:
+    """`items` (loaded without text) with their text, by id."""
+    conn = s.connection()
+    by_id = {i.id: i for i in items}
+    out: dict[int, CandidateItem] = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        for item_id, url, title, author, summary, excerpt, image in conn.execute(
+                select(Item.id, *_ITEM_TEXT).where(Item.id.in_(ids[start:start + 500]))):
+            out[item_id] = by_id[item_id]._replace(url=url, title=title, author=author, summary=summary,
+                                                   excerpt=excerpt, image_url=image)
+    return out
 
 
 def _stored_utc(value: str | datetime) -> datetime:
@@ -149,7 +193,7 @@ def paper_stats(s: Session, window: Window) -> list[PaperStats]:
         .join(DigestIssue, DigestIssue.id == DigestPaper.digest_id)
         .where(DigestIssue.name == window.name).group_by(DigestPaper.paper_id)).all())
     return [
-        PaperStats(id=pid, title=title, upvotes=upvotes, item_ids=tuple(links[pid]),
+        PaperStats(id=pid, title=title, upvotes=upvotes, item_ids=tuple(links.pop(pid)),  # each list freed as read
                    mentions=n_items, sources=n_sources, sent_mentions=sent.get(pid))
         for pid, title, upvotes, n_items, n_sources in conn.execute(
             select(Paper.id, Paper.title, Paper.upvotes, func.count(),
