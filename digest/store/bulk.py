@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -132,12 +133,19 @@ def select_in(s: Session, table: Table, columns: Sequence[str], *, key: str, val
     return out
 
 
-def _values(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-    """Each row's values in `columns` order, converted for SQLite; only the columns that need it are touched."""
+def _values(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
+    """Each row's values in `columns` order, converted for SQLite; only the columns that need it are touched.
+    (itemgetter takes the values out in C: a run writes ~130,000 rows.)"""
     convert = [(n, f) for n, f in enumerate(_to_sqlite(table.c[c].type) for c in columns) if f is not _as_is]
+    take = operator.itemgetter(*columns)
+    if len(columns) == 1:  # itemgetter of one name gives the value, not a tuple
+        one = convert[0][1] if convert else _as_is
+        return [(one(take(row)),) for row in rows]
+    if not convert:
+        return [take(row) for row in rows]
     out = []
     for row in rows:
-        values = [row[c] for c in columns]
+        values = list(take(row))
         for n, f in convert:
             values[n] = f(values[n])
         out.append(values)
