@@ -722,8 +722,14 @@ def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(engin
     rep = report_for(summary, "refused")
     assert rep.outcome == "error" and rep.new_items == 0
     assert rep.error == "could not be stored: no room for this one"
-    assert items_of(engine, refused) == [] and fetch_log(engine, refused) == []
-    assert source_row(engine, refused).etag is None  # so the next run fetches it in full again
+    assert items_of(engine, refused) == []
+    # The source's row and the fetch log say why; no validators, and still due, so the next run fetches it
+    # in full again.
+    src = source_row(engine, refused)
+    assert src.etag is None and src.last_error == "could not be stored: no room for this one"
+    assert src.error_count == 0 and src.next_fetch_at <= src.last_fetch_at
+    assert [(f.outcome, f.error) for f in fetch_log(engine, refused)] == [
+        ("error", "could not be stored: no room for this one")]
     assert len(items_of(engine, before)) == 3 and len(items_of(engine, after)) == 3
     assert summary.line().startswith("fetched 2, not modified 0, failed 1, new items 6")
 
@@ -732,6 +738,7 @@ def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(engin
     again = fetch_all(parse_processes=0)
     assert report_for(again, "refused").new_items == 2
     assert sorted(i.title for i in items_of(engine, refused)) == ["Fine", "Refused"]
+    assert source_row(engine, refused).last_error is None and source_row(engine, refused).etag == '"r1"'
     assert len(items_of(engine, before)) == 3  # nothing doubled
 
 

@@ -109,8 +109,8 @@ class Window:
 @contextmanager
 def read_once(s: Session) -> Iterator[None]:
     """A compose reads what it needs of the store once. SQLite's page cache (64 MiB, for the index pages of
-    a big ingest) would fill with pages never read again: 64 MB of a 40,000-item compose's ~240 MB peak. The
-    system's file cache still holds them. The connection's own cache size comes back afterwards."""
+    a big ingest) would fill with pages never read again: ~60 MB of a 40,000-item compose's peak (254 ->
+    194 MB). The system's file cache still holds them. The connection's own cache size comes back after."""
     if s.get_bind().dialect.name != "sqlite":
         yield
         return
@@ -127,7 +127,7 @@ def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[Ca
     """The window's items (without their HTML), newest first; without `text`, only what ranking and choosing
     need (ids, source, date), the rest None until item_text fills it in for the items an issue shows.
 
-    A window of 40,000 items held ~140 MB of summaries and excerpts, to show thirty posts."""
+    A window of 40,000 items held ~55 MB of titles, summaries and excerpts, to show thirty posts."""
     conn = s.connection()
     # What each item repeats of its source, worked out once per source.
     sources = {src.id: (src.title or src.name, src.name, src.kind, src.adapter, tuple(src.tags or ()),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -120,9 +120,28 @@ class WriteGroup:
             except (SQLAlchemyError, sqlite3.Error) as exc:  # the bulk path speaks to the driver directly
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 result = WriteResult(0, 0, error=f"could not be stored: {reason}")
+                self._record_refusal(s, upd, result.error or "")
             self._written.append((done, result))
         if len(self._written) >= self._max_sources or self.seconds_left() == 0:
             self.commit()
+
+    @staticmethod
+    def _record_refusal(s: Session, upd: SourceUpdate, error: str) -> None:
+        """The source's row and the fetch log say why its fetch is not in the store. Its validators stay as
+        they were and it stays due, so the next run fetches it in full; the source itself answered, so its
+        error count is not raised. In a savepoint of its own: if even this is refused, the report says it."""
+        import sqlite3
+
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from digest.store import bulk, repository
+
+        refused = replace(upd, outcome="error", error=error, warning=None, items=(), next_fetch_at=upd.started_at)
+        try:
+            with bulk.savepoint(s):
+                repository.write_bookkeeping(s, [refused])
+        except (SQLAlchemyError, sqlite3.Error):
+            pass
 
     def seconds_left(self) -> float | None:
         """How long the open group may stay open; None when there is none."""
