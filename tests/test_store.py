@@ -52,6 +52,17 @@ def test_a_new_store_is_migrated_to_head_in_wal_mode_with_foreign_keys(engine) -
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # savepoint journals in memory
+    from digest.store.lite import open_lite
+
+    lite = open_lite(str(engine.url))
+    assert lite is not None
+    try:
+        settings = [lite.conn.execute(f"PRAGMA {name}").fetchone()[0]
+                    for name in ("journal_mode", "foreign_keys", "temp_store", "cache_size")]
+    finally:
+        lite.close()
+    assert settings == ["wal", 1, 2, -65536]  # the driver's connections are the engine's
     tables = {r[0] for r in store_rows(engine, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"sources", "items", "fetches", "digests", "digest_entries", "alembic_version"} <= tables
 

@@ -27,6 +27,10 @@ PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA wal_autocheckpoint=16384",
     "PRAGMA cache_size=-65536",  # 64 MiB: index pages of a big ingest stay in memory
+    # A savepoint (one per source written) keeps the original of every page it changes in a sub-journal,
+    # a temporary file past 64 KiB: a 500-feed cold run made ~330,000 pwrite calls to it, ~0.4 s of system
+    # time. In memory it is a copy. (Nothing here VACUUMs, whose temporary copy would then be in memory too.)
+    "PRAGMA temp_store=MEMORY",
 )
 
 
