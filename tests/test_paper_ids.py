@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from digest.clean.paper_ids import (
@@ -439,3 +439,33 @@ def test_arxiv_id_never_accepts_an_id_that_breaks_the_grammar(yy: int, mm: int, 
     else:
         assert got is None
         assert canonical_id(f"https://arxiv.org/abs/{text}") is None
+
+
+# --- the fast split ------------------------------------------------------------------------------------------
+
+URL_PIECES = ["http://", "https://", "HTTP://", "hTtPs://", "ftp://", "//", "javascript:", "arxiv.org", "x.example",
+              "user@host", ":8080", "[::1]", "[bad", "]", "/abs/2401.05566", "/path", "?", "?id=abc", "#", "#frag",
+              "&", "=", " ", "\t", "\n", "\x00", "\x7f", "é", "\uff45", "%20", ";", "..", "@", ":"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(URL_PIECES), st.text(max_size=6)), max_size=8))
+@example(["http://", "[bad"])
+@example(["http://", "x]y", "/p"])
+@example(["https://", "[::1]", ":8080", "/abs/2401.05566"])
+@example(["HTTP://", "arxiv.org", "/abs/2401.05566", "?", "#frag"])
+@example(["http://", "x.example", "#", "?id=abc"])
+@example(["http://", "x.example", " ", "/path"])
+@example(["http://", "\uff45", "/path"])
+def test_http_parts_splits_every_url_as_urlsplit_does(pieces: list[str]) -> None:
+    from urllib.parse import urlsplit
+
+    from digest.clean.paper_ids import http_parts
+
+    url = "".join(pieces)
+    try:
+        parts = urlsplit(url)
+        expected = (parts.netloc, parts.path, parts.query) if parts.scheme in ("http", "https") else None
+    except ValueError:
+        expected = None
+    assert http_parts(url) == expected
