@@ -626,11 +626,12 @@ def test_medium_feed_source_parameters_are_tracking() -> None:
 
 def test_the_tracking_pre_filter_knows_every_tracking_parameter() -> None:
     """sanitize_html only looks closely at links its regexes flag; they must flag every name strip_tracking drops."""
-    from digest.clean.html import _HREF_WITH_QUERY, _TRACKING_PARAM
+    from digest.clean.html import _HREF_WITH_QUERY, _TRACKING_PARAM, in_a_start_tag
     from digest.clean.urls import HOST_TRACKING_PARAMS, TRACKING_PARAMS, TRACKING_PREFIXES
 
     def flagged(html: str) -> bool:
-        return any(_TRACKING_PARAM.search(m.group(2)) for m in _HREF_WITH_QUERY.finditer(html))
+        return any(_TRACKING_PARAM.search(m.group(1)) and in_a_start_tag(html, m.start())
+                   for m in _HREF_WITH_QUERY.finditer(html))
 
     names = set(TRACKING_PARAMS) | {p for params in HOST_TRACKING_PARAMS.values() for p in params}
     for name in sorted(names):
@@ -706,3 +707,55 @@ def test_the_shared_cleaner_gives_what_a_per_item_clean_gives_on_every_fixture_i
                     assert ammonia_clean(html, item.base_url) == per_item_clean(html, item.base_url)
                     checked += 1
     assert checked > 20
+
+
+# --- de-tracking finds links by a literal, then looks back to their tag ------------------------------------------
+
+_ONE_PATTERN = re.compile(r'(<a\s[^<>]*?\bhref=")([^"?&;]*[?&;][^"]*)"')  # what it did before, as one pattern
+
+
+def one_pattern_detrack(html: str) -> str:
+    from digest.clean.html import _TRACKING_PARAM, _detracked_value
+
+    def sub(m: re.Match[str]) -> str:
+        cleaned = _detracked_value(m.group(2)) if _TRACKING_PARAM.search(m.group(2)) else None
+        return m.group(0) if cleaned is None else f'{m.group(1)}{cleaned}"'
+
+    return _ONE_PATTERN.sub(sub, html)
+
+
+TRACKED = ["https://x.example/a?utm_source=s&utm_medium=m", "https://x.example/a?id=1&fbclid=z",
+           "https://foo.substack.com/p/x?r=abc&token=t", "https://x.example/plain", "https://x.example/a?id=1"]
+
+
+@st.composite
+def tagged_links(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 6))):
+        link = draw(st.sampled_from(TRACKED))
+        title = draw(st.sampled_from(["", ' title="t"', ' title="a<b"', ' title="a>b"', " data-href=\"x\""]))
+        kind = draw(st.sampled_from(["a", "a-title-first", "a-with-text", "code", "text", "img", "hostile"]))
+        if kind == "a":
+            parts.append(f'<a href="{link}"{title}>x</a>')
+        elif kind == "a-title-first":
+            parts.append(f'<a{title} href="{link}">x</a>')
+        elif kind == "a-with-text":  # the link's own text shows a link: text, never rewritten
+            parts.append(f'<a href="{link}"{title}>see x{draw(st.sampled_from(["", "x", " "]))}href="{link}"</a>')
+        elif kind == "code":
+            parts.append(f'<pre><code>&lt;a href="{link}"&gt;s&lt;/a&gt;</code></pre>')
+        elif kind == "text":
+            parts.append(f'<p>see href="{link}" here</p>')
+        elif kind == "img":
+            parts.append(f'<img src="{link}" alt="">')
+        else:
+            parts.append(draw(st.sampled_from(HOSTILE_SNIPPETS)))
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tagged_links())
+def test_detracking_rewrites_exactly_the_links_one_pattern_from_the_tag_did(html: str) -> None:
+    from digest.clean.html import _HREF_WITH_QUERY, _detrack, ammonia_clean
+
+    cleaned = ammonia_clean(html, BASE)
+    assert _HREF_WITH_QUERY.sub(_detrack, cleaned) == one_pattern_detrack(cleaned)

@@ -47,8 +47,11 @@ def _fold(text: str) -> str:
 # cheap: links with a query at all, then that query's parameter names (one pattern over the whole document,
 # with the names inside it, backtracked through every link and cost twice as much). The link must be in an
 # <a> tag: text (a <code> sample of HTML) can hold href="..." too, and text is never rewritten; in
-# sanitised HTML a "<" in text is always escaped, so "<a " starts a tag.
-_HREF_WITH_QUERY = re.compile(r'(<a\s[^<>]*?\bhref=")([^"?&;]*[?&;][^"]*)"')
+# sanitised HTML a "<" in text is always escaped, so the last "<" before the link starts its tag. The pattern
+# begins with a literal, which the regex engine jumps between; one that began at "<a\s" (or with "\b") was
+# tried at every position: ~18 (or ~50) us an item against ~5.
+_HREF_WITH_QUERY = re.compile(r'href="([^"?&;]*[?&;][^"]*)"')
+_A_TAG = re.compile(r"<a\s")
 _TRACKING_PARAM = re.compile(r'[?&;](?:utm_|pk_|mtm_|matomo_|hsa_|_branch_|fbclid|gclid|dclid|gbraid|wbraid|'
                              r'msclkid|yclid|twclid|igshid|ttclid|mc_cid|mc_eid|_hs|__hs|hsctatracking|mkt_tok|oly_|'
                              r'vero_|wickedid|_openstat|rb_clickid|ref_src|ref_url|r=|s=|t=|si=|trk|source=|token=|'
@@ -56,11 +59,19 @@ _TRACKING_PARAM = re.compile(r'[?&;](?:utm_|pk_|mtm_|matomo_|hsa_|_branch_|fbcli
                              re.IGNORECASE)
 
 
+def in_a_start_tag(html: str, at: int) -> bool:
+    """Whether `at` in sanitised HTML is inside an <a> start tag. ammonia escapes "<" and ">" in text and in
+    attribute values alike, and keeps no attribute but href, title and rel on a link (none named like
+    "data-href"), so the last "<" before `at` opens the tag `at` is in, if no ">" has closed it since."""
+    lt = html.rfind("<", 0, at)
+    return lt >= 0 and _A_TAG.match(html, lt) is not None and ">" not in html[lt:at]
+
+
 def _detrack(match: re.Match[str]) -> str:
-    if not _TRACKING_PARAM.search(match.group(2)):
+    if not _TRACKING_PARAM.search(match.group(1)) or not in_a_start_tag(match.string, match.start()):
         return match.group(0)
-    cleaned = _detracked_value(match.group(2))
-    return match.group(0) if cleaned is None else f'{match.group(1)}{cleaned}"'
+    cleaned = _detracked_value(match.group(1))
+    return match.group(0) if cleaned is None else f'href="{cleaned}"'
 
 
 @functools.lru_cache(maxsize=4096)  # share links and the week's papers recur across a feed's posts
