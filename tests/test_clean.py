@@ -759,3 +759,11 @@ def test_detracking_rewrites_exactly_the_links_one_pattern_from_the_tag_did(html
 
     cleaned = ammonia_clean(html, BASE)
     assert _HREF_WITH_QUERY.sub(_detrack, cleaned) == one_pattern_detrack(cleaned)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\xa0\u2009,.;:!?)](ab1é")), max_size=40))
+def test_folding_closes_up_before_punctuation_as_the_whitespace_pattern_did(text: str) -> None:
+    from digest.clean.html import _fold
+
+    assert _fold(text) == re.sub(r"\s+([,.;:!?)\]])", r"\1", " ".join(text.split()))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from digest.clean.mentions import (
     CONTEXT_CHARS,
@@ -184,3 +188,25 @@ def test_normalize_title_folds_case_punctuation_and_whitespace() -> None:
         normalize_title("bert pre training of deep bidirectional transformers")
     assert normalize_title("\uff26\uff55\uff4c\uff4c\uff0d\uff57\uff49\uff44\uff54\uff48 Title") == "full width title"
     assert normalize_title("Attention Is All You Need") != normalize_title("Attention Is Not All You Need")
+
+
+_OLD_URLISH = re.compile(r"^(?:https?://|www\.)|://|^[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)
+_OLD_CITATION = re.compile(
+    r"\bet\.?\s*al\b|^[A-Z][\w'\u2019-]+(?:\s+(?:and|&)\s+[A-Z][\w'\u2019-]+)?,?\s*\(?(?:19|20)\d{2}[a-z]?\)?$")
+ANCHOR_PIECES = ["https://", "HTTP://", "www.", "WWW.", "://", "arxiv.org/abs/2401.05566", "et al", "et. al", "Net",
+                 "Smith", " and ", " & ", "Jones", ", ", "2017", "(2019)", "Attention", "paper", "the", "DeepSeek-R1",
+                 " ", "x.y/z", "-", ".", "here", "GPT-4", "2401.05566", "doi:10.1/x"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(ANCHOR_PIECES), st.text(max_size=4)), max_size=6))
+def test_title_likeness_is_what_the_single_patterns_made_it(pieces: list[str]) -> None:
+    from digest.clean.mentions import _EDGE_PUNCT, _IDISH, _WORD, GENERIC_WORDS, fold, is_title_like
+
+    text = "".join(pieces)
+    t = fold(text).strip(_EDGE_PUNCT)
+    words = _WORD.findall(t)
+    expected = not (len(t) < 3 or _OLD_URLISH.search(t) or _IDISH.match(t) or _OLD_CITATION.search(t)
+                    or not words or all(w.lower() in GENERIC_WORDS for w in words)) and \
+        any(ch.isupper() or ch.isdigit() for ch in t)
+    assert is_title_like(text) == expected

@@ -35,12 +35,18 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 _TRACKING_PIXEL = re.compile(r"<img\b[^>]*\b(?:width|height)=\"[01]\"[^>]*>", re.IGNORECASE)
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+_CLOSING_PUNCT = ",.;:!?)]"
 
 
 def _fold(text: str) -> str:
-    """Fold whitespace; text() joins inline nodes with spaces, so close up before punctuation."""
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
+    """Fold whitespace; text() joins inline nodes with spaces, so close up before punctuation. (Folded text
+    has single spaces only: a few str.replace calls, where a pattern starting with a whitespace class was tried at every
+    position of every paragraph.)"""
+    folded = " ".join(text.split())
+    for mark in _CLOSING_PUNCT:
+        if " " + mark in folded:
+            folded = folded.replace(" " + mark, mark)
+    return folded
 
 
 # Only links whose query names a parameter that can be tracking are looked at more closely. Two steps, each
