@@ -330,3 +330,28 @@ def test_a_compose_leaves_the_connections_page_cache_as_it_found_it(engine, add_
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before
     assert during == -8192 and before != during
     assert _compose(engine, now).view.post_count == 1
+
+
+def test_ranking_the_best_few_gives_the_head_of_the_full_ranking(now) -> None:  # type: ignore[no-untyped-def]
+    """Without a text filter only the best max_papers are ranked (a heap); they must be the full ranking's head,
+    ties included (equal scores fall back to the title, then the id), and the count must be the full one's."""
+    import random
+
+    from digest.compose.select import rank_papers
+    from digest.store.digests import CandidateItem, PaperStats
+
+    rng = random.Random(7)
+    items = {n: CandidateItem(n, n % 5, f"s{n % 5}", f"s{n % 5}", "feed", None, (), None, None, None, None,
+                              now - timedelta(hours=rng.choice([1, 5, 30])), None, None, None) for n in range(1, 60)}
+    papers = [PaperStats(id=pid, title=rng.choice(["Same", "Alpha", "Zeta", None, f"T{pid}"]),
+                         upvotes=rng.choice([None, 0, 5]), item_ids=tuple(rng.sample(range(1, 80), rng.randint(0, 3))),
+                         mentions=rng.randint(1, 4), sources=rng.randint(1, 3),
+                         sent_mentions=rng.choice([None, None, 1, 9]))
+              for pid in range(1, 400)]
+    full, count = rank_papers(papers, items, now=now, lookback_days=7, weights={"s1": 2.0})
+    assert count == len(full) > 100
+    assert len({score for score, _, _ in full}) < len(full)  # the data has ties to break
+    for top in (1, 5, 30, 1000):
+        head, n = rank_papers(papers, items, now=now, lookback_days=7, weights={"s1": 2.0}, top=top)
+        assert n == count
+        assert [(s, p.id, its) for s, p, its in head] == [(s, p.id, its) for s, p, its in full[:top]]

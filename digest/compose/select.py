@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -117,34 +118,38 @@ def score_paper(paper: PaperStats, weighted_sources: float, distinct_sources: in
 
 
 def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, CandidateItem], *, now: datetime,
-                lookback_days: float, weights: Mapping[str, float]) -> list[tuple[float, PaperStats, list[int]]]:
-    """Every paper that may be shown, best first (ties by title), with its kept items' ids. Runs for tens of
-    thousands of papers, so what each kept item contributes (its source's weight, its recency) is worked out
-    once per item."""
+                lookback_days: float, weights: Mapping[str, float],
+                top: int | None = None) -> tuple[list[tuple[float, PaperStats, list[int]]], int]:
+    """The papers that may be shown, best first (ties by title), with their kept items' ids, and how many
+    there are; with `top`, only the best `top` (a heap over a stream, not a sort of tens of thousands).
+    Runs for every candidate paper, so what each kept item contributes (its source's weight, its recency) is
+    worked out once per item."""
     facts = {i.id: (i.source_name, weights.get(i.source_name, 1.0), _recency(i.when, now=now,
                                                                              lookback_days=lookback_days))
              for i in kept_items.values()}
-    ranked = []
-    for paper in papers:
-        if not paper.title:
-            continue  # a link nobody named (a slides PDF behind "here"): nothing a reader could judge
-        if paper.sent_mentions is not None and paper.mentions <= paper.sent_mentions:
-            continue  # shown before and nothing new said about it
-        its = [i for i in paper.item_ids if i in facts]
-        if not its:
-            continue
-        if len(its) == 1:
-            _, weighted, recency = facts[its[0]]
-            distinct = 1
-        else:
-            by_source = {facts[i][0]: facts[i][1] for i in its}
-            weighted, distinct, recency = sum(by_source.values()), len(by_source), max(facts[i][2] for i in its)
-        score = score_paper(paper, weighted, distinct, recency)
-        ranked.append((-score, paper.title, paper.id, paper, its))
-    ranked.sort()
-    for n, (neg, _, _, paper, its) in enumerate(ranked):  # in place: a second list of ~150,000 is ~10 MB more
-        ranked[n] = (-neg, paper, its)
-    return ranked  # type: ignore[return-value]
+    eligible = 0
+
+    def scored() -> Iterator[tuple[float, str, int, PaperStats, list[int]]]:
+        nonlocal eligible
+        for paper in papers:
+            if not paper.title:
+                continue  # a link nobody named (a slides PDF behind "here"): nothing a reader could judge
+            if paper.sent_mentions is not None and paper.mentions <= paper.sent_mentions:
+                continue  # shown before and nothing new said about it
+            its = [i for i in paper.item_ids if i in facts]
+            if not its:
+                continue
+            if len(its) == 1:
+                _, weighted, recency = facts[its[0]]
+                distinct = 1
+            else:
+                by_source = {facts[i][0]: facts[i][1] for i in its}
+                weighted, distinct, recency = sum(by_source.values()), len(by_source), max(facts[i][2] for i in its)
+            eligible += 1
+            yield -score_paper(paper, weighted, distinct, recency), paper.title, paper.id, paper, its
+
+    best = heapq.nsmallest(top, scored()) if top is not None else sorted(scored())
+    return [(-neg, paper, its) for neg, _, _, paper, its in best], eligible
 
 
 def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str | None,
@@ -174,8 +179,8 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     """Filter, rank, cut to the limits; paper text is read only where a filter or a shown card needs it, and so
     is item text when `item_text` is given (then `items` may come without it unless filters.reads_item_text)."""
     kept_items = {i.id: i for i in items if _item_keep(i, filters)}
-    ranked = rank_papers(papers, kept_items, now=now, lookback_days=lookback_days, weights=weights)
     if filters.reads_paper_text:
+        ranked, _ = rank_papers(papers, kept_items, now=now, lookback_days=lookback_days, weights=weights)
         texts = details([paper for _, paper, _ in ranked])
         kept = []
         for score, paper, its in ranked:
@@ -183,10 +188,11 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
             if keep:
                 kept.append((score, texts[paper.id], its, matched))
         eligible = len(kept)
-    else:  # every ranked paper is eligible: read only the text of those shown
-        texts = details([paper for _, paper, _ in ranked[:max_papers]])
-        kept = [(score, texts[paper.id], its, None) for score, paper, its in ranked[:max_papers]]
-        eligible = len(ranked)
+    else:  # every ranked paper is eligible: only the best are ranked in full, and only their text is read
+        ranked, eligible = rank_papers(papers, kept_items, now=now, lookback_days=lookback_days, weights=weights,
+                                       top=max_papers)
+        texts = details([paper for _, paper, _ in ranked])
+        kept = [(score, texts[paper.id], its, None) for score, paper, its in ranked]
     shown = kept[:max_papers]
     shown_ids = {i for _, _, its, _ in shown for i in its}
     candidates: list[CandidateItem] = []
