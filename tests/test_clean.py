@@ -668,28 +668,29 @@ def per_item_clean(html: str, base: str) -> str:
 
 
 @st.composite
-def linked_html(draw: st.DrawFn) -> str:
+def markup(draw: st.DrawFn, links: st.SearchStrategy[str], templates: dict[str, str]) -> str:
+    """Up to six fragments: a template filled with a drawn link (and title, separator), a hostile snippet,
+    or any text."""
     parts = []
     for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["a", "img", "text", "hostile", "unquoted", "single"]))
-        link = draw(st.one_of(st.sampled_from(LINKS), st.sampled_from(HOSTILE_HREFS)))
-        if kind == "a":
-            parts.append(f'<a href="{link}" title="t">x</a>')
-        elif kind == "img":
-            parts.append(f'<img alt="" src="{link}">')
-        elif kind == "unquoted":
-            parts.append(f"<a href={link}>u</a>")
-        elif kind == "single":
-            parts.append(f"<img src='{link}'>")
-        elif kind == "hostile":
+        kind = draw(st.sampled_from([*templates, "hostile", "text"]))
+        if kind == "hostile":
             parts.append(draw(st.sampled_from(HOSTILE_SNIPPETS)))
-        else:
+        elif kind == "text":
             parts.append(draw(st.text(max_size=15)))
+        else:
+            parts.append(templates[kind].format(
+                link=draw(links), sep=draw(st.sampled_from(["", "x", " "])),
+                title=draw(st.sampled_from(["", ' title="t"', ' title="a<b"', ' title="a>b"', ' data-href="x"']))))
     return "".join(parts)
 
 
+LINKED = {"a": '<a href="{link}" title="t">x</a>', "img": '<img alt="" src="{link}">',
+          "unquoted": "<a href={link}>u</a>", "single": "<img src='{link}'>"}
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(linked_html(), st.sampled_from(BASES))
+@given(markup(st.one_of(st.sampled_from(LINKS), st.sampled_from(HOSTILE_HREFS)), LINKED), st.sampled_from(BASES))
 def test_the_shared_cleaner_gives_what_a_per_item_clean_gives(html: str, base: str) -> None:
     from digest.clean.html import ammonia_clean
 
@@ -728,32 +729,18 @@ TRACKED = ["https://x.example/a?utm_source=s&utm_medium=m", "https://x.example/a
            "https://foo.substack.com/p/x?r=abc&token=t", "https://x.example/plain", "https://x.example/a?id=1"]
 
 
-@st.composite
-def tagged_links(draw: st.DrawFn) -> str:
-    parts = []
-    for _ in range(draw(st.integers(0, 6))):
-        link = draw(st.sampled_from(TRACKED))
-        title = draw(st.sampled_from(["", ' title="t"', ' title="a<b"', ' title="a>b"', " data-href=\"x\""]))
-        kind = draw(st.sampled_from(["a", "a-title-first", "a-with-text", "code", "text", "img", "hostile"]))
-        if kind == "a":
-            parts.append(f'<a href="{link}"{title}>x</a>')
-        elif kind == "a-title-first":
-            parts.append(f'<a{title} href="{link}">x</a>')
-        elif kind == "a-with-text":  # the link's own text shows a link: text, never rewritten
-            parts.append(f'<a href="{link}"{title}>see x{draw(st.sampled_from(["", "x", " "]))}href="{link}"</a>')
-        elif kind == "code":
-            parts.append(f'<pre><code>&lt;a href="{link}"&gt;s&lt;/a&gt;</code></pre>')
-        elif kind == "text":
-            parts.append(f'<p>see href="{link}" here</p>')
-        elif kind == "img":
-            parts.append(f'<img src="{link}" alt="">')
-        else:
-            parts.append(draw(st.sampled_from(HOSTILE_SNIPPETS)))
-    return "".join(parts)
+TRACKING_MARKUP = {
+    "a": '<a href="{link}"{title}>x</a>',
+    "a-title-first": '<a{title} href="{link}">x</a>',
+    "a-with-text": '<a href="{link}"{title}>see x{sep}href="{link}"</a>',  # the link's text shows a link: text
+    "code": '<pre><code>&lt;a href="{link}"&gt;s&lt;/a&gt;</code></pre>',
+    "text": '<p>see href="{link}" here</p>',
+    "img": '<img src="{link}" alt="">',
+}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tagged_links())
+@given(markup(st.sampled_from(TRACKED), TRACKING_MARKUP))
 def test_detracking_rewrites_exactly_the_links_one_pattern_from_the_tag_did(html: str) -> None:
     from digest.clean.html import _HREF_WITH_QUERY, _detrack, ammonia_clean
 
