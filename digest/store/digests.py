@@ -123,6 +123,9 @@ def read_once(s: Session) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
+_ITEM_TEXT = (Item.url, Item.title, Item.author, Item.summary, Item.excerpt, Item.image_url)
+
+
 def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[CandidateItem]:
     """The window's items (without their HTML), newest first; without `text`, only what ranking and choosing
     need (ids, source, date), the rest None until item_text fills it in for the items an issue shows.
@@ -153,9 +156,6 @@ def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[Ca
     return [CandidateItem(item_id, source_id, *sources[source_id], url, title, author, _stored_utc(dated),
                           summary, excerpt, image)
             for item_id, source_id, dated, url, title, author, summary, excerpt, image in rows]
-
-
-_ITEM_TEXT = (Item.url, Item.title, Item.author, Item.summary, Item.excerpt, Item.image_url)
 
 
 def item_text(s: Session, items: Sequence[CandidateItem]) -> dict[int, CandidateItem]:
