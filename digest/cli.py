@@ -306,11 +306,14 @@ def _print_report(r: SourceReport) -> None:
 
 
 def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
-    from digest.clean.paper_ids import compile_rules
     from digest.ingest import FetchSettings
     from digest.store.lite import open_lite
 
-    rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
+    rules = []
+    if c.config.papers.rules:  # the clean stage's modules load when a body needs them, not on every run
+        from digest.clean.paper_ids import compile_rules
+
+        rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
     settings = FetchSettings.from_config(c.config.fetch, paper_rules=rules)
     # A SQLite store at the current schema is read and written through the driver until a feed brings
     # something to store (store/lite.py): a run that finds nothing new never loads SQLAlchemy.

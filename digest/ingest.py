@@ -7,25 +7,27 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from digest.clean.items import Item
-from digest.clean.paper_ids import PaperRule
 from digest.fetch.http import Client, Fetched, FetchError, Limits, fetch_url, make_client
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
-from digest.parse import ParsedFeed, ParseError
-from digest.parsing import Parsed, parse_and_clean
 from digest.store.writes import SourceForFetch, SourceUpdate, WriteGroup, WriteResult
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the parse and clean stages load when a body needs them: a run of 304s never does
+    from concurrent.futures import ProcessPoolExecutor
+
     from sqlalchemy import Engine
 
+    from digest.clean.items import Item
+    from digest.clean.paper_ids import PaperRule
     from digest.config import FetchConfig
+    from digest.parse import ParsedFeed, ParseError
+    from digest.parsing import Parsed
     from digest.store.lite import LiteStore
 
 Clock = Callable[[], datetime]
@@ -318,6 +320,8 @@ class _Parsers:
         """parse_and_clean in this thread for a run too small for processes; otherwise the fetch thread
         hands the body to a parser process and waits (without the GIL), so the parsers are fed while the
         main thread writes the store, not only between its writes."""
+        from digest.parsing import parse_and_clean
+
         if not self.size:
             return parse_and_clean(*args)
         return _parsed_or_error(self._processes().submit(parse_and_clean, *args))
@@ -326,6 +330,7 @@ class _Parsers:
         with self._lock:
             if self._pool is None:
                 import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
 
                 # forkserver: workers start from a clean process, not a copy of this one with its fetch
                 # threads. The server preloads the parsing module (no SQLAlchemy): each worker forks ready.
@@ -346,6 +351,9 @@ def _parsed_or_error(future: Future[Parsed]) -> Parsed:
     try:
         return future.result()
     except Exception as exc:  # a worker that died (out of memory, killed) costs its source only
+        from digest.parse import ParseError
+        from digest.parsing import Parsed
+
         return Parsed(error=ParseError(f"parser process failed: {exc.__class__.__name__}: {exc}"))
 
 

@@ -270,7 +270,7 @@ def test_the_driver_only_store_opens_only_a_current_sqlite_file(tmp_path: Path, 
     assert open_lite(db_url) is None  # an older schema goes through the migrations
 
 
-def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_and_starts_no_parsers(
+def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_nor_parse_stage_and_starts_no_parsers(
         tmp_path: Path, db_url: str, httpserver, seed_feed: bytes) -> None:
     """The run cron makes most often: every feed answers 304. It still records each attempt."""
     from werkzeug import Request, Response
@@ -288,7 +288,9 @@ def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_and_starts_no_pa
     probe = textwrap.dedent("""
         import atexit, sys
         atexit.register(lambda: print("sqlalchemy loaded:", "sqlalchemy" in sys.modules,
-                                      "parsers started:", "multiprocessing.forkserver" in sys.modules))
+                                      "parsers started:", "multiprocessing.forkserver" in sys.modules,
+                                      "parse stage loaded:", "digest.parsing" in sys.modules
+                                      or "digest.clean.items" in sys.modules))
         from digest.cli import main
         sys.argv = ["digest", "--db", sys.argv[1], *sys.argv[2:]]
         main()
@@ -304,7 +306,7 @@ def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_and_starts_no_pa
         digest("sources", "add", httpserver.url_for(f"/{name}.xml"), "--name", name)
     first = digest("fetch", "--all")
     assert f"fetched {len(names)}," in first
-    assert "sqlalchemy loaded: True parsers started: True" in first
+    assert "sqlalchemy loaded: True parsers started: True parse stage loaded: True" in first
     path = sqlite_path(db_url)
     assert path is not None
     con = sqlite3.connect(path)
@@ -313,7 +315,7 @@ def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_and_starts_no_pa
     before = dict(con.execute("SELECT name, next_fetch_at FROM sources"))
     second = digest("fetch", "--all")
     assert f"not modified {len(names)}," in second
-    assert "sqlalchemy loaded: False parsers started: False" in second
+    assert "sqlalchemy loaded: False parsers started: False parse stage loaded: False" in second
     rows = con.execute("SELECT s.name, s.last_status, s.etag, s.error_count, s.next_fetch_at, "
                        "(SELECT group_concat(f.outcome || ':' || f.http_status, ' ') FROM fetches f "
                        " WHERE f.source_id = s.id ORDER BY f.id) FROM sources s ORDER BY s.name").fetchall()
