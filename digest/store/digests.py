@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from digest.store import bulk
 from digest.store.models import DigestEntry, DigestIssue, DigestPaper, Item, Mention, Paper, Source
 
 
@@ -163,10 +164,9 @@ def item_text(s: Session, items: Sequence[CandidateItem]) -> dict[int, Candidate
     conn = s.connection()
     by_id = {i.id: i for i in items}
     out: dict[int, CandidateItem] = {}
-    ids = list(by_id)
-    for start in range(0, len(ids), 500):
+    for chunk in bulk.chunks(list(by_id)):
         for item_id, url, title, author, summary, excerpt, image in conn.execute(
-                select(Item.id, *_ITEM_TEXT).where(Item.id.in_(ids[start:start + 500]))):
+                select(Item.id, *_ITEM_TEXT).where(Item.id.in_(chunk))):
             out[item_id] = by_id[item_id]._replace(url=url, title=title, author=author, summary=summary,
                                                    excerpt=excerpt, image_url=image)
     return out
@@ -208,9 +208,7 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
     conn = s.connection()
     by_id: Mapping[int, PaperStats] = {p.id: p for p in stats}
     out: dict[int, CandidatePaper] = {}
-    ids = list(by_id)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in bulk.chunks(list(by_id)):
         headings: dict[int, list[str]] = {}
         for pid, item_id, heading in conn.execute(
                 select(Mention.paper_id, Mention.item_id, Mention.heading)
