@@ -76,6 +76,16 @@ def is_bookkeeping_only(upd: SourceUpdate) -> bool:
             and not upd.title and not upd.site_url)
 
 
+def _store_errors() -> tuple[type[Exception], ...]:
+    """What a refused write raises: SQLAlchemy's errors, and the driver's own (the bulk path speaks to it
+    directly). Imported when a write fails, not when this module is."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError, sqlite3.Error
+
+
 class WriteGroup:
     """Sources' fetches written a group at a time: one commit for up to `max_sources` sources or
     `max_seconds`, whichever comes first, instead of one commit per source.
@@ -107,17 +117,13 @@ class WriteGroup:
             self._bookkeeping.append(upd)
             self._written.append((done, None))
         else:
-            import sqlite3
-
-            from sqlalchemy.exc import SQLAlchemyError
-
             from digest.store import bulk, repository
 
             s = self._open()
             try:
                 with bulk.savepoint(s):
                     result = repository.write_update(s, upd, now)
-            except (SQLAlchemyError, sqlite3.Error) as exc:  # the bulk path speaks to the driver directly
+            except _store_errors() as exc:
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 result = WriteResult(0, 0, error=f"could not be stored: {reason}")
                 self._record_refusal(s, upd, result.error or "")
@@ -130,17 +136,13 @@ class WriteGroup:
         """The source's row and the fetch log say why its fetch is not in the store. Its validators stay as
         they were and it stays due, so the next run fetches it in full; the source itself answered, so its
         error count is not raised. In a savepoint of its own: if even this is refused, the report says it."""
-        import sqlite3
-
-        from sqlalchemy.exc import SQLAlchemyError
-
         from digest.store import bulk, repository
 
         refused = replace(upd, outcome="error", error=error, warning=None, items=(), next_fetch_at=upd.started_at)
         try:
             with bulk.savepoint(s):
                 repository.write_bookkeeping(s, [refused])
-        except (SQLAlchemyError, sqlite3.Error):
+        except _store_errors():
             pass
 
     def seconds_left(self) -> float | None:
