@@ -700,7 +700,14 @@ def papers(
                                               "ISO date.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Papers ranked by how many sources and posts mention them, then by recency."""
+    """Papers ranked by how many sources and posts mention them, then by recency.
+
+    With --json each paper carries its authors, abstract, venue and year, and each post mentioning it the
+    quote a digest card shows (what the post says around the link, trimmed to whole sentences; null when
+    it says nothing beyond the paper's name)."""
+    import textwrap
+
+    from digest.compose.quotes import quote
     from digest.store.papers import ranked_papers
     from digest.store.repository import session
 
@@ -712,7 +719,9 @@ def papers(
             {"id": p.canonical_id, "title": p.title, "url": p.landing_url, "pdf": p.pdf_url, "sources": p.sources,
              "mentions": p.items, "latest": _iso(p.latest),
              "mentioned_in": [{"source": x.source, "title": x.item_title, "url": x.item_url,
-                               "published": _iso(x.published)} for x in p.sightings]}
+                               "published": _iso(x.published),
+                               "quote": quote(x.context, anchor=x.anchor, title=p.title)} for x in p.sightings],
+             "authors": list(p.authors), "abstract": p.abstract, "venue": p.venue, "year": p.year}
             for p in ranked
         ], indent=2, ensure_ascii=False))
         return
@@ -727,6 +736,12 @@ def papers(
         typer.echo(f"     {p.canonical_id} · {p.sources} source{'s' if p.sources != 1 else ''}, "
                    f"{p.items} post{'s' if p.items != 1 else ''}")
         typer.echo(f"     in {where}{more}")
+        # The newest post's words about it, if any said more than its name: one quote keeps the list a list.
+        said = next(((x.source, q) for x in p.sightings if (q := quote(x.context, anchor=x.anchor, title=p.title))),
+                    None)
+        if said is not None:
+            typer.echo(textwrap.fill(f"“{said[1]}” ({said[0]})", width=100, initial_indent="     ",
+                                     subsequent_indent="     ", break_long_words=False, break_on_hyphens=False))
 
 
 # --- db / demo -------------------------------------------------------------------------------------
@@ -743,22 +758,15 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("rescan")
 def db_rescan(ctx: typer.Context) -> None:
     """Find the papers of every stored item again (after changing [[papers.rules]] or upgrading digest)."""
-    from digest.clean.mentions import find_mentions
     from digest.clean.paper_ids import compile_rules
-    from digest.store.papers import rescan_targets, store_mentions
+    from digest.store.papers import rescan
     from digest.store.repository import session
 
     c = _ctx(ctx)
     rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
-    now = now_utc()
     with session(c.engine) as s, s.begin():
-        targets = rescan_targets(s)
-        found = 0
-        for item_id, source_id, html in targets:
-            refs = find_mentions(html, rules)
-            found += len(refs)
-            store_mentions(s, item_id=item_id, source_id=source_id, refs=refs, now=now)
-    typer.echo(f"rescanned {len(targets)} items: {found} paper mentions")
+        items, found = rescan(s, rules, now_utc())
+    typer.echo(f"rescanned {items} items: {found} paper mentions")
 
 
 @app.command()

@@ -72,11 +72,24 @@ class PapersConfig(_Strict):
     rules: list[PaperRuleConfig] = []
 
 
+RESOLVERS = ("landing", "arxiv", "openreview", "s2", "crossref", "title")
+
+
 class EnrichConfig(_Strict):
     after_fetch: bool = True
+    # Which resolvers run, in this order: landing pages first (a candidate link becomes a paper, a url: paper
+    # its arXiv id or DOI), then the APIs, then resolution by title for papers a listing names without a link.
+    resolvers: list[Literal["landing", "arxiv", "openreview", "s2", "crossref", "title"]] = list(RESOLVERS)
     arxiv_api: str = "https://export.arxiv.org/api/query"
-    max_papers: Annotated[int, Field(ge=0)] = 500  # per run; the rest waits for the next run
-    spacing: Annotated[float, Field(ge=0)] = 3.0  # seconds between requests (arXiv asks for 3)
+    openreview_api: str = "https://api2.openreview.net"
+    semantic_scholar_api: str = "https://api.semanticscholar.org/graph/v1"
+    semantic_scholar_key_env: str | None = None  # the name of an environment variable holding an API key
+    crossref_api: str = "https://api.crossref.org"
+    mailto: str | None = None  # Crossref's polite pool and OpenReview/S2 etiquette: a contact address
+    max_papers: Annotated[int, Field(ge=0)] = 500  # per run and resolver; the rest waits for the next run
+    max_pages: Annotated[int, Field(ge=0)] = 200  # landing pages read per run
+    spacing: Annotated[float, Field(ge=0)] = 3.0  # seconds between requests to one API (arXiv asks for 3)
+    host_spacing: Annotated[float, Field(ge=0)] = 1.0  # seconds between landing pages of one host
     timeout: Annotated[float, Field(gt=0)] = 30.0
 
 

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from digest.clean.mentions import (
     CONTEXT_CHARS,
     TITLE_FROM_ANCHOR,
-    TITLE_FROM_HEADING,
     TITLE_FROM_SHORT_ANCHOR,
     find_mentions,
     is_title_like,
@@ -60,41 +59,72 @@ def test_a_link_whose_text_names_nothing_gives_no_title(anchor: str) -> None:
 
 
 @pytest.mark.parametrize("anchor", GENERIC + NOT_NAMES + CITATIONS)
-def test_the_heading_names_a_paper_whose_link_text_says_nothing(anchor: str) -> None:
+def test_a_heading_never_names_a_paper_whose_link_text_says_nothing(anchor: str) -> None:
+    """The heading names a section ("4. Many limitations of LRMs"), not the paper linked under it."""
     ref = one(f'<h2>Attention Is All You Need</h2><p>See <a href="{ARXIV}">{anchor}</a>.</p>')
-    assert (ref.title, ref.title_quality) == ("Attention Is All You Need", TITLE_FROM_HEADING)
-    assert ref.heading == "Attention Is All You Need"
+    assert (ref.title, ref.title_quality) == (None, 0)
+    assert ref.heading == "Attention Is All You Need"  # kept as evidence (sections), never as the title
 
 
-def test_an_anchor_that_is_a_real_title_wins_over_the_heading() -> None:
+def test_an_anchor_that_is_a_real_title_is_the_title_under_any_heading() -> None:
     ref = one(f'<h2>Reasoning</h2><p>We read <a href="{ARXIV}">Attention Is All You Need</a> again.</p>')
     assert (ref.title, ref.title_quality) == ("Attention Is All You Need", TITLE_FROM_ANCHOR)
     assert ref.heading == "Reasoning" and ref.anchor == "Attention Is All You Need"
 
 
-def test_a_short_name_as_anchor_still_beats_the_heading() -> None:
+def test_a_short_name_as_anchor_is_a_title_of_lower_quality() -> None:
     ref = one(f'<h3>Reinforcement learning for reasoning</h3><p>Like <a href="{ARXIV}">DeepSeek-R1</a>, it ...</p>')
     assert (ref.title, ref.title_quality) == ("DeepSeek-R1", TITLE_FROM_SHORT_ANCHOR)
-    assert TITLE_FROM_HEADING < TITLE_FROM_SHORT_ANCHOR < TITLE_FROM_ANCHOR
+    assert TITLE_FROM_SHORT_ANCHOR < TITLE_FROM_ANCHOR
 
 
-def test_a_generic_heading_gives_no_title_either() -> None:
-    ref = one(f'<h2>References</h2><ul><li><a href="{ARXIV}">[pdf]</a></li></ul>')
-    assert ref.title is None and ref.heading == "References"
+def test_a_heading_that_is_itself_the_link_names_the_paper() -> None:
+    ref = one(f'<h2><a href="{ARXIV}">Attention Is All You Need</a></h2><p>Notes.</p>')
+    assert (ref.title, ref.title_quality) == ("Attention Is All You Need", TITLE_FROM_ANCHOR)
 
 
-def test_the_nearest_heading_before_the_link_is_the_one_used() -> None:
+def test_the_nearest_heading_before_the_link_is_kept_as_evidence_only() -> None:
     html = (f'<h2>Attention Is All You Need</h2><p>Intro.</p><h3>BERT: Pre-training of Deep Bidirectional '
             f'Transformers</h3><p><a href="https://arxiv.org/abs/1810.04805">this paper</a></p>'
             f'<p><a href="{ARXIV}">link</a></p>')
     bert, attention = find_mentions(html)
-    assert bert.title == attention.title == "BERT: Pre-training of Deep Bidirectional Transformers"
+    assert bert.heading == attention.heading == "BERT: Pre-training of Deep Bidirectional Transformers"
+    assert bert.title is None and attention.title is None
     assert bert.paper_id == "arxiv:1810.04805" and attention.paper_id == "arxiv:1706.03762"
 
 
 def test_no_heading_no_title_before_any_heading_appears() -> None:
     html = f'<p><a href="{ARXIV}">the paper</a></p><h2>Attention Is All You Need</h2>'
     assert one(html).heading is None and one(html).title is None
+
+
+def test_the_posts_own_title_is_never_a_papers() -> None:
+    refs = find_mentions(f'<p>Our new post: <a href="{ARXIV}">Why Attention Works So Well</a></p>',
+                         post_title="Why attention works so well!")
+    assert [(r.title, r.title_quality) for r in refs] == [(None, 0)]
+
+
+_heading_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=60)
+_anchor_text = st.one_of(st.sampled_from(GENERIC + NOT_NAMES + CITATIONS + TITLES),
+                         st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40))
+
+
+@settings(max_examples=300, deadline=None)
+@given(headings=st.lists(_heading_text, min_size=1, max_size=3), anchor=_anchor_text,
+       level=st.integers(min_value=1, max_value=6))
+def test_no_heading_that_does_not_contain_the_link_ever_becomes_a_title(headings: list[str], anchor: str,
+                                                                       level: int) -> None:
+    import html as html_lib
+
+    body = "".join(f"<h{level}>{html_lib.escape(h)}</h{level}><p>Text.</p>" for h in headings)
+    body += f'<p>See <a href="{ARXIV}">{html_lib.escape(anchor)}</a> here.</p>'
+    (ref,) = find_mentions(body)
+    if ref.title is not None:
+        # the only title a link can give is its own text, cleaned; a heading's text only if it is that text
+        assert normalize_title(ref.title) in normalize_title(anchor)
+        assert ref.title_quality in (TITLE_FROM_ANCHOR, TITLE_FROM_SHORT_ANCHOR)
+    else:
+        assert ref.title_quality == 0
 
 
 def test_a_paper_linked_twice_is_one_mention_with_the_best_evidence() -> None:
@@ -136,8 +166,9 @@ def test_no_links_no_mentions() -> None:
 def test_user_rules_apply_to_the_links_of_a_post() -> None:
     rules = compile_rules([(r"^https?://neurips\.aipapertrails\.com/paper/(?P<id>[A-Za-z0-9_-]+)", "openreview:{id}")])
     html = '<p><a href="https://neurips.aipapertrails.com/paper/GqYSunGmp7">Reasoning Gym</a></p>'
-    assert find_mentions(html) == []
-    (ref,) = find_mentions(html, rules)
+    (plain,) = find_mentions(html)  # a path that names a paper is one on any host, under a url: id
+    assert plain.paper_id == "url:neurips.aipapertrails.com/paper/GqYSunGmp7"
+    (ref,) = find_mentions(html, rules)  # the rule knows better
     assert (ref.paper_id, ref.title) == ("openreview:GqYSunGmp7", "Reasoning Gym")
 
 
@@ -210,3 +241,43 @@ def test_title_likeness_is_what_the_single_patterns_made_it(pieces: list[str]) -
                     or not words or all(w.lower() in GENERIC_WORDS for w in words)) and \
         any(ch.isupper() or ch.isdigit() for ch in t)
     assert is_title_like(text) == expected
+
+
+# --- candidates: links the text calls a paper, on hosts whose ids we cannot read ------------------------------
+
+@pytest.mark.parametrize("anchor", ["this paper", "the paper", "The full paper", "preprint", "[pdf]", "PDF",
+                                    "a position paper", "our new paper", "the tech report", "paper"])
+def test_a_link_the_text_calls_a_paper_is_a_candidate(anchor: str) -> None:
+    (ref,) = find_mentions(f'<p>Read <a href="https://lab.example.org/pubs/x?id=7">{anchor}</a> today.</p>')
+    assert ref.candidate and ref.paper_id == "url:lab.example.org/pubs/x?id=7"
+    assert ref.title is None and ref.context == f"Read {anchor} today."
+
+
+@pytest.mark.parametrize(("href", "anchor"), [
+    ("https://lab.example.org/blog/post", "our blog post"),  # says nothing about a paper
+    ("https://lab.example.org/blog/post", "Attention Is All You Need"),  # a title to an unknown page: not a paper
+    ("https://github.com/org/repo", "the paper"),  # never-paper hosts stay so
+    ("https://lab.example.org/fig.png", "paper"),
+    ("mailto:x@example.org", "the paper"),
+])
+def test_other_unknown_links_are_neither_papers_nor_candidates(href: str, anchor: str) -> None:
+    assert find_mentions(f'<p><a href="{href}">{anchor}</a></p>') == []
+
+
+def test_candidates_follow_the_papers_once_each() -> None:
+    html = (f'<p><a href="https://lab.example.org/p1">this paper</a> and <a href="{ARXIV}">Attention Is All You '
+            f'Need</a>, again <a href="https://lab.example.org/p1">the paper</a>.</p>')
+    refs = find_mentions(html)
+    assert [(r.paper_id, r.candidate) for r in refs] == [("arxiv:1706.03762", False),
+                                                         ("url:lab.example.org/p1", True)]
+
+
+def test_equal_title_evidence_is_broken_the_same_way_whatever_the_order() -> None:
+    from digest.clean.mentions import better_title
+
+    a, b = ("Attention Is All You Need", 60), ("Attention Is All You Need (Transformer)", 60)
+    assert better_title(*b, *a) and not better_title(*a, *b)  # more words: more complete
+    c, d = ("Scaling Laws For Language", 60), ("Scaling laws for Language", 60)
+    assert better_title(*c, *d) != better_title(*d, *c)  # same words: one fixed winner either way
+    assert not better_title("Toolformer", 45, "Attention Is All You Need", 60)
+    assert better_title("Toolformer", 45, None, 0)

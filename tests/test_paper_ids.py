@@ -219,7 +219,46 @@ NOT_PAPERS = [
     "https://doi.org/",
     "https://doi.org/not-a-doi",
     "https://hdl.handle.net/",
+    # listings and pages about papers, on any host: not one paper
+    "https://neurips.aipapertrails.com",
+    "https://lab.example.org/papers/",
+    "https://lab.example.org/papers/2024",
+    "https://lab.example.org/paper/index.html",
+    "https://lab.example.org/papers/tags/rl",
+    "https://conf.example.org/posters/about",
+    "https://lab.example.org/paper/123-slug/figures/more",
+    "https://lab.example.org/papers/deep-nets-2019/slides",
+    "https://lab.example.org/papers/deep-nets-2019/code",
+    "https://huggingface.co/papers/trending",
+    "https://conf.example.org/forum?id=a",
 ]
+
+# A path that names one paper, on any host, is a paper known by its URL.
+PATH_NAMED = [
+    ("https://neurips.aipapertrails.com/paper/D1PeGJtVEu", "url:neurips.aipapertrails.com/paper/D1PeGJtVEu"),
+    ("https://www.lab.example.org/papers/abc123/", "url:lab.example.org/papers/abc123"),
+    ("https://lab.example.org/paper/1234/deep-nets-for-all", "url:lab.example.org/paper/1234/deep-nets-for-all"),
+    ("https://icml.cc/virtual/2024/poster/33245", "url:icml.cc/virtual/2024/poster/33245"),
+    ("https://conf.example.org/2025/poster/118", "url:conf.example.org/2025/poster/118"),
+    ("https://or-mirror.example.org/forum?id=abcdEF12&noteId=x", "url:or-mirror.example.org/forum?id=abcdEF12"),
+    ("https://finder.example.com/paper/4OsgYD7em5?utm_source=x", "url:finder.example.com/paper/4OsgYD7em5"),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), PATH_NAMED)
+def test_a_path_that_names_a_paper_is_a_url_paper_on_any_host(url: str, expected: str) -> None:
+    assert canonical_id(url) == expected
+
+
+def test_id_precedence_ranks_arxiv_first_and_title_last() -> None:
+    from digest.clean.paper_ids import id_rank, title_id
+
+    ordered = ["arxiv:1706.03762", "openreview:abcde", "neurips:2020/ab", "doi:10.1/x", "hdl:1721.1/6125",
+               "url:x.org/paper/1", "title:attention is all you need"]
+    assert sorted(reversed(ordered), key=id_rank) == ordered
+    assert id_rank("myrule:1") < id_rank("url:x.org/a.pdf")
+    assert title_id("Attention Is All You Need!") == "title:attention is all you need"
+    assert title_id("BERT") is None  # one word names no paper well enough to resolve by
 
 
 @pytest.mark.parametrize("url", NOT_PAPERS)
@@ -285,8 +324,9 @@ PAPER_FINDER = compile_rules([(r"^https?://neurips\.aipapertrails\.com/paper/(?P
 def test_a_user_rule_maps_a_mirror_to_openreview_ids() -> None:
     assert canonical_id("https://neurips.aipapertrails.com/paper/4OsgYD7em5", PAPER_FINDER) == "openreview:4OsgYD7em5"
     assert canonical_id("http://neurips.aipapertrails.com/paper/GqYSunGmp7", PAPER_FINDER) == "openreview:GqYSunGmp7"
-    # without the rule the page is not a paper; pages the rule does not match stay what they were
-    assert canonical_id("https://neurips.aipapertrails.com/paper/4OsgYD7em5") is None
+    # pages the rule does not match stay what they were
+    assert canonical_id("https://neurips.aipapertrails.com/paper/4OsgYD7em5") == \
+        "url:neurips.aipapertrails.com/paper/4OsgYD7em5"  # without the rule: a path-named paper
     assert canonical_id("https://neurips.aipapertrails.com", PAPER_FINDER) is None
     assert canonical_id("https://arxiv.org/abs/2501.12948", PAPER_FINDER) == "arxiv:2501.12948"
 

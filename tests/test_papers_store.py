@@ -152,13 +152,13 @@ def test_a_title_upgrades_to_better_evidence_and_never_downgrades(
                                                         + link("https://arxiv.org/abs/1706.03762", "the paper"))))
     add_source(url)
     fetch_all()
-    assert papers(engine) == [("arxiv:1706.03762", ATTENTION, 30)]  # from the heading
+    assert papers(engine) == [("arxiv:1706.03762", None, 0)]  # a heading is never a paper's title
 
     serve(httpserver, "/feed.xml", rss(
         post("p1", f"<h2>{ATTENTION}</h2>" + link("https://arxiv.org/abs/1706.03762", "the paper")),
         post("p2", link("https://arxiv.org/pdf/1706.03762", "Transformer"), day=3)))
     fetch_all()
-    assert papers(engine) == [("arxiv:1706.03762", "Transformer", 45)]  # a name in the anchor beats a heading
+    assert papers(engine) == [("arxiv:1706.03762", "Transformer", 45)]  # a name in the anchor is a title
 
     serve(httpserver, "/feed.xml", rss(
         post("p1", f"<h2>{ATTENTION}</h2>" + link("https://arxiv.org/abs/1706.03762", "the paper")),
@@ -299,13 +299,16 @@ def test_digest_papers_json_has_the_documented_shape(add_source, fetch_all, http
     assert [p["id"] for p in ranked] == ["arxiv:1706.03762", "openreview:YyyYY11", "doi:10.1038/nature14539",
                                          "acl:N19-1423"]
     x = ranked[0]
-    assert set(x) == {"id", "title", "url", "pdf", "sources", "mentions", "latest", "mentioned_in"}
+    assert set(x) == {"id", "title", "url", "pdf", "sources", "mentions", "latest", "mentioned_in",
+                      "authors", "abstract", "venue", "year"}  # the paper's metadata: tests/test_quotes.py
     assert (x["title"], x["url"], x["pdf"], x["sources"], x["mentions"], x["latest"]) == (
         "Paper X Title", "https://arxiv.org/abs/1706.03762", "https://arxiv.org/pdf/1706.03762", 2, 2,
         "2026-11-10T10:00:00Z")
     assert x["mentioned_in"] == [
-        {"source": "Alpha Blog", "title": "a1", "url": "https://blog.example/a1", "published": "2026-11-10T10:00:00Z"},
-        {"source": "Beta Blog", "title": "b1", "url": "https://blog.example/b1", "published": "2026-11-01T10:00:00Z"},
+        {"source": "Alpha Blog", "title": "a1", "url": "https://blog.example/a1", "published": "2026-11-10T10:00:00Z",
+         "quote": "We discuss Paper X Title at length."},
+        {"source": "Beta Blog", "title": "b1", "url": "https://blog.example/b1", "published": "2026-11-01T10:00:00Z",
+         "quote": "We discuss here at length."},
     ]
     assert ranked[3]["pdf"] == "https://aclanthology.org/N19-1423.pdf"
     assert len(json.loads(cli("papers", "--json", "--top", "1").stdout)) == 1
@@ -368,11 +371,12 @@ def test_db_rescan_after_adding_a_rule_picks_up_newly_recognised_papers(
     cli = Cli(db_url, config)
     cli("sources", "add", serve_feed("/feed.xml", feed), "--name", "trails")
     cli("fetch", "--all")
-    assert [(g, pid) for _, g, pid, _, _ in mentions(engine)] == [("p1", "arxiv:2501.12948"),
-                                                                   ("p2", "openreview:GqYSunGmp7")]
+    # the finder's page names a paper by its path: a url: paper until a rule (or its landing page) says more
+    before = [("p1", "arxiv:2501.12948"), ("p1", "url:neurips.aipapertrails.com/paper/GqYSunGmp7"),
+              ("p2", "openreview:GqYSunGmp7")]
+    assert [(g, pid) for _, g, pid, _, _ in mentions(engine)] == before
     assert "0 items" not in cli("db", "rescan").stdout  # a rescan without new rules changes nothing
-    assert [(g, pid) for _, g, pid, _, _ in mentions(engine)] == [("p1", "arxiv:2501.12948"),
-                                                                   ("p2", "openreview:GqYSunGmp7")]
+    assert [(g, pid) for _, g, pid, _, _ in mentions(engine)] == before
 
     config.write_text(NO_ENRICH + "[[papers.rules]]\n"
                       "pattern = '^https?://neurips\\.aipapertrails\\.com/paper/(?P<id>[A-Za-z0-9_-]+)'\n"
@@ -411,8 +415,9 @@ def test_db_rescan_gives_a_pdf_known_only_by_url_the_id_a_new_rule_recognises(
     # the other PDF was a paper of its own: that row takes the id, keeping its title
     assert [(g, pid) for _, g, pid, _, _ in mentions(engine)] == [
         ("p1", "openreview:GqYSunGmp7"), ("p2", "openreview:GqYSunGmp7"), ("p3", "openreview:AbCdE12345")]
+    # and the url: row the first PDF had joined the paper it is: one row, the old id an alias
     assert papers(engine) == [("openreview:AbCdE12345", "Mirror Only Paper", 60),
-                              ("openreview:GqYSunGmp7", "Reasoning Gym", 45),
-                              ("url:mirror.example.org/pdf/GqYSunGmp7.pdf", None, 0)]
+                              ("openreview:GqYSunGmp7", "Reasoning Gym", 45)]
+    assert "url:mirror.example.org/pdf/GqYSunGmp7.pdf" in aliases(engine, "openreview:GqYSunGmp7")
     assert store_rows(engine, "SELECT landing_url, pdf_url FROM papers WHERE canonical_id = 'openreview:AbCdE12345'") \
         == [("https://openreview.net/forum?id=AbCdE12345", "https://mirror.example.org/pdf/AbCdE12345.pdf")]

@@ -93,7 +93,7 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
 def _mentions(raw: RawItem, tree: LexborHTMLParser | None, rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
     """The papers the content links; for a listing item, the paper it is comes first and wins."""
     root = tree.body if tree is not None else None
-    linked = find_mentions_in(root, rules) if root is not None else []
+    linked = find_mentions_in(root, rules, raw.title) if root is not None else []
     own = listing_ref(raw.paper, raw.guid, rules) if raw.paper else None
     if own is None:
         return tuple(linked)

@@ -9,18 +9,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from digest.clean.paper_ids import PaperRule, canonical_id, landing_url, pdf_url
+from digest.clean.paper_ids import PaperRule, candidate_id, canonical_id, landing_url, pdf_url
 from digest.parse.types import PaperInfo
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
 
-# How much to trust a title, by where it came from; a better source replaces a worse one.
-TITLE_FROM_API = 100
+# How much to trust a title, by where it came from; a better source replaces a worse one. Resolvers rank
+# above a listing, a listing above anchor text; a heading is never a title (a link whose own text says
+# nothing names no title: the paper is shown by its id until a resolver names it).
+TITLE_FROM_API = 100  # the arXiv API
+RESOLVER_QUALITY = {"arxiv": 100, "openreview": 99, "s2": 98, "crossref": 97, "landing": 96, "title": 95}
 TITLE_FROM_LISTING = 90
 TITLE_FROM_ANCHOR = 60  # anchor text of three words or more that is not generic
 TITLE_FROM_SHORT_ANCHOR = 45  # a name such as "DeepSeek-R1" or "Toolformer"
-TITLE_FROM_HEADING = 30  # the nearest heading before a link whose own text says nothing
+# Where a title came from, by quality, for `papers --json` and the closing report ("provenance").
+TITLE_SOURCE = {TITLE_FROM_LISTING: "listing", TITLE_FROM_ANCHOR: "anchor", TITLE_FROM_SHORT_ANCHOR: "anchor"}
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 BLOCKS = frozenset({"p", "li", "td", "th", "dd", "dt", "blockquote", "figcaption", "pre", *HEADINGS})
@@ -192,6 +196,9 @@ class PaperRef:
     title: str | None
     title_quality: int
     info: PaperInfo | None = None  # what a listing stated about the paper (authors, abstract, upvotes...)
+    # A link the text calls a paper ("this paper", "[pdf]") on a host we cannot read ids from: a paper only
+    # once its landing page shows it is one (digest enrich); until then it is kept aside, not a mention.
+    candidate: bool = False
     # Derived once where the mention is found (a parse worker), not in the store's writer, which is a run's
     # one serial path: the normalised title, and the paper's pages were it a new paper under this id.
     norm_title: str | None = field(init=False, repr=False, compare=False)
@@ -211,7 +218,7 @@ def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperR
         return None
     quality = 0
     if info.title:
-        quality = TITLE_FROM_LISTING if info.title_is_metadata else title_evidence(info.title, None)[1]
+        quality = TITLE_FROM_LISTING if info.title_is_metadata else title_evidence(info.title)[1]
     return PaperRef(paper_id=paper_id, url=info.url, anchor=None, heading=None, context=None,
                     title=clean_title(info.title) if quality else None, title_quality=quality, info=info)
 
@@ -243,13 +250,31 @@ def clean_title(text: str) -> str:
     return t
 
 
-def title_evidence(anchor: str | None, heading: str | None) -> tuple[str | None, int]:
-    if is_title_like(anchor):
-        clean = clean_title(anchor or "")
-        return clean, TITLE_FROM_ANCHOR if len(_WORD.findall(clean)) >= 3 else TITLE_FROM_SHORT_ANCHOR
-    if is_title_like(heading):
-        return clean_title(heading or ""), TITLE_FROM_HEADING
-    return None, 0
+def title_evidence(anchor: str | None, post_title: str | None = None) -> tuple[str | None, int]:
+    """The title a link's own text offers, and its quality; (None, 0) when it names nothing.
+
+    Only the link's own text counts: a heading above it names a section, not the paper ("4. Many
+    limitations of LRMs" was once the title of nine papers), and the post's own title is never a paper's."""
+    if not is_title_like(anchor):
+        return None, 0
+    clean = clean_title(anchor or "")
+    if post_title and normalize_title(clean) == normalize_title(post_title):
+        return None, 0
+    return clean, TITLE_FROM_ANCHOR if len(_WORD.findall(clean)) >= 3 else TITLE_FROM_SHORT_ANCHOR
+
+
+def better_title(title: str | None, quality: int, than: str | None, than_quality: int) -> bool:
+    """Whether (title, quality) should replace (than, than_quality): higher quality wins; at equal quality
+    the more complete title (more words), then the one that sorts first, so the result never depends on
+    the order posts arrive in."""
+    if not title:
+        return False
+    if not than or quality != than_quality:
+        return quality > than_quality or not than
+    words, than_words = len(_WORD.findall(title)), len(_WORD.findall(than))
+    if words != than_words:
+        return words > than_words
+    return (title.casefold(), title) < (than.casefold(), than)
 
 
 @functools.lru_cache(maxsize=1 << 14)  # a run asks again for the same titles (batch lookups, then resolving)
@@ -297,21 +322,50 @@ def _text(node: LexborNode) -> str:
     return fold("".join(parts))
 
 
-def find_mentions(html: str | None, rules: Sequence[PaperRule] = ()) -> list[PaperRef]:
+# A link the text itself calls a paper: its words are all generic and one of them says "paper" ("this paper",
+# "the full paper", "a position paper", "preprint", "[pdf]", "tech report").
+_PAPER_WORDS = frozenset({"paper", "papers", "preprint", "pdf", "report", "manuscript", "publication"})
+_CANDIDATE_EXTRA = frozenset({"technical", "tech", "camera", "ready", "arxiv", "full", "position"})
+
+
+def calls_itself_a_paper(anchor: str | None) -> bool:
+    words = [w.lower() for w in _WORD.findall(fold(anchor))]
+    return (0 < len(words) <= 6 and any(w in _PAPER_WORDS for w in words)
+            and all(w in GENERIC_WORDS or w in _PAPER_WORDS or w in _CANDIDATE_EXTRA for w in words))
+
+
+def find_mentions(html: str | None, rules: Sequence[PaperRule] = (), post_title: str | None = None) -> list[PaperRef]:
     """Every distinct paper linked from sanitised HTML, in order of first link; best evidence per paper."""
     if not html or "<a" not in html:
         return []
     from selectolax.lexbor import LexborHTMLParser
 
     root = LexborHTMLParser(html).body
-    return find_mentions_in(root, rules) if root is not None else []
+    return find_mentions_in(root, rules, post_title) if root is not None else []
 
 
-def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = ()) -> list[PaperRef]:
-    """As find_mentions, on a parsed tree (the clean stage parses each item once for all it needs)."""
+def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = (),
+                     post_title: str | None = None) -> list[PaperRef]:
+    """As find_mentions, on a parsed tree (the clean stage parses each item once for all it needs).
+
+    Candidates (`PaperRef.candidate`) come after the papers: links on unknown hosts that the text calls a
+    paper, each once, never one whose URL is already a paper of this post."""
     found: dict[str, PaperRef] = {}
+    candidates: dict[str, PaperRef] = {}
     heading: str | None = None
     block_texts: dict[int, str] = {}
+
+    def context_of(node: LexborNode, anchor: str | None) -> str | None:
+        block = node.parent
+        while block is not None and block.tag not in BLOCKS and block is not root:
+            block = block.parent
+        if block is None or block is root:
+            return None
+        key = block.mem_id
+        if key not in block_texts:
+            block_texts[key] = _text(block)
+        return _snippet(block_texts[key], anchor or "") or None
+
     # The selector engine hands back headings and links in document order, without a Python walk.
     for node in root.css("h1, h2, h3, h4, h5, h6, a[href]"):
         tag = node.tag
@@ -319,32 +373,36 @@ def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = ()) -> list[
             heading = _text(node)
             continue
         href = node.attributes.get("href")
-        paper_id = canonical_id(href, rules) if href else None
+        if not href:
+            continue
+        paper_id = canonical_id(href, rules)
         if paper_id is None:
+            if href in candidates:
+                continue
+            anchor = _text(node) or None
+            if calls_itself_a_paper(anchor) and (cid := candidate_id(href)) is not None:
+                candidates[href] = PaperRef(paper_id=cid, url=str(href), anchor=anchor, heading=heading,
+                                            context=context_of(node, anchor), title=None, title_quality=0,
+                                            candidate=True)
             continue
         existing = found.get(paper_id)
-        if existing is not None and existing.title_quality >= TITLE_FROM_ANCHOR:  # no link can say more
-            continue
+        if existing is not None and existing.title_quality >= TITLE_FROM_ANCHOR:
+            continue  # no later link can say more: the first good anchor of a post stands
         anchor = _text(node) or None
-        title, quality = title_evidence(anchor, heading)
-        if existing is not None and existing.title_quality >= quality:
+        title, quality = title_evidence(anchor, post_title)
+        if existing is not None and not better_title(title, quality, existing.title, existing.title_quality):
             continue
-        block = node.parent
-        while block is not None and block.tag not in BLOCKS and block is not root:
-            block = block.parent
-        context = None
-        if block is not None and block is not root:
-            key = block.mem_id
-            if key not in block_texts:
-                block_texts[key] = _text(block)
-            context = _snippet(block_texts[key], anchor or "") or None
         found[paper_id] = PaperRef(
             paper_id=paper_id,
             url=str(href),
             anchor=anchor,
             heading=heading,
-            context=context,
+            context=context_of(node, anchor),
             title=title,
             title_quality=quality,
         )
-    return list(found.values())
+    refs = list(found.values())
+    if candidates:
+        seen = {ref.url for ref in refs}
+        refs.extend(ref for url, ref in candidates.items() if url not in seen)
+    return refs

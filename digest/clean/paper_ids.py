@@ -3,7 +3,8 @@
 Forms (scripts and tests compare these strings):
   arxiv:2401.05566  arxiv:hep-th/9901001  openreview:<forum id>  neurips:<year>/<32 hex>  neurips:paper/<n>
   pmlr:v<N>/<key>  jmlr:v<N>/<key>  acl:<id>  cvf:<conf>/<key>  doi:<lower-cased doi>  hdl:<prefix>/<suffix>
-  url:<host/path>  (a PDF, or a publication page on a known scholarly host; see SCHOLARLY_HOSTS)
+  url:<host/path>  (a PDF, a publication page on a known scholarly host, or any path that names a paper)
+  title:<normalised title>  (a paper a listing names without a link, until a resolver finds its real id)
 """
 
 from __future__ import annotations
@@ -167,6 +168,10 @@ def normalized_url_id(host: str, path: str) -> str:
 
 
 ARXIV_HOSTS = frozenset({"arxiv.org", "ar5iv.org", "ar5iv.labs.arxiv.org", "alphaxiv.org"})
+# Hosts with id forms of their own (_from_known_host): a path there that is none of them names no paper.
+_OWN_FORMS = frozenset({"huggingface.co", "openreview.net", "doi.org", "dx.doi.org", "hdl.handle.net",
+                        "proceedings.neurips.cc", "papers.nips.cc", "papers.neurips.cc", "proceedings.mlr.press",
+                        "jmlr.org", "aclanthology.org", "aclweb.org", "openaccess.thecvf.com", "nature.com"})
 
 
 def _from_known_host(host: str, path: str, query: str) -> str | None:
@@ -298,6 +303,8 @@ def _canonical_cached(url: str, rules: tuple[PaperRule, ...]) -> str | None:
         return known
     if host in ARXIV_HOSTS:  # an arXiv URL whose id fails arXiv's grammar is not a paper, PDF or not
         return None
+    if host in _OWN_FORMS and not path.lower().endswith(".pdf"):
+        return None  # a host whose paper URLs we know: what is not one of them is not a paper
     if _on_any(host, NOT_PAPER_HOSTS):
         return None
     scholarly = _on_any(host, SCHOLARLY_HOSTS)
@@ -305,7 +312,73 @@ def _canonical_cached(url: str, rules: tuple[PaperRule, ...]) -> str | None:
         return normalized_url_id(host, path)
     if path.lower().endswith(".pdf"):
         return normalized_url_id(host, path)
-    return None
+    return path_named_id(host, path, query)
+
+
+# A path that names one paper on any host: /paper/<id>, /papers/<id>, /poster/<n>, /forum?id=<id> (conference
+# virtual sites, paper finders, lab pages, OpenReview mirrors). The id segment must look like an id, not a
+# listing ("/papers/", "/papers/2024", "/paper/index.html", "/papers/tags/rl").
+_PAPER_PATH = re.compile(r"/(?:papers?|posters?)/([A-Za-z0-9][\w.~-]{2,})(?:/[\w.~%-]*)?/?$")
+_NOT_AN_ID = re.compile(r"(?:19|20)\d{2}|index(?:\.\w+)?|all|list|search|tags?|page|latest|new|top|trending"
+                        r"|browse|accepted|submit|about|feed|rss", re.IGNORECASE)
+
+
+_NOT_THE_PAPER = frozenset({"slides", "code", "video", "videos", "poster", "supplementary", "supplemental", "supp",
+                            "bib", "bibtex", "reviews", "review", "comments", "discussion", "data", "figures"})
+
+
+def path_named_id(host: str, path: str, query: str = "") -> str | None:
+    """`url:<host/path>` for a link whose path names a paper on a host without an id scheme of its own."""
+    if path.rstrip("/").endswith("/forum") and query:
+        ids = parse_qs(query).get("id")
+        if ids and _OPENREVIEW_ID.fullmatch(ids[0]):
+            return f"{normalized_url_id(host, path)}?id={ids[0]}"
+        return None
+    m = _PAPER_PATH.search(path)
+    if m is None or _NOT_AN_ID.fullmatch(m[1]):
+        return None
+    tail = path[m.end(1):].strip("/").lower()
+    if tail and (tail in _NOT_THE_PAPER or "." in tail):
+        return None  # /paper/<id>/slides, /paper/<id>/code, /papers/<id>/figure.html: about the paper
+    kind = path[m.start() + 1:].split("/", 1)[0]
+    if kind.startswith("poster") and not m[1].isdigit() and not re.fullmatch(r"[\w-]*\d[\w-]*", m[1]):
+        return None  # /poster/<n>: a poster page is numbered; /posters/about is a page about posters
+    return normalized_url_id(host, path)
+
+
+def candidate_id(url: str) -> str | None:
+    """The id a link would have were its page a paper: `url:<host/path>[?query]`, for http(s) links off the
+    hosts that are never papers. Only a landing page read later makes it one (see clean/mentions.py)."""
+    split = http_parts(url.strip())
+    if split is None:
+        return None
+    netloc, path, query = split
+    host = _host(netloc)
+    if not host or _IMAGE_EXT.search(path) or host in ARXIV_HOSTS or _on_any(host, NOT_PAPER_HOSTS):
+        return None
+    paper_id = normalized_url_id(host, path or "/")
+    return f"{paper_id}?{query}" if query else paper_id
+
+
+# When two ids turn out to be one paper, the paper keeps the one that ranks first; the others become aliases.
+ID_PRECEDENCE = ("arxiv", "openreview", "neurips", "pmlr", "jmlr", "acl", "cvf", "doi", "hdl", "url", "title")
+
+
+def id_rank(paper_id: str) -> float:
+    """Lower is stronger: arxiv 0 ... title 10; an unknown scheme (a user rule's) ranks just above url:."""
+    scheme = paper_id.partition(":")[0]
+    try:
+        return ID_PRECEDENCE.index(scheme)
+    except ValueError:
+        return ID_PRECEDENCE.index("url") - 0.5
+
+
+def title_id(title: str) -> str | None:
+    """`title:` + the normalised title: the id of a paper known only by its title (a pasted listing)."""
+    import unicodedata
+
+    norm = " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", title).casefold()))
+    return f"title:{norm}" if len(norm) >= 8 and " " in norm else None
 
 
 def compile_rules(rules: Sequence[tuple[str, str]]) -> list[PaperRule]:

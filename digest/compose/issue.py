@@ -93,9 +93,12 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
                                  sections=sections, filters=filters, weights=cfg.source_weights, now=now,
                                  lookback_days=cfg.lookback_days, max_papers=cfg.max_papers,
                                  max_posts=cfg.max_posts, item_text=None if filters.reads_item_text else texts)
+        # What the shown papers' posts say about them: read for those cards only, after selection.
+        said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if i.source_kind == "feed"}
+                                       for c in selection.papers})
         view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
                           order=section_order(sections), generated_at=now, window_start=window_start or floor,
-                          subject_template=cfg.subject, footer=footer_lines(cfg))
+                          subject_template=cfg.subject, footer=footer_lines(cfg), said=said)
         rendered = render(view, theme=theme_name, theme_dir=theme_dir)
         message_id = new_message_id(smtp.sender)
         message = build_message(subject=view.subject, html=rendered.html, text=rendered.text, sender=smtp.sender,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from digest.compose.quotes import quote
 from digest.compose.select import ChosenPaper, ChosenPost, Selection
+from digest.store.digests import MentionText
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class Link:
     title: str
     url: str | None
     source: str
+    quote: str | None = None  # what the post says about the paper (quotes.quote): plain text, escaped by themes
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,18 @@ def safe_url(url: str | None) -> str | None:
     return result if result and result.startswith(("http://", "https://")) else None
 
 
-def paper_card(chosen: ChosenPaper) -> PaperCard:
+def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] | None = None) -> PaperCard:
+    """The card of a chosen paper; `said` holds the posts' words around their links, by (paper id, item id),
+    quoted under each post that discusses it (none without)."""
     p = chosen.paper
-    links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source)
+    said = said or {}
+
+    def quoted(item_id: int) -> str | None:
+        m = said.get((p.id, item_id))
+        return quote(m.context, anchor=m.anchor, title=p.title) if m else None
+
+    links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
+                       quote=quoted(i.id))
                   for i in chosen.items if i.source_kind == "feed")
     return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or p.landing_url or p.canonical_id,
                      url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
@@ -158,12 +170,14 @@ def subject_line(template: str, *, title: str, name: str, date: str, papers: int
 
 
 def build_view(*, name: str, title: str, selection: Selection, order: Sequence[str], generated_at: datetime,
-               window_start: datetime | None, subject_template: str, footer: Sequence[str] = ()) -> DigestView:
-    """Sections in config order (the catch-all last); empty sections are left out."""
+               window_start: datetime | None, subject_template: str, footer: Sequence[str] = (),
+               said: Mapping[tuple[int, int], MentionText] | None = None) -> DigestView:
+    """Sections in config order (the catch-all last); empty sections are left out. `said`: the mentions'
+    anchors and contexts of the shown papers (store.mention_texts), for the quotes on their cards."""
     taken: set[str] = set()
     sections = []
     for section_name in order:
-        papers = [paper_card(c) for c in selection.papers if c.section == section_name]
+        papers = [paper_card(c, said) for c in selection.papers if c.section == section_name]
         posts = [post_card(c) for c in selection.posts if c.section == section_name]
         if papers or posts:
             sections.append(Section(title=section_name, anchor=anchor_for(section_name, taken), papers=papers,

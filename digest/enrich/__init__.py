@@ -23,6 +23,12 @@ class PaperMeta:
     categories: tuple[str, ...] = ()
     published: datetime | None = None
     pdf_url: str | None = None
+    venue: str | None = None  # "NeurIPS 2024", "Nature", "ACL 2023 (Long Papers)"
+    year: int | None = None
+    # Other canonical ids the resolver states for this same paper (its arXiv preprint, its DOI, its ACL id):
+    # the store merges them into one paper, keeping the id that ranks first in paper_ids.ID_PRECEDENCE.
+    same_as: tuple[str, ...] = ()
+    resolver: str = ""  # who said it ("arxiv", "openreview", "s2", "crossref", "landing"): provenance
 
 
 class EnrichUnavailable(Exception):

@@ -20,6 +20,8 @@ class PaperInfo:
     project_url: str | None = None
     announce: str | None = None  # arXiv: "new" or "cross"
     title_is_metadata: bool = True  # False for a reading list's link text: evidence like any anchor
+    venue: str | None = None  # a reading list's "…, NeurIPS 2021" tail, kept apart from the title
+    year: int | None = None
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,28 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
     return out
 
 
+class MentionText(NamedTuple):
+    """What one post wrote around its link to one paper (clean/mentions.py), for the quote on its card."""
+
+    anchor: str | None
+    context: str | None
+
+
+def mention_texts(s: Session, shown: Mapping[int, Collection[int]]) -> dict[tuple[int, int], MentionText]:
+    """The anchor and context of each (paper, item) mention in `shown` (paper id -> the items its card lists),
+    by (paper id, item id). Read after selection for the few papers an issue shows, never for every
+    candidate: one query by paper id (the mentions' paper index), the items filtered here."""
+    conn = s.connection()
+    out: dict[tuple[int, int], MentionText] = {}
+    for chunk in bulk.chunks([pid for pid, items in shown.items() if items]):
+        for pid, item_id, anchor, context in conn.execute(
+                select(Mention.paper_id, Mention.item_id, Mention.anchor_text, Mention.context)
+                .where(Mention.paper_id.in_(chunk), Mention.context.is_not(None))):
+            if item_id in shown[pid]:
+                out[(pid, item_id)] = MentionText(anchor, context)
+    return out
+
+
 @dataclass(frozen=True)
 class IssueRecord:
     name: str

@@ -119,6 +119,10 @@ class Paper(Base):
     code_url: Mapped[str | None] = mapped_column(String(2000))
     project_url: Mapped[str | None] = mapped_column(String(2000))
     meta_quality: Mapped[int] = mapped_column(Integer, default=0)  # who said the authors/abstract (see mentions)
+    # Provenance: who said the title and the metadata ("arxiv", "s2", "landing", "listing", "anchor"...), so a
+    # later, better source can overrule it and a reader can tell a resolver's title from a post's anchor.
+    title_source: Mapped[str | None] = mapped_column(String(40))
+    meta_source: Mapped[str | None] = mapped_column(String(40))
     enriched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # looked up in an API (found or not)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -148,6 +152,44 @@ class Mention(Base):
     anchor_text: Mapped[str | None] = mapped_column(Text)
     heading: Mapped[str | None] = mapped_column(Text)
     context: Mapped[str | None] = mapped_column(Text)
+
+
+class CandidateLink(Base):
+    """A link a post calls a paper ("this paper", "[pdf]") on a host we cannot read ids from. It becomes a
+    mention once its landing page shows a paper (digest enrich), and stays aside, shown nowhere, until then."""
+
+    __tablename__ = "candidate_links"
+    __table_args__ = (Index("ix_candidate_links_url", "url"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    anchor_text: Mapped[str | None] = mapped_column(Text)
+    heading: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(Text)
+
+
+class LandingPage(Base):
+    """What reading a page said: paper, not_paper (asked once), or unreadable (asked again on a later run)."""
+
+    __tablename__ = "landing_pages"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class PaperLookup(Base):
+    """One resolver asked about one paper (found or not), so each resolver asks about a paper once."""
+
+    __tablename__ = "paper_lookups"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    resolver: Mapped[str] = mapped_column(String(40), primary_key=True)
+    looked_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    found: Mapped[bool] = mapped_column(Boolean)
 
 
 class Fetch(Base):

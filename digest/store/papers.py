@@ -9,14 +9,15 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef
-from digest.clean.paper_ids import pdf_url
+from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, better_title
+from digest.clean.paper_ids import PaperRule, pdf_url
 from digest.store import bulk
-from digest.store.models import Item, Mention, Paper, PaperAlias, Source
+from digest.store.models import CandidateLink, Item, Mention, Paper, PaperAlias, Source
 
 # The columns a mention can change; loaded once per batch for the papers the batch touches.
 _STATE = ("id", "canonical_id", "title", "title_quality", "norm_title", "authors", "abstract", "categories",
-          "meta_quality", "pdf_url", "landing_url", "upvotes", "code_url", "project_url")
+          "meta_quality", "pdf_url", "landing_url", "upvotes", "code_url", "project_url", "venue", "year",
+          "title_source", "meta_source")
 
 
 class _Batch:
@@ -35,19 +36,20 @@ class _Batch:
         self.dirty: set[int] = set()
         self.twins: dict[str, int] = {}
         self.fresh_aliases: dict[str, int] = {}
+        self.merges: list[tuple[int, int]] = []  # (stays, joins it): a URL's paper found to be an id's paper
         self.next_temp = -1
         self._load(refs)
 
     def _load(self, refs: Sequence[PaperRef]) -> None:
-        names = list({name for r in refs for name in (r.paper_id, r.url)})
+        names = list({name for r in refs for name in (r.paper_id, r.url) if name})
         self.alias.update(bulk.select_in(self.s, PaperAlias.__table__, ("alias", "paper_id"), key="alias",
                                          values=names))
         # A paper's own id is its row's canonical_id, never also an alias row (stores written before this
         # have both; either finds it).
-        own = list({r.paper_id for r in refs} - self.alias.keys())
+        own = list({r.paper_id for r in refs if not r.candidate} - self.alias.keys())
         self.alias.update(bulk.select_in(self.s, Paper.__table__, ("canonical_id", "id"), key="canonical_id",
                                          values=own))
-        norms = list({r.norm_title for r in refs if r.norm_title and r.paper_id not in self.alias})
+        norms = list({r.norm_title for r in refs if r.norm_title and not r.candidate and r.paper_id not in self.alias})
         raw = bulk.sqlite_of(self.s)
         for chunk in bulk.chunks(norms):
             if raw is not None:  # the driver itself: this runs once per source of every fetch
@@ -77,9 +79,20 @@ class _Batch:
         self.state[pid]["landing_url"] = ref.landing_url
         self.dirty.add(pid)
 
+    def known(self, ref: PaperRef) -> bool:
+        """A candidate is a paper once its landing page said so: then its URL is an alias of that paper."""
+        return ref.url in self.alias or ref.paper_id in self.alias
+
     def resolve(self, ref: PaperRef) -> int:
-        strong = not ref.paper_id.startswith("url:")
+        strong = not ref.paper_id.startswith(("url:", "title:"))
         pid = self.alias.get(ref.paper_id)
+        if pid is not None and strong and pid > 0:
+            # a URL known as a url: paper now has a real id whose paper exists (a rule added, a resolver's
+            # alias): the two rows are one paper
+            seen = self.alias.get(ref.url)
+            if (seen is not None and seen > 0 and seen != pid
+                    and str(self.state[seen]["canonical_id"]).startswith(("url:", "title:"))):
+                self.merges.append((pid, seen))
         if pid is None:
             seen = self.alias.get(ref.url)
             if seen is not None and (not strong or str(self.state[seen]["canonical_id"]).startswith("url:")):
@@ -98,10 +111,11 @@ class _Batch:
             self.state[pid] = {"id": pid, "canonical_id": ref.paper_id, "title": None, "title_quality": 0,
                                "norm_title": None, "authors": [], "abstract": None, "categories": [],
                                "meta_quality": 0, "pdf_url": None, "landing_url": ref.landing_url,
-                               "upvotes": None, "code_url": None, "project_url": None}
+                               "upvotes": None, "code_url": None, "project_url": None, "venue": None,
+                               "year": None, "title_source": None, "meta_source": None}
         self._improve(pid, ref)
         for name in (ref.paper_id, ref.url):
-            if name not in self.alias:  # an alias never moves once seen
+            if name and name not in self.alias:  # an alias never moves once seen
                 self.alias[name] = pid
                 if name != self.state[pid]["canonical_id"]:
                     self.fresh_aliases[name] = pid
@@ -112,8 +126,9 @@ class _Batch:
     def _improve(self, pid: int, ref: PaperRef) -> None:
         st = self.state[pid]
         before = dict(st) if pid > 0 else None  # a new paper is inserted whole: no change to track
-        if ref.title and ref.title_quality > int(st["title_quality"] or 0):
-            st.update(title=ref.title, title_quality=ref.title_quality, norm_title=ref.norm_title)
+        if better_title(ref.title, ref.title_quality, st["title"], int(st["title_quality"] or 0)):  # type: ignore[arg-type]
+            st.update(title=ref.title, title_quality=ref.title_quality, norm_title=ref.norm_title,
+                      title_source="listing" if ref.title_quality >= TITLE_FROM_LISTING else "anchor")
         if st["pdf_url"] is None:
             canonical = str(st["canonical_id"])
             st["pdf_url"] = ref.pdf_url if canonical == ref.paper_id else pdf_url(canonical, ref.url)
@@ -122,7 +137,12 @@ class _Batch:
             # Authors and abstract: a listing beats nothing, an API answer (TITLE_FROM_API) beats a listing.
             if (info.authors or info.abstract) and int(st["meta_quality"] or 0) <= TITLE_FROM_LISTING:
                 st.update(authors=list(info.authors) or st["authors"], abstract=info.abstract or st["abstract"],
-                          categories=list(info.categories) or st["categories"], meta_quality=TITLE_FROM_LISTING)
+                          categories=list(info.categories) or st["categories"], meta_quality=TITLE_FROM_LISTING,
+                          meta_source="listing")
+            if info.venue and not st["venue"]:
+                st["venue"] = info.venue
+            if info.year and not st["year"]:
+                st["year"] = info.year
             # Signals that change over time: the latest listing is right.
             if info.upvotes is not None:
                 st["upvotes"] = info.upvotes
@@ -160,14 +180,20 @@ def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[in
     item_ids = [item_id for item_id, _ in entries] if stored is None else list(stored)
     for chunk in bulk.chunks(item_ids):
         s.connection().execute(delete(Mention).where(Mention.item_id.in_(chunk)))
+        s.connection().execute(delete(CandidateLink).where(CandidateLink.item_id.in_(chunk)))
     refs = [ref for _, item_refs in entries for ref in item_refs]
     if not refs:
         return
     batch = _Batch(s, source_id, refs, now)
     pending: list[dict[str, object]] = []
+    candidates: list[dict[str, object]] = []
     for item_id, item_refs in entries:
         seen: set[int] = set()
         for position, ref in enumerate(item_refs):
+            if ref.candidate and not batch.known(ref):
+                candidates.append({"item_id": item_id, "url": ref.url, "position": position,
+                                   "anchor_text": ref.anchor, "heading": ref.heading, "context": ref.context})
+                continue
             pid = batch.resolve(ref)
             if pid in seen:  # two ids of one item resolving to one paper (an alias merge): the first stands
                 continue
@@ -178,6 +204,15 @@ def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[in
     for row in pending:
         row["paper_id"] = real.get(int(row["paper_id"]), row["paper_id"])  # type: ignore[call-overload]
     bulk.insert_rows(s, Mention.__table__, pending)
+    if candidates:
+        bulk.insert_rows(s, CandidateLink.__table__, candidates)
+    if batch.merges:
+        from digest.store.identity import merge
+
+        for keep, drop in dict.fromkeys(batch.merges):
+            a, b = s.get(Paper, keep, populate_existing=True), s.get(Paper, drop, populate_existing=True)
+            if a is not None and b is not None:
+                merge(s, a, b)
 
 
 def store_mentions(s: Session, *, item_id: int, source_id: int, refs: Sequence[PaperRef], now: datetime) -> None:
@@ -193,6 +228,7 @@ class Sighting:
     item_url: str | None
     published: datetime | None
     anchor: str | None
+    context: str | None = None  # the words around the link as stored; compose.quotes.quote trims it for show
 
 
 @dataclass(frozen=True)
@@ -205,6 +241,10 @@ class RankedPaper:
     items: int
     latest: datetime | None
     sightings: tuple[Sighting, ...]
+    authors: tuple[str, ...] = ()
+    abstract: str | None = None
+    venue: str | None = None
+    year: int | None = None
 
 
 def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None = None) -> list[RankedPaper]:
@@ -229,7 +269,8 @@ def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None 
     ids = [row.id for row in ranked]
     papers = {p.id: p for p in s.scalars(select(Paper).where(Paper.id.in_(ids)))}
     seen_query = (
-        select(Mention.paper_id, Source.title, Source.name, Item.title, Item.url, when, Mention.anchor_text)
+        select(Mention.paper_id, Source.title, Source.name, Item.title, Item.url, when, Mention.anchor_text,
+               Mention.context)
         .join(Item, Item.id == Mention.item_id)
         .join(Source, Source.id == Item.source_id)
         .where(Mention.paper_id.in_(ids))
@@ -238,17 +279,18 @@ def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None 
     if since is not None:
         seen_query = seen_query.where(when >= since)
     sightings: dict[int, list[Sighting]] = {}
-    for paper_id, src_title, src_name, item_title, item_url, published, anchor in s.execute(seen_query):
+    for paper_id, src_title, src_name, item_title, item_url, published, anchor, context in s.execute(seen_query):
         sightings.setdefault(paper_id, []).append(
             Sighting(source=src_title or src_name, item_title=item_title, item_url=item_url, published=published,
-                     anchor=anchor))
+                     anchor=anchor, context=context))
     # SQLite hands back max() of a datetime column as text: take the latest from the typed sightings.
     return [
         RankedPaper(canonical_id=papers[row.id].canonical_id, title=papers[row.id].title,
                     landing_url=papers[row.id].landing_url, pdf_url=papers[row.id].pdf_url,
                     sources=row.n_sources, items=row.n_items,
                     latest=max((x.published for x in sightings.get(row.id, []) if x.published), default=None),
-                    sightings=tuple(sightings.get(row.id, ())))
+                    sightings=tuple(sightings.get(row.id, ())), authors=tuple(papers[row.id].authors or ()),
+                    abstract=papers[row.id].abstract, venue=papers[row.id].venue, year=papers[row.id].year)
         for row in ranked
     ]
 
@@ -274,7 +316,35 @@ def paper_counts(s: Session) -> list[tuple[str, str | None, int, int]]:
     return [(cid, title, items, sources) for cid, title, items, sources in s.execute(query)]
 
 
-def rescan_targets(s: Session) -> list[tuple[int, int, str | None]]:
-    """(item id, source id, sanitised HTML) of every item, for re-deriving mentions after rules change."""
-    return [(i, src, html) for i, src, html in s.execute(select(Item.id, Item.source_id, Item.content_html))]
+def rescan(s: Session, rules: Sequence[PaperRule], now: datetime) -> tuple[int, int]:
+    """Find the papers of every stored item again (after the rules or digest's judgement changed); returns
+    (items, mentions).
+
+    Titles that came from a post's text are forgotten first and named again from today's evidence, so a title
+    an older digest took from a heading is repaired; a listing's or a resolver's title stays. A listing item's
+    own paper (its first mention; it came from the listing's data, not from its HTML) is kept."""
+    from sqlalchemy import update
+
+    from digest.clean.mentions import find_mentions
+
+    s.execute(update(Paper).where(Paper.title_quality < TITLE_FROM_LISTING)
+              .values(title=None, norm_title=None, title_quality=0, title_source=None))
+    own: dict[int, PaperRef] = {}
+    query = (select(Mention.item_id, Paper.canonical_id, Mention.url).join(Paper, Paper.id == Mention.paper_id)
+             .join(Item, Item.id == Mention.item_id).join(Source, Source.id == Item.source_id)
+             .where(Source.kind == "listing", Mention.position == 0))
+    for item_id, canonical, url in s.execute(query):
+        own[item_id] = PaperRef(paper_id=canonical, url=url, anchor=None, heading=None, context=None, title=None,
+                                title_quality=0)
+    items = mentions = 0
+    targets = s.execute(select(Item.id, Item.source_id, Item.content_html, Item.title)).all()
+    for item_id, source_id, html, title in targets:
+        refs = find_mentions(html, rules, title)
+        first = own.get(item_id)
+        if first is not None:
+            refs = [first, *(r for r in refs if r.paper_id != first.paper_id)]
+        items += 1
+        mentions += sum(not r.candidate for r in refs)
+        store_mentions(s, item_id=item_id, source_id=source_id, refs=refs, now=now)
+    return items, mentions
 
