@@ -318,7 +318,7 @@ def _canonical_cached(url: str, rules: tuple[PaperRule, ...]) -> str | None:
 # A path that names one paper on any host: /paper/<id>, /papers/<id>, /poster/<n>, /forum?id=<id> (conference
 # virtual sites, paper finders, lab pages, OpenReview mirrors). The id segment must look like an id, not a
 # listing ("/papers/", "/papers/2024", "/paper/index.html", "/papers/tags/rl").
-_PAPER_PATH = re.compile(r"/(?:papers?|posters?)/([A-Za-z0-9][\w.~-]{2,})(?:/[\w.~%-]*)?/?$")
+_PAPER_PATH = re.compile(r"/(?:papers?|posters?)/(\d+|[A-Za-z0-9][\w.~-]{2,})(?:/[\w.~%-]*)?/?$")
 _NOT_AN_ID = re.compile(r"(?:19|20)\d{2}|index(?:\.\w+)?|all|list|search|tags?|page|latest|new|top|trending"
                         r"|browse|accepted|submit|about|feed|rss", re.IGNORECASE)
 
