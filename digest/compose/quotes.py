@@ -26,6 +26,8 @@ _OPENERS = "\"'\u201c\u2018([\u00ab"  # straight and curly quotes, brackets, gui
 _CLOSERS = "\"'\u201d\u2019)]\u00bb"
 # A candidate sentence end: terminal punctuation, any closing quotes or brackets, then white space.
 _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*\s+")
+_LAST_END = re.compile(r"[.!?]+(?=[" + re.escape(_CLOSERS) + r"]*$)")  # the full stop ending a text
+_ENUMERATOR = re.compile(r"^[(\[]?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)\]]$", re.IGNORECASE)  # "2." of a list in prose
 _INITIAL = re.compile(r"^[A-Z]\.$")  # "J. Smith"
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.){2,}$")  # "U.S.", "e.g." written without the list
 # Characters that are invisible or reorder what is shown (bidi overrides can make text read backwards):
@@ -50,6 +52,7 @@ class _Unit(NamedTuple):
 
 
 def _clean(text: str) -> str:
+    """One space between words and no invisible controls: offsets into this text are what the cuts use."""
     return " ".join(_HIDDEN.sub("", text).split())
 
 
@@ -73,11 +76,13 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
 
 def _ends_whole(text: str) -> bool:
     """Whether `text` ends with a whole sentence: the store's cut fell just after one ("skills.…")."""
-    m = re.search(r"[.!?]+(?=[" + re.escape(_CLOSERS) + r"]*$)", text)
+    m = _LAST_END.search(text)
     return m is not None and _ends_here(text, m.end(), m.group())
 
 
 def _units(text: str, cut_start: bool, cut_end: bool) -> list[_Unit]:
+    """The sentences of `text` as spans; the first and last carry the store's cuts, the ones quoted only if
+    the anchor is in them."""
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _END.finditer(text):
@@ -90,11 +95,21 @@ def _units(text: str, cut_start: bool, cut_end: bool) -> list[_Unit]:
 
 
 def _find(text: str, *needles: str | None) -> tuple[int, int] | None:
-    """Where the first of `needles` found (any case, any spacing) stands in `text`."""
+    """Where the first of `needles` found (any case, any spacing) stands in `text` (its spaces collapsed).
+
+    A plain search of lower-cased strings: a pattern per anchor cost more to compile than the rest of a
+    quote. Where lower-casing changes a string's length ("İ"), a case-blind pattern keeps the offsets right."""
+    lowered = text.lower()
     for needle in needles:
-        words = (needle or "").split()
-        if words:
-            m = re.search(r"\s+".join(re.escape(w) for w in words), text, re.IGNORECASE)
+        wanted = " ".join((needle or "").split())
+        if not wanted:
+            continue
+        if len(lowered) == len(text) and len(wanted.lower()) == len(wanted):
+            at = lowered.find(wanted.lower())
+            if at >= 0:
+                return at, at + len(wanted)
+        else:
+            m = re.search(re.escape(wanted), text, re.IGNORECASE)
             if m:
                 return m.start(), m.end()
     return None
@@ -182,6 +197,11 @@ def quote(context: str | None, *, anchor: str | None = None, title: str | None =
                 last, grew = last + 1, True
             if first > 0 and not units[first - 1].cut_start and size(first - 1, last) <= limit:
                 first, grew = first - 1, True
+        # A list's "2." is a sentence to the splitter, but no quote should begin or end on one.
+        while first < last and _ENUMERATOR.match(text[units[first].start:units[first].end]):
+            first += 1
+        while last > first and _ENUMERATOR.match(text[units[last].start:units[last].end]):
+            last -= 1
         out = ((CUT if units[first].cut_start else "") + text[units[first].start:units[last].end]
                + (CUT if units[last].cut_end else ""))
     else:  # the anchor's sentence alone is too long: words around the anchor
