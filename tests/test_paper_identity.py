@@ -188,3 +188,20 @@ def test_an_old_store_loses_its_heading_titles_on_upgrade(tmp_path) -> None:  # 
             assert papers_needing_metadata(s, lambda i: i.startswith("arxiv:"), 10) == ["arxiv:2301.00001"]
     finally:
         engine.dispose()
+
+
+def test_a_paper_nobody_named_is_shown_by_its_id_and_link_never_hidden_nor_misnamed(
+        db_url: str, tmp_path, httpserver: HTTPServer) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "config.toml"
+    config.write_text(NO_ENRICH + '[[digests]]\nname = "d"\nlookback_days = 36500\n')
+    cli = Cli(db_url, config)
+    cli("sources", "add", serve(httpserver, "/a.xml", rss(post(
+        "a1", "<h2>4. Many limitations of LRMs</h2><p>As <a href='https://arxiv.org/abs/2301.00001'>Another work</a>"
+              " shows, models stop early.</p>", title="Reasoning limits"))), "--name", "blog")
+    cli("fetch", "--all")
+    out = tmp_path / "out"
+    cli("compose", "--out", str(out))
+    html = (out / "digest.html").read_text()
+    assert ">arXiv 2301.00001</a>" in html and 'href="https://arxiv.org/abs/2301.00001"' in html
+    assert "Many limitations" not in html.split("Reasoning limits")[0]  # the heading names no card
+    assert "As Another work shows, models stop early." in html  # what the post says about it

@@ -132,8 +132,6 @@ def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, Candidate
     def scored() -> Iterator[tuple[float, str, int, PaperStats, list[int]]]:
         nonlocal eligible
         for paper in papers:
-            if not paper.title:
-                continue  # a link nobody named (a slides PDF behind "here"): nothing a reader could judge
             if paper.sent_mentions is not None and paper.mentions <= paper.sent_mentions:
                 continue  # shown before and nothing new said about it
             its = [i for i in paper.item_ids if i in facts]
@@ -146,7 +144,8 @@ def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, Candidate
                 by_source = {facts[i][0]: facts[i][1] for i in its}
                 weighted, distinct, recency = sum(by_source.values()), len(by_source), max(facts[i][2] for i in its)
             eligible += 1
-            yield -score_paper(paper, weighted, distinct, recency), paper.title, paper.id, paper, its
+            # a paper no one named is shown by its id, never hidden: after the named ones of its score
+            yield -score_paper(paper, weighted, distinct, recency), paper.title or "\uffff", paper.id, paper, its
 
     best = heapq.nsmallest(top, scored()) if top is not None else sorted(scored())
     return [(-neg, paper, its) for neg, _, _, paper, its in best], eligible

@@ -136,6 +136,19 @@ def safe_url(url: str | None) -> str | None:
     return result if result and result.startswith(("http://", "https://")) else None
 
 
+_SCHEME_NAMES = {"arxiv": "arXiv", "openreview": "OpenReview", "neurips": "NeurIPS", "pmlr": "PMLR", "jmlr": "JMLR",
+                 "acl": "ACL Anthology", "cvf": "CVF", "doi": "DOI", "hdl": "Handle"}
+
+
+def display_id(canonical_id: str) -> str:
+    """How a card names a paper nobody named: by its id, readable ("arXiv 2301.00001", "lab.org/paper/7"),
+    never by a guess."""
+    scheme, _, rest = canonical_id.partition(":")
+    if scheme in ("url", "title"):
+        return rest
+    return f"{_SCHEME_NAMES.get(scheme, scheme)} {rest}"
+
+
 def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] | None = None) -> PaperCard:
     """The card of a chosen paper; `said` holds the posts' words around their links, by (paper id, item id),
     quoted under each post that discusses it (none without)."""
@@ -149,7 +162,7 @@ def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] 
     links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
                        quote=quoted(i.id))
                   for i in chosen.items if i.source_kind == "feed")
-    return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or p.landing_url or p.canonical_id,
+    return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or display_id(p.canonical_id),
                      url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
                      authors=authors_line(p.authors),
                      abstract=one_line(p.abstract), why=chosen.why, discussed_in=links, is_update=chosen.is_update,

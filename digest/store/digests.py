@@ -41,7 +41,7 @@ class PaperStats(NamedTuple):
     """What ranking needs of a paper, for every paper the candidates mention: numbers, no text."""
 
     id: int
-    title: str | None  # for the tie-break, and a paper nobody named is never shown
+    title: str | None  # for the tie-break (a paper nobody named is shown by its id)
     upvotes: int | None
     item_ids: tuple[int, ...]  # candidate items that mention it
     mentions: int  # items mentioning it, all time
