@@ -370,21 +370,26 @@ def _fetch_with_progress(store: Engine | LiteStore, due: list[SourceForFetch], s
 
 
 def _enrich(c: Context) -> str:
-    import httpx
-
-    from digest.enrich.arxiv import ArxivEnricher
-    from digest.enrich.run import enrich_papers
+    from digest.enrich.registry import api_client, enrichers, landing_reader
+    from digest.enrich.run import enrich_all
 
     cfg = c.config.enrich
-    with httpx.Client(timeout=httpx.Timeout(cfg.timeout, connect=min(10.0, cfg.timeout)), trust_env=False,
-                      headers={"User-Agent": c.config.fetch.user_agent}) as client:
-        enricher = ArxivEnricher(client, api_url=cfg.arxiv_api, spacing=cfg.spacing)
-        return enrich_papers(c.engine, enricher, now=now_utc(), limit=cfg.max_papers).line()
+    pages = landing_reader(cfg, c.config.fetch.user_agent)
+    try:
+        with api_client(cfg, c.config.fetch.user_agent) as client:
+            return enrich_all(c.engine, enrichers(cfg, client), now=now_utc(), limit=cfg.max_papers, pages=pages,
+                              max_pages=cfg.max_pages).line()
+    finally:
+        if pages is not None:
+            pages.close()
 
 
 @app.command()
 def enrich(ctx: typer.Context) -> None:
-    """Look up titles, authors and abstracts of arXiv papers that only arrived as links (cached)."""
+    """Look up papers' titles, authors and abstracts, and which links are papers (each asked once).
+
+    Landing pages (citation_* tags), then the arXiv API, OpenReview, Semantic Scholar, Crossref and search by
+    title, as [enrich] resolvers lists them; a resolver that cannot be reached is skipped until the next run."""
     typer.echo(_enrich(_ctx(ctx)))
 
 

@@ -82,6 +82,7 @@ class EnrichConfig(_Strict):
     resolvers: list[Literal["landing", "arxiv", "openreview", "s2", "crossref", "title"]] = list(RESOLVERS)
     arxiv_api: str = "https://export.arxiv.org/api/query"
     openreview_api: str = "https://api2.openreview.net"
+    openreview_legacy_api: str | None = "https://api.openreview.net"  # asked for notes API v2 does not have
     semantic_scholar_api: str = "https://api.semanticscholar.org/graph/v1"
     semantic_scholar_key_env: str | None = None  # the name of an environment variable holding an API key
     crossref_api: str = "https://api.crossref.org"

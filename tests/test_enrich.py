@@ -460,7 +460,7 @@ def test_digest_enrich_looks_up_the_bare_links_once_and_reports_what_it_did(
         tmp_path: Path, db_url: str, httpserver: HTTPServer, engine) -> None:  # type: ignore[no-untyped-def]
     api = FakeArxivApi(httpserver)
     cli = Cli(db_url, write_config(tmp_path, f'[enrich]\nafter_fetch = false\narxiv_api = "{api.url}"\n'
-                                             "spacing = 0\n"))
+                                             'spacing = 0\nresolvers = ["landing", "arxiv"]\n'))
     cli("sources", "add", serve(httpserver, "/blog.xml", blog(
         ("https://arxiv.org/abs/2202.12139", "the testing paper"), ("https://arxiv.org/abs/2204.08348v3", "REST"),
         ("https://openreview.net/forum?id=yzkSU5zdwD", "Emergent Abilities of Large Language Models"))))
@@ -496,7 +496,7 @@ def test_fetch_enriches_new_papers_afterwards_only_when_configured(
         after_fetch: bool, tmp_path: Path, db_url: str, httpserver: HTTPServer, engine) -> None:  # type: ignore[no-untyped-def]
     api = FakeArxivApi(httpserver)
     cli = Cli(db_url, write_config(tmp_path, f"[enrich]\nafter_fetch = {str(after_fetch).lower()}\n"
-                                             f'arxiv_api = "{api.url}"\nspacing = 0\n'))
+                                             f'arxiv_api = "{api.url}"\nspacing = 0\nresolvers = ["arxiv"]\n'))
     cli("sources", "add", serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "the paper"))))
     lines = cli("fetch", "--all").stdout.strip().splitlines()
     assert lines[0].startswith("fetched 1, not modified 0, failed 0, new items 1")

@@ -258,7 +258,8 @@ def test_id_precedence_ranks_arxiv_first_and_title_last() -> None:
     assert sorted(reversed(ordered), key=id_rank) == ordered
     assert id_rank("myrule:1") < id_rank("url:x.org/a.pdf")
     assert title_id("Attention Is All You Need!") == "title:attention is all you need"
-    assert title_id("BERT") is None  # one word names no paper well enough to resolve by
+    assert title_id("HyperNetworks") == "title:hypernetworks"
+    assert title_id("BERT") is None  # too little to resolve by
 
 
 @pytest.mark.parametrize("url", NOT_PAPERS)

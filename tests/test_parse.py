@@ -19,9 +19,10 @@ from digest.parse.types import ParseError
 from tests.conftest import FIXTURES, fixture_bytes
 
 FEEDS = FIXTURES / "feeds"
-# `<file>.papers.expected.py` holds the papers a feed links (tests/test_papers_golden.py), not its parse.
+# `<feed>.papers.expected.py` and `<feed>.titles.expected.py` hold the papers a feed links and their titles
+# (tests/test_papers_golden.py, tests/test_titles_golden.py), not its parse.
 GOLDEN = sorted(p.name.removesuffix(".expected.py") for p in FEEDS.glob("*.expected.py")
-                if not p.name.endswith(".papers.expected.py"))
+                if not p.name.endswith((".papers.expected.py", ".titles.expected.py")))
 
 
 def load_expected(name: str) -> dict:

@@ -378,7 +378,7 @@ def title_id(title: str) -> str | None:
     import unicodedata
 
     norm = " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", title).casefold()))
-    return f"title:{norm}" if len(norm) >= 8 and " " in norm else None
+    return f"title:{norm}" if len(norm) >= 8 else None  # "HyperNetworks" is one; "BERT" says too little
 
 
 def compile_rules(rules: Sequence[tuple[str, str]]) -> list[PaperRule]:
@@ -405,7 +405,7 @@ def landing_url(paper_id: str, seen_url: str | None = None) -> str | None:
     """The page a reader should open for a paper: the abstract page for known schemes."""
     scheme, _, rest = paper_id.partition(":")
     build = _LANDING.get(scheme)
-    return build(rest) if build is not None else seen_url
+    return build(rest) if build is not None else (seen_url or None)
 
 
 def pdf_url(paper_id: str, seen_url: str | None = None) -> str | None:

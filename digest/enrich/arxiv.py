@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from digest.enrich import EnrichUnavailable, PaperMeta
+from digest.enrich.polite import PoliteApi, failure
 
 if TYPE_CHECKING:
     import httpx
@@ -58,7 +59,8 @@ def parse_api_response(body: bytes) -> dict[str, PaperMeta]:
 class ArxivEnricher:
     """At most 100 ids per request, one request at a time, at least `spacing` seconds apart (arXiv's terms).
 
-    `clock` and `sleep` are injected so tests check the spacing without waiting for it.
+    `clock` and `sleep` are injected so tests check the spacing without waiting for it; the politeness itself
+    (spacing, Retry-After, transport failures) is `polite.PoliteApi`, shared with the other resolvers.
     """
 
     name = "arxiv"
@@ -69,49 +71,19 @@ class ArxivEnricher:
         self.client = client
         self.api_url = api_url
         self.batch_size = min(batch_size, 100)
-        self.spacing = spacing
-        self.max_retry_wait = max_retry_wait
-        self.clock = clock
-        self.sleep = sleep
-        self._last: float | None = None
+        self.api = PoliteApi(client, label="arXiv API", spacing=spacing, max_retry_wait=max_retry_wait,
+                             clock=clock, sleep=sleep)
 
     def wants(self, canonical_id: str) -> bool:
         return canonical_id.startswith("arxiv:")
 
-    def _wait_turn(self) -> None:
-        if self._last is not None:
-            remaining = self._last + self.spacing - self.clock()
-            if remaining > 0:
-                self.sleep(remaining)
-        self._last = self.clock()
-
     def _get(self, ids: Sequence[str]) -> bytes:
-        import httpx
-
-        from digest.fetch.http import parse_retry_after
-
         query = urlencode({"id_list": ",".join(i.removeprefix("arxiv:") for i in ids), "start": 0,
                            "max_results": len(ids)})
-        retried = False
-        while True:
-            self._wait_turn()
-            try:
-                response = self.client.get(f"{self.api_url}?{query}")
-            except httpx.HTTPError as exc:
-                raise EnrichUnavailable(f"arXiv API unreachable: {exc.__class__.__name__}: {exc}") from None
-            if response.status_code in (429, 503):
-                now = datetime.now(UTC)  # one instant: "Retry-After: 7" must wait 7 s, not 7 s less the parse time
-                when = parse_retry_after(response.headers.get("retry-after"), now)
-                wait = max(self.spacing, (when - now).total_seconds()) if when else self.spacing
-                if retried or wait > self.max_retry_wait:
-                    raise EnrichUnavailable(f"arXiv API busy (HTTP {response.status_code}, retry after {wait:.0f}s)")
-                self.sleep(wait)
-                self._last = None  # the wait just served was longer than the spacing
-                retried = True
-                continue
-            if response.status_code >= 400 and b"/api/errors" not in response.content:
-                raise EnrichUnavailable(f"arXiv API answered HTTP {response.status_code}")
-            return response.content
+        response = self.api.request("GET", f"{self.api_url}?{query}")
+        if response.status_code >= 400 and b"/api/errors" not in response.content:
+            raise failure(self.api.label, response)  # an error feed (HTTP 400) is read: it says what was wrong
+        return response.content
 
     def lookup(self, ids: Sequence[str]) -> dict[str, PaperMeta]:
         wanted = [i for i in ids if self.wants(i)]

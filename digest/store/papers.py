@@ -198,7 +198,7 @@ def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[in
             if pid in seen:  # two ids of one item resolving to one paper (an alias merge): the first stands
                 continue
             seen.add(pid)
-            pending.append({"item_id": item_id, "paper_id": pid, "position": position, "url": ref.url,
+            pending.append({"item_id": item_id, "paper_id": pid, "position": position, "url": ref.url or ref.paper_id,
                             "anchor_text": ref.anchor, "heading": ref.heading, "context": ref.context})
     real = batch.write()
     for row in pending:
