@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -279,6 +280,21 @@ def test_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     for hostile in ("<script", "javascript:", "onclick", "pixel.example.com", "utm_"):
         assert hostile not in html
     assert "aipapertrails" in result.stdout and "304" in result.stdout  # the status table
+    # the demo's loopback resolvers: OpenReview, a NeurIPS page's citation tags, JMLR's, Crossref, and Semantic
+    # Scholar naming the ACL paper's arXiv preprint (the two merge under the arXiv id)
+    assert re.search(r"metadata: +enriched [1-9]\d* of \d+ papers looked up\n", result.stdout), result.stdout
+    db = ["--db", str(out / "demo.db")]
+    ranked = {p["id"]: p for p in json.loads(subprocess.run(
+        [sys.executable, "-m", "digest", *db, "papers", "--json", "--top", "500"], capture_output=True, text=True,
+        timeout=60).stdout)}
+    for paper_id, author in (("openreview:MPTlWIVSMU", "Rishi Hazra"), ("doi:10.1038/nature14539", "Yann LeCun"),
+                             ("neurips:2020/b6af2c9703f203a2794be03d443af2e3", "Tianlong Chen"),
+                             ("jmlr:v15/srivastava14a", "Nitish Srivastava"), ("arxiv:1810.04805", "Jacob Devlin")):
+        assert author in ranked[paper_id]["authors"] and ranked[paper_id]["abstract"], paper_id
+    assert "acl:N19-1423" not in ranked
+    # every paper card a post discusses quotes what a post says about it
+    cards = [card for card in text.split("\n* ")[1:] if "Discussed in" in card]
+    assert cards and all("“" in card for card in cards)
     rerun = subprocess.run([sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True,
                            text=True, timeout=120)
     assert rerun.returncode == 0 and "new items 38" in rerun.stdout  # a fresh store every time

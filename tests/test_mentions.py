@@ -281,3 +281,14 @@ def test_equal_title_evidence_is_broken_the_same_way_whatever_the_order() -> Non
     assert better_title(*c, *d) != better_title(*d, *c)  # same words: one fixed winner either way
     assert not better_title("Toolformer", 45, "Attention Is All You Need", 60)
     assert better_title("Toolformer", 45, None, 0)
+
+
+def test_a_link_that_is_all_its_heading_says_takes_its_context_from_the_paragraph_after() -> None:
+    html = (f'<h3><a href="{ARXIV}">Attention Is All You Need</a></h3>\n<p>Recurrence goes; attention stays. '
+            f'Eight heads suffice.</p><p>Not this one.</p>')
+    assert one(html).context == "Recurrence goes; attention stays. Eight heads suffice."
+    # a link with words around it keeps its own block; a heading followed by another heading keeps its text
+    assert one(f'<p>We read <a href="{ARXIV}">Attention Is All You Need</a> today.</p><p>Later.</p>').context == \
+        "We read Attention Is All You Need today."
+    assert one(f'<h3><a href="{ARXIV}">Attention Is All You Need</a></h3><h3>Next</h3>').context == \
+        "Attention Is All You Need"

@@ -357,6 +357,19 @@ def calls_itself_a_paper(anchor: str | None) -> bool:
             and all(w in GENERIC_WORDS or w in _PAPER_WORDS or w in _CANDIDATE_EXTRA for w in words))
 
 
+_PROSE = frozenset({"p", "blockquote"})
+
+
+def _said_after(block: LexborNode) -> str | None:
+    """The text of the paragraph right after `block` (its next element sibling), if it is one."""
+    sibling = block.next
+    while sibling is not None and sibling.tag == "-text" and not (sibling.text_content or "").strip():
+        sibling = sibling.next
+    if sibling is None or sibling.tag not in _PROSE:
+        return None
+    return _text(sibling) or None
+
+
 def find_mentions(html: str | None, rules: Sequence[PaperRule] = (), post_title: str | None = None) -> list[PaperRef]:
     """Every distinct paper linked from sanitised HTML, in order of first link; best evidence per paper."""
     if not html or "<a" not in html:
@@ -387,7 +400,12 @@ def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = (),
         key = block.mem_id
         if key not in block_texts:
             block_texts[key] = _text(block)
-        return _snippet(block_texts[key], anchor or "") or None
+        text = block_texts[key]
+        if anchor and len(text) <= len(anchor) + 2 and (after := _said_after(block)):
+            # the link is all its block says (a heading that is the paper's title, a bare list item): what the
+            # post says about the paper is the paragraph that follows
+            return _snippet(after, "") or None
+        return _snippet(text, anchor or "") or None
 
     # The selector engine hands back headings and links in document order, without a Python walk.
     for node in root.css("h1, h2, h3, h4, h5, h6, a[href]"):

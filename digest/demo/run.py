@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from digest.demo.apis import LoopbackPages
+
 if TYPE_CHECKING:
     from digest.cli import Context
 
@@ -32,26 +34,50 @@ def _fresh_store(out: Path) -> str:
     return f"sqlite:///{db}"
 
 
+def _demo_enrich(c: Context, base: str) -> str:
+    """`digest enrich` with every resolver answered by the demo server."""
+    from digest.cli import now_utc
+    from digest.enrich.registry import api_client, enrichers, landing_reader
+    from digest.enrich.run import enrich_all
+
+    cfg = c.config.enrich.model_copy(update={
+        "openreview_api": f"{base}api/openreview", "semantic_scholar_api": f"{base}api/s2",
+        "crossref_api": f"{base}api/crossref"})
+    reader = landing_reader(cfg, c.config.fetch.user_agent)
+    pages = LoopbackPages(reader, base) if reader is not None else None
+    try:
+        with api_client(cfg, c.config.fetch.user_agent) as client:
+            return enrich_all(c.engine, enrichers(cfg, client), now=now_utc(), limit=cfg.max_papers, pages=pages,
+                              max_pages=cfg.max_pages).line()
+    finally:
+        if pages is not None:
+            pages.close()
+
+
 def run_demo(c: Context, out: Path) -> None:
     from digest.cli import _compose_to, _fetch, now_utc, print_status
     from digest.compose.render import available_themes
     from digest.config import Config, LoadedConfig
+    from digest.demo.apis import DemoApis
     from digest.demo.server import serve
     from digest.store import repository as repo
 
     out.mkdir(parents=True, exist_ok=True)
     if c.config_path is None:
-        # The demo does not depend on the user's config, and never leaves 127.0.0.1: no arXiv API lookups.
+        # The demo does not depend on the user's config, and never leaves 127.0.0.1: its resolvers are answered
+        # by the demo server (no arXiv API: the sample's arXiv papers are named by their listings and posts).
         # Its digest covers all the sample data (the Substack sample goes back to 2018), whenever it runs.
         c._loaded = LoadedConfig(Config.model_validate({
-            "enrich": {"after_fetch": False},
+            "enrich": {"after_fetch": False, "resolvers": ["landing", "openreview", "s2", "crossref"],
+                       "spacing": 0, "host_spacing": 0, "openreview_legacy_api": None},
             "digests": [{"name": "demo", "title": "Research digest (demo)", "lookback_days": 36500,
                          "max_papers": 30, "max_posts": 20}],
         }), None)
     if c.db is None:
         c.db = _fresh_store(out)
-    with serve(sources_dir()) as base:
-        typer.echo(f"serving {len(DEMO_SOURCES)} sample feeds at {base}")
+    apis = DemoApis.load(sources_dir() / "resolvers.json")
+    with serve(sources_dir(), apis) as base:
+        typer.echo(f"serving {len(DEMO_SOURCES)} sample feeds and paper metadata APIs at {base}")
         with repo.session(c.engine) as s, s.begin():
             for name, file, tags, kind, adapter in DEMO_SOURCES:
                 if repo.find_source(s, name) is None:
@@ -61,6 +87,8 @@ def run_demo(c: Context, out: Path) -> None:
         typer.echo(f"first fetch:  {first.line()}")
         again = _fetch(c, every=True, names=[])
         typer.echo(f"second fetch: {again.line()}")
+        if c.config_path is None:
+            typer.echo(f"metadata:     {_demo_enrich(c, base)}")
     cfg = c.config.digests[0]
     now = now_utc()
     # Every theme renders the same issue; the previews first, then the issue is recorded (default theme).

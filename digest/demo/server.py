@@ -10,6 +10,10 @@ from contextlib import contextmanager
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.demo.apis import DemoApis
 
 CONTENT_TYPES = {
     ".rss.xml": "application/rss+xml; charset=utf-8",
@@ -26,11 +30,33 @@ def _content_type(name: str) -> str:
     return next((ct for ext, ct in CONTENT_TYPES.items() if name.endswith(ext)), "application/octet-stream")
 
 
-def _handler(files: dict[str, bytes]) -> type[BaseHTTPRequestHandler]:
+def _handler(files: dict[str, bytes], apis: DemoApis | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "digest-demo/1"
 
+        def _api(self, method: str) -> bool:
+            """Answer a request for one of the demo's resolver APIs; False when it is for a file."""
+            if apis is None:
+                return False
+            length = int(self.headers.get("Content-Length") or 0)
+            answer = apis.answer(method, self.path, self.rfile.read(length) if length else b"")
+            if answer is None:
+                return False
+            status, content_type, body = answer
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+
+        def do_POST(self) -> None:
+            if not self._api("POST"):
+                self.send_error(404)
+
         def do_GET(self) -> None:
+            if self._api("GET"):
+                return
             name = self.path.split("?", 1)[0].lstrip("/")
             body = files.get(name)
             if body is None:
@@ -63,10 +89,11 @@ def _handler(files: dict[str, bytes]) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve every file in `folder` on 127.0.0.1 at a free port; yields the base URL."""
+def serve(folder: Path, apis: DemoApis | None = None) -> Iterator[str]:
+    """Serve every file in `folder` (and the demo's resolver APIs, if given) on 127.0.0.1 at a free port;
+    yields the base URL."""
     files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "SOURCES.md"}
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(files))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(files, apis))
     thread = threading.Thread(target=httpd.serve_forever, name="demo-http", daemon=True)
     thread.start()
     try:
