@@ -194,7 +194,9 @@ GENERIC_WORDS = frozenset(
 # Two patterns: one alternation searched at every position cost twice as much (a mention's title is checked once
 # per link: ~40,000 times in a 500-feed run).
 _ET_AL = re.compile(r"\bet\.?\s*al\b")
-_AUTHOR_YEAR = re.compile(r"[A-Z][\w'\u2019-]+(?:\s+(?:and|&)\s+[A-Z][\w'\u2019-]+)?,?\s*\(?(?:19|20)\d{2}[a-z]?\)?$")
+# "Smith 2020", "Smith and Jones (2019)", "Wilson, Izmailov, 2020", "Hinton, Vinyals, & Dean 2015"
+_AUTHOR_YEAR = re.compile(r"[A-Z][\w'\u2019-]+(?:(?:\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+)[A-Z][\w'\u2019-]+)*"
+                          r",?\s*\(?(?:19|20)\d{2}[a-z]?\)?$")
 _URLISH_START = re.compile(r"(?:https?://|www\.)|[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)  # or "://" anywhere
 # Bare ids name no paper: "2401.05566", "arXiv:hep-th/9901001v2", "math.GT/0309136", "doi:10.1038/nature14539".
 _IDISH = re.compile(
@@ -203,6 +205,7 @@ _IDISH = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w][\w'\u2019-]*")
+_MIXED_WORD = re.compile(r"[^\W\d_][\w-]*\d|\d[\w-]*[^\W\d_]")  # a word of letters and digits: "gpt-4", "3d"
 _EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb*_-\u2014\u2013"
 CONTEXT_CHARS = 280
 
@@ -257,9 +260,10 @@ def is_title_like(text: str | None) -> bool:
     if (len(t) < 3 or "://" in t or _URLISH_START.match(t) or _IDISH.match(t) or ("et" in t and _ET_AL.search(t))
             or _AUTHOR_YEAR.match(t)):
         return False
-    # Titles and names carry a capital or a digit ("DeepSeek-R1", "e-SNLI: ..."); an all-lowercase anchor
-    # is running text that happens to be linked ("logical reasoning", "long video").
-    if not any(ch.isupper() or ch.isdigit() for ch in t):
+    # Titles and names carry a capital, or a digit inside a word ("DeepSeek-R1", "e-SNLI: ...", "gpt-4o"); an
+    # all-lowercase anchor is running text that happens to be linked ("logical reasoning", "long video", "an
+    # example from chapter 28").
+    if not any(ch.isupper() for ch in t) and not _MIXED_WORD.search(t):
         return False
     words = _WORD.findall(t)
     return bool(words) and not all(w.lower() in GENERIC_WORDS for w in words)
