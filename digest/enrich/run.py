@@ -81,8 +81,10 @@ def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, lim
                        summary: EnrichSummary | None = None) -> EnrichSummary:
     """Candidate links (is it a paper?) first, then papers with a page and no API (what is it?)."""
     from digest.store.enrichment import (
+        MAX_PAGE_ATTEMPTS,
         candidate_urls,
         mark_looked_up,
+        note_page,
         papers_needing_metadata,
         record_landing,
         record_metadata,
@@ -112,9 +114,15 @@ def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, lim
                 summary.found += 1
         for pid, url in targets:
             result = results.get(url)
-            if result is None or result.status == "unreadable":
-                unreadable += result is not None
-                continue  # not marked: read again on a later run
+            if result is None:
+                continue  # past this run's page cap
+            if result.status == "unreadable":
+                unreadable += 1
+                # read again on later runs, up to MAX_PAGE_ATTEMPTS times; then the paper stays as it is
+                if note_page(s, url, "unreadable", now, result.error) >= MAX_PAGE_ATTEMPTS and \
+                        (paper := paper_by_any_id(s, pid)) is not None:
+                    mark_looked_up(s, paper, "landing", now, found=False)
+                continue
             summary.asked += 1
             if result.status == "paper" and result.meta is not None:
                 summary.found += record_metadata(s, [pid], {pid: result.meta}, now, resolver="landing")

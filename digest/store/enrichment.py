@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from digest.clean.mentions import RESOLVER_QUALITY, TITLE_FROM_API, TITLE_FROM_LISTING, normalize_title
@@ -20,8 +20,9 @@ from digest.enrich import PaperMeta
 from digest.store.identity import add_alias, merge, paper_by_any_id, rekey
 from digest.store.models import CandidateLink, LandingPage, Mention, Paper, PaperAlias, PaperLookup
 
-# Resolvers that state other ids of a paper (its preprint, its DOI): asked even about a well-described paper.
-_IDENTITY_RESOLVERS = frozenset({"s2"})
+# Resolvers asked for the ids they state (a paper's preprint, its DOI, the id of a pasted title), even about a
+# paper described in full.
+_IDENTITY_RESOLVERS = frozenset({"s2", "title"})
 
 
 def quality_of(resolver: str) -> int:
@@ -31,12 +32,17 @@ def quality_of(resolver: str) -> int:
 def papers_needing_metadata(s: Session, wants: Callable[[str], bool], limit: int, *, resolver: str = "arxiv",
                             with_urls: bool = False) -> list[str] | list[tuple[str, str | None]]:
     """Canonical ids `resolver` has never been asked about whose title, authors or abstract are missing or
-    come from less than a listing; newest first. With `with_urls`, (id, landing URL) pairs."""
+    come from a weaker source; newest first. With `with_urls`, (id, landing URL) pairs."""
     asked = exists().where(PaperLookup.paper_id == Paper.id, PaperLookup.resolver == resolver)
     query = select(Paper.canonical_id, Paper.landing_url).where(~asked)
-    if resolver not in _IDENTITY_RESOLVERS:  # a paper a listing or resolver described in full is not asked about
-        query = query.where(or_(Paper.title_quality < TITLE_FROM_LISTING, Paper.abstract.is_(None),
-                                Paper.meta_quality < TITLE_FROM_LISTING))
+    if resolver not in _IDENTITY_RESOLVERS:
+        # asked when it can say better than what the paper has, except about a paper a listing described in
+        # full (Hugging Face and arXiv listings state what the arXiv API would)
+        quality = quality_of(resolver)
+        better = or_(Paper.title_quality < quality, Paper.meta_quality < quality, Paper.abstract.is_(None))
+        listed = and_(Paper.title_quality >= TITLE_FROM_LISTING, Paper.meta_quality == TITLE_FROM_LISTING,
+                      Paper.abstract.is_not(None))
+        query = query.where(better, ~listed)
     query = query.order_by(Paper.first_seen_at.desc(), Paper.id.desc())
     out: list[tuple[str, str | None]] = []
     for canonical, landing in s.execute(query):
@@ -109,7 +115,10 @@ def apply_meta(s: Session, paper: Paper, meta: PaperMeta, now: datetime, resolve
 
 # --- candidates and landing pages ------------------------------------------------------------------------------
 
-def candidate_urls(s: Session, limit: int, *, max_attempts: int = 5) -> list[str]:
+MAX_PAGE_ATTEMPTS = 5  # an unreadable page is read again on later runs, this many times in all
+
+
+def candidate_urls(s: Session, limit: int, *, max_attempts: int = MAX_PAGE_ATTEMPTS) -> list[str]:
     """Links posts call papers whose page was never read, or could not be read yet (up to `max_attempts`)."""
     settled = exists().where(LandingPage.url == CandidateLink.url,
                              or_(LandingPage.outcome != "unreadable", LandingPage.attempts >= max_attempts))
@@ -119,16 +128,22 @@ def candidate_urls(s: Session, limit: int, *, max_attempts: int = 5) -> list[str
     return list(s.scalars(query))
 
 
-def record_landing(s: Session, url: str, outcome: str, meta: PaperMeta | None, now: datetime,
-                   error: str | None = None) -> Paper | None:
-    """What reading a candidate link's page said. A paper: its row (found by the ids the page states, or new
-    under the link's url: id), the URL its alias, and every post's candidate link to it a mention."""
+def note_page(s: Session, url: str, outcome: str, now: datetime, error: str | None = None) -> int:
+    """Record one reading of a page; returns how many times it has been read."""
     row = s.get(LandingPage, url)
     if row is None:
         row = LandingPage(url=url, outcome=outcome, checked_at=now, attempts=0)
         s.add(row)
     row.outcome, row.checked_at, row.error = outcome, now, error
     row.attempts = (row.attempts or 0) + 1
+    return row.attempts
+
+
+def record_landing(s: Session, url: str, outcome: str, meta: PaperMeta | None, now: datetime,
+                   error: str | None = None) -> Paper | None:
+    """What reading a candidate link's page said. A paper: its row (found by the ids the page states, or new
+    under the link's url: id), the URL its alias, and every post's candidate link to it a mention."""
+    note_page(s, url, outcome, now, error)
     if outcome != "paper" or meta is None:
         s.flush()
         return None
