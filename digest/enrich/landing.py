@@ -416,9 +416,9 @@ def _refused(status: int, headers: Mapping[str, str], host: str, skip: _SkipList
     """An answer that is not a page. A page that is gone is no paper (asking again will not help); anything else
     may pass, so it is "unreadable". A 429, or a 503 that says when to come back, silences the host for the
     rest of the call: its other pages are not asked for either."""
-    from digest.fetch.http import _status_reason
+    from digest.fetch.http import status_reason
 
-    reason = _status_reason(status)
+    reason = status_reason(status)
     retry_after = " ".join(headers.get("retry-after", "").split())[:60]
     if status == 429 or (status == 503 and retry_after):
         if retry_after:
@@ -528,7 +528,14 @@ class LandingReader:
         import http.client
         from urllib.parse import urljoin
 
-        from digest.fetch.http import REDIRECTS, FetchError, _exchange_failure, _finish, _headers_of, _open_exchange
+        from digest.fetch.http import (
+            REDIRECTS,
+            FetchError,
+            exchange_failure,
+            finish_exchange,
+            headers_of,
+            open_exchange,
+        )
 
         deadline = time.monotonic() + self.limits.timeout_total
         current = page
@@ -546,12 +553,12 @@ class LandingReader:
             with self._gate.turn(host):
                 if (reason := skip.get(host) or skip.get(endpoint)) is not None:  # learned while this one waited
                     return LandingResult(page, "unreadable", error=reason, final_url=current)
-                conn, response, key = _open_exchange(self.client, current, {"Accept": _ACCEPT}, self.limits,
+                conn, response, key = open_exchange(self.client, current, {"Accept": _ACCEPT}, self.limits,
                                                      deadline)
                 reusable = False
                 try:
                     status = response.status
-                    headers = _headers_of(response)
+                    headers = headers_of(response)
                     if status in REDIRECTS and "location" in headers:
                         reusable = len(response.read(65537)) <= 65536  # a "moved" note, read to keep the connection
                         if hops >= self.limits.max_redirects:
@@ -565,9 +572,9 @@ class LandingReader:
                 except _Stop as stop:
                     return LandingResult(page, stop.status, error=stop.error, final_url=current)
                 except (OSError, http.client.HTTPException) as exc:
-                    raise FetchError(_exchange_failure(exc, self.limits), url=current) from None
+                    raise FetchError(exchange_failure(exc, self.limits), url=current) from None
                 finally:
-                    _finish(self.client, key, conn, response, reusable)
+                    finish_exchange(self.client, key, conn, response, reusable)
             meta = parse_landing(decode_html(body, headers.get("content-type", "")), current)
             if meta is None:
                 return LandingResult(page, "not_paper", final_url=current)
@@ -578,7 +585,7 @@ class LandingReader:
         """The first `max_body_bytes` of an HTML answer (decompressed, bounded as fetch/http.py bounds it) and
         whether the whole answer was read (then the connection can be kept). Another type is no paper, and is
         not read: a PDF's megabytes say nothing about a landing page."""
-        from digest.fetch.http import FetchError, _Decoder
+        from digest.fetch.http import Decoder, FetchError
 
         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type and content_type not in _HTML_TYPES:
@@ -588,7 +595,7 @@ class LandingReader:
         # limit of twice the cap and compressed input fed in pieces that cannot inflate past the cap (deflate
         # expands a byte at most ~1032-fold), the decoder never refuses while less than the cap is read.
         encoding = headers.get("content-encoding", "")
-        decoder = _Decoder(encoding, 2 * cap)
+        decoder = Decoder(encoding, 2 * cap)
         step = max(64, cap // 1040) if encoding.strip().lower() not in ("", "identity") else 16384
         parts: list[bytes] = []
         size = 0

@@ -70,7 +70,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     return when
 
 
-def _status_reason(status: int) -> str:
+def status_reason(status: int) -> str:
     try:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
@@ -83,7 +83,7 @@ def _limit_text(limit: int) -> str:
     return f"{mib:g} MiB" if mib else f"{limit} bytes"
 
 
-class _Decoder:
+class Decoder:
     """gzip/deflate decoding with a cap on the *decoded* size.
 
     Decoding a network chunk in full would turn a 64 KiB chunk of a gzip bomb into ~64 MiB before any
@@ -205,7 +205,7 @@ def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], l
     if declared.isdigit() and not headers.get("content-encoding") and int(declared) > limits.max_body_bytes:
         raise FetchError(f"body larger than the {_limit_text(limits.max_body_bytes)} limit "
                          f"(Content-Length {int(declared)})", status=response.status)
-    decoder = _Decoder(headers.get("content-encoding", ""), limits.max_body_bytes)
+    decoder = Decoder(headers.get("content-encoding", ""), limits.max_body_bytes)
     parts: list[bytes] = []
     # Chunks as they arrive (read1): a fixed-size read would wait for 64 KiB first, so a server trickling a
     # few bytes at a time would never reach the deadline check below.
@@ -230,7 +230,7 @@ def _connect_failure(exc: OSError, limits: Limits) -> str:
     return f"cannot connect: {exc.strerror or exc}"
 
 
-def _exchange_failure(exc: Exception, limits: Limits) -> str:
+def exchange_failure(exc: Exception, limits: Limits) -> str:
     if isinstance(exc, TimeoutError):
         return f"timed out after {limits.timeout_total:g}s"
     if isinstance(exc, http.client.HTTPException):
@@ -262,7 +262,7 @@ def _header_value(value: str | None) -> str | None:
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
-def _open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: Limits, deadline: float
+def open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: Limits, deadline: float
                    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, tuple[str, str, int]]:
     """Send a GET for `url` and read the status line and headers."""
     try:
@@ -301,11 +301,11 @@ def _open_exchange(client: Client, url: str, headers: Mapping[str, str], limits:
             conn.close()
             if reused and attempt == 1 and isinstance(exc, _STALE):
                 continue
-            raise FetchError(_exchange_failure(exc, limits), url=url) from None
+            raise FetchError(exchange_failure(exc, limits), url=url) from None
     raise AssertionError("unreachable")
 
 
-def _headers_of(response: http.client.HTTPResponse) -> dict[str, str]:
+def headers_of(response: http.client.HTTPResponse) -> dict[str, str]:
     """Lower-cased names; a repeated header's values joined with ", " (RFC 9110 5.3)."""
     out: dict[str, str] = {}
     for name, value in response.getheaders():
@@ -314,7 +314,7 @@ def _headers_of(response: http.client.HTTPResponse) -> dict[str, str]:
     return out
 
 
-def _finish(client: Client, key: tuple[str, str, int], conn: http.client.HTTPConnection,
+def finish_exchange(client: Client, key: tuple[str, str, int], conn: http.client.HTTPConnection,
             response: http.client.HTTPResponse, reusable: bool) -> None:
     """Keep the connection for the next request if its response was read to the end, else close it."""
     if reusable:
@@ -345,11 +345,11 @@ def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modifie
     hops: list[tuple[int, str]] = []
     try:
         while True:
-            conn, response, key = _open_exchange(client, current, headers, limits, deadline)
+            conn, response, key = open_exchange(client, current, headers, limits, deadline)
             reusable = False
             try:
                 status = response.status
-                resp_headers = _headers_of(response)
+                resp_headers = headers_of(response)
                 if status in REDIRECTS and "location" in resp_headers:
                     reusable = len(response.read(_SMALL_BODY + 1)) <= _SMALL_BODY
                     if len(hops) >= limits.max_redirects:
@@ -370,13 +370,13 @@ def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modifie
                     reusable = True
                 else:
                     retry_after = parse_retry_after(resp_headers.get("retry-after"), now or datetime.now(UTC))
-                    raise FetchError(_status_reason(status), status=status, retry_after=retry_after, url=current,
+                    raise FetchError(status_reason(status), status=status, retry_after=retry_after, url=current,
                                      moved_to=moved_to)
                 return Fetched(url=current, status=status, body=body, headers=resp_headers, moved_to=moved_to)
             except (OSError, http.client.HTTPException) as exc:
-                raise FetchError(_exchange_failure(exc, limits), url=current) from None
+                raise FetchError(exchange_failure(exc, limits), url=current) from None
             finally:
-                _finish(client, key, conn, response, reusable)
+                finish_exchange(client, key, conn, response, reusable)
     except FetchError as exc:
         if exc.moved_to is None:
             exc.moved_to = moved_to
