@@ -370,18 +370,9 @@ def _fetch_with_progress(store: Engine | LiteStore, due: list[SourceForFetch], s
 
 
 def _enrich(c: Context) -> str:
-    from digest.enrich.registry import api_client, enrichers, landing_reader
-    from digest.enrich.run import enrich_all
+    from digest.enrich.registry import enrich_configured
 
-    cfg = c.config.enrich
-    pages = landing_reader(cfg, c.config.fetch.user_agent)
-    try:
-        with api_client(cfg, c.config.fetch.user_agent) as client:
-            return enrich_all(c.engine, enrichers(cfg, client), now=now_utc(), limit=cfg.max_papers, pages=pages,
-                              max_pages=cfg.max_pages).line()
-    finally:
-        if pages is not None:
-            pages.close()
+    return enrich_configured(c.engine, c.config.enrich, c.config.fetch.user_agent, now=now_utc()).line()
 
 
 @app.command()

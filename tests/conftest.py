@@ -7,11 +7,13 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -185,3 +187,34 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                     "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
     return cert, key
+
+
+class FakeClock:
+    """Monotonic seconds that only move when slept on (or when a fake API says a response took time)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def _threaded_server() -> Iterator[HTTPServer]:
+    """A server that answers requests concurrently (the shared `httpserver` handles one at a time)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def threaded_server(_threaded_server: HTTPServer) -> HTTPServer:
+    _threaded_server.clear()
+    return _threaded_server

@@ -27,7 +27,7 @@ from digest.clean.mentions import TITLE_FROM_ANCHOR, TITLE_FROM_API, TITLE_FROM_
 from digest.enrich import EnrichUnavailable
 from digest.enrich.arxiv import ArxivEnricher, parse_api_response
 from digest.enrich.run import enrich_papers
-from tests.conftest import FIXTURES, Cli, store_rows
+from tests.conftest import FIXTURES, Cli, FakeClock, store_rows
 
 LISTINGS = FIXTURES / "listings"
 RECORDING = "arxiv.py__q_testing_s0_m10_bc5a6c384fe9.json"
@@ -65,20 +65,6 @@ def made_entry(canonical: str) -> str:
     entry = TEMPLATE.replace("2202.12139", arxiv)
     return re.sub(r"<title>.*?</title>", f"<title>{api_title(canonical)}</title>", entry, flags=re.DOTALL)
 
-
-class FakeClock:
-    """Monotonic seconds that only move when slept on (or when the fake API says a response took time)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class FakeArxivApi:

@@ -27,10 +27,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from digest.clean.mentions import RESOLVER_QUALITY, TITLE_FROM_LISTING
-from tests.conftest import FIXTURES, Cli, store_rows
+from tests.conftest import FIXTURES, Cli, FakeClock, store_rows
 from tests.test_enrich import ENTRIES, FEED_HEAD, FakeArxivApi, free_port
 from tests.test_papers_store import aliases, post, rss
-from tests.test_resolvers import EVOGRAD, S2_PAPERS, FakeClock, FakeCrossref, FakeOpenReview, FakeS2
+from tests.test_resolvers import EVOGRAD, S2_PAPERS, FakeCrossref, FakeOpenReview, FakeS2
 
 RSS = "application/rss+xml; charset=utf-8"
 HTML = "text/html; charset=utf-8"

@@ -110,20 +110,6 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def _threaded_server() -> Iterator[HTTPServer]:
-    """A server that answers requests concurrently (the shared `httpserver` handles one at a time)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
-def threaded_server(_threaded_server: HTTPServer) -> HTTPServer:
-    _threaded_server.clear()
-    return _threaded_server
 
 
 # --- 1. the seed feed ------------------------------------------------------------------------------

@@ -892,17 +892,4 @@ def test_a_slow_host_does_not_hold_up_another(threaded_server: HTTPServer) -> No
     assert arrivals["127.0.0.1/r2"] - arrivals["127.0.0.1/r1"] >= 0.4
 
 
-@pytest.fixture(scope="module")
-def _threaded_server() -> Iterator[HTTPServer]:
-    """A server that answers requests concurrently (the shared `httpserver` handles one at a time)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
-
-@pytest.fixture
-def threaded_server(_threaded_server: HTTPServer) -> HTTPServer:
-    _threaded_server.clear()
-    return _threaded_server

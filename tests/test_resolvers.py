@@ -27,7 +27,7 @@ from digest.enrich.crossref import CrossrefEnricher, CrossrefTitleSearch, jats_t
 from digest.enrich.openreview import OpenReviewEnricher, content_value, note_meta
 from digest.enrich.semantic_scholar import S2TitleSearch, SemanticScholarEnricher, parse_batch, s2_id, stated_ids
 from digest.enrich.titles import TitleResolver, exact_match
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, FakeClock
 
 API = FIXTURES / "api"
 JSON = "application/json"
@@ -51,20 +51,6 @@ GAMES_ID = ("title:after the games are over life history trade offs drive disper
 
 
 # --- fakes shared by every API ------------------------------------------------------------------------------------
-
-class FakeClock:
-    """Monotonic seconds that only move when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class FakeApi:

@@ -62,6 +62,3 @@ class LoopbackPages:
     def read(self, urls: Sequence[str]) -> dict[str, Any]:
         local = {self.local(u): u for u in urls}
         return {local[url]: result for url, result in self.reader.read(list(local)).items() if url in local}
-
-    def close(self) -> None:
-        self.reader.close()

@@ -37,21 +37,13 @@ def _fresh_store(out: Path) -> str:
 def _demo_enrich(c: Context, base: str) -> str:
     """`digest enrich` with every resolver answered by the demo server."""
     from digest.cli import now_utc
-    from digest.enrich.registry import api_client, enrichers, landing_reader
-    from digest.enrich.run import enrich_all
+    from digest.enrich.registry import enrich_configured
 
     cfg = c.config.enrich.model_copy(update={
         "openreview_api": f"{base}api/openreview", "semantic_scholar_api": f"{base}api/s2",
         "crossref_api": f"{base}api/crossref"})
-    reader = landing_reader(cfg, c.config.fetch.user_agent)
-    pages = LoopbackPages(reader, base) if reader is not None else None
-    try:
-        with api_client(cfg, c.config.fetch.user_agent) as client:
-            return enrich_all(c.engine, enrichers(cfg, client), now=now_utc(), limit=cfg.max_papers, pages=pages,
-                              max_pages=cfg.max_pages).line()
-    finally:
-        if pages is not None:
-            pages.close()
+    return enrich_configured(c.engine, cfg, c.config.fetch.user_agent, now=now_utc(),
+                             pages=lambda reader: LoopbackPages(reader, base)).line()
 
 
 def run_demo(c: Context, out: Path) -> None:

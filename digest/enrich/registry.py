@@ -10,10 +10,14 @@ from typing import TYPE_CHECKING
 from digest.enrich import Enricher
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import httpx
+    from sqlalchemy import Engine
 
     from digest.config import EnrichConfig
     from digest.enrich.landing import LandingReader
+    from digest.enrich.run import EnrichSummary, PageReader
 
 
 def _api_spacing(cfg: EnrichConfig) -> float:
@@ -90,3 +94,20 @@ def api_client(cfg: EnrichConfig, user_agent: str) -> Iterator[httpx.Client]:
 def enrichers(cfg: EnrichConfig, client: httpx.Client) -> list[Enricher]:
     """The configured API resolvers, in the configured order."""
     return [RESOLVERS[name](cfg, client) for name in cfg.resolvers if name in RESOLVERS]
+
+
+def enrich_configured(engine: Engine, cfg: EnrichConfig, user_agent: str, *, now: datetime,
+                      pages: Callable[[LandingReader], PageReader] | None = None) -> EnrichSummary:
+    """One enrich run with the configured resolvers; `pages` may wrap the landing reader (the demo reads
+    pages from its loopback server)."""
+    from digest.enrich.run import enrich_all
+
+    reader = landing_reader(cfg, user_agent)
+    try:
+        with api_client(cfg, user_agent) as client:
+            return enrich_all(engine, enrichers(cfg, client), now=now, limit=cfg.max_papers,
+                              pages=(pages(reader) if pages else reader) if reader is not None else None,
+                              max_pages=cfg.max_pages)
+    finally:
+        if reader is not None:
+            reader.close()
