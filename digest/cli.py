@@ -717,7 +717,8 @@ def papers(
              "mentioned_in": [{"source": x.source, "title": x.item_title, "url": x.item_url,
                                "published": _iso(x.published),
                                "quote": quote(x.context, anchor=x.anchor, title=p.title)} for x in p.sightings],
-             "authors": list(p.authors), "abstract": p.abstract, "venue": p.venue, "year": p.year}
+             "authors": list(p.authors), "abstract": p.abstract, "venue": p.venue, "year": p.year,
+             "title_source": p.title_source}
             for p in ranked
         ], indent=2, ensure_ascii=False))
         return

@@ -7,6 +7,7 @@ answers (`PaperMeta` values) go through the real store functions the enrich run 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from pytest_httpserver import HTTPServer
@@ -44,6 +45,8 @@ def test_a_venue_paper_and_its_arxiv_preprint_become_one_paper_keeping_the_arxiv
                                                                    ("a2", "arxiv:2301.00001")]
     row = store_rows(engine, "SELECT authors, abstract, venue, year, title_source, meta_source FROM papers")
     assert row == [('["Ada Lovelace"]', "We make attention fast.", "ACL 2023", 2023, "s2", "s2")]
+    ranked = json.loads(cli("papers", "--json").stdout)
+    assert [(p["id"], p["title_source"], p["venue"]) for p in ranked] == [("arxiv:2301.00001", "s2", "ACL 2023")]
     # the export and papers --json name the paper by the id that stayed
     exported = cli("export", "--format", "json").stdout
     assert '"acl:2023.acl-long.1"' not in exported and '"arxiv:2301.00001"' in exported

@@ -300,7 +300,9 @@ def test_digest_papers_json_has_the_documented_shape(add_source, fetch_all, http
                                          "acl:N19-1423"]
     x = ranked[0]
     assert set(x) == {"id", "title", "url", "pdf", "sources", "mentions", "latest", "mentioned_in",
-                      "authors", "abstract", "venue", "year"}  # the paper's metadata: tests/test_quotes.py
+                      "authors", "abstract", "venue", "year",  # the paper's metadata: tests/test_quotes.py
+                      "title_source"}
+    assert x["title_source"] == "anchor"  # who named it: the post's link text
     assert (x["title"], x["url"], x["pdf"], x["sources"], x["mentions"], x["latest"]) == (
         "Paper X Title", "https://arxiv.org/abs/1706.03762", "https://arxiv.org/pdf/1706.03762", 2, 2,
         "2026-11-10T10:00:00Z")

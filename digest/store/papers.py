@@ -245,6 +245,7 @@ class RankedPaper:
     abstract: str | None = None
     venue: str | None = None
     year: int | None = None
+    title_source: str | None = None  # who named it: a resolver ("arxiv", "s2"...), "listing", "anchor"
 
 
 def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None = None) -> list[RankedPaper]:
@@ -290,7 +291,8 @@ def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None 
                     sources=row.n_sources, items=row.n_items,
                     latest=max((x.published for x in sightings.get(row.id, []) if x.published), default=None),
                     sightings=tuple(sightings.get(row.id, ())), authors=tuple(papers[row.id].authors or ()),
-                    abstract=papers[row.id].abstract, venue=papers[row.id].venue, year=papers[row.id].year)
+                    abstract=papers[row.id].abstract, venue=papers[row.id].venue, year=papers[row.id].year,
+                    title_source=papers[row.id].title_source if papers[row.id].title else None)
         for row in ranked
     ]
 
