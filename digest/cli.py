@@ -169,41 +169,107 @@ def _default_name(url: str) -> str:
     return f"{host}-{path}" if path else host
 
 
-def _validate_url(url: str) -> str:
+class SourceSpecError(ValueError):
+    """A URL, kind or adapter that `add`, `import` and `edit` all refuse, with the one-line reason."""
+
+
+def _check_url(url: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        fail(f"not an http(s) URL: {url!r}", code=EXIT_USAGE)
+        raise SourceSpecError(f"not an http(s) URL: {url!r}")
     return url.strip()
+
+
+def _validate_url(url: str) -> str:
+    try:
+        return _check_url(url)
+    except SourceSpecError as exc:
+        fail(str(exc), code=EXIT_USAGE)
+
+
+def _kind_and_adapter(url: str, kind: str | None, adapter: str | None) -> tuple[str, str | None]:
+    """The kind and adapter a source gets, decided the same way for `add`, `import` and `edit`.
+
+    An adapter (named, or recognised from the URL) makes a listing; a listing without one is a reading list;
+    an explicit `feed` is a plain feed even at a URL that looks like a listing.
+    """
+    from digest.parse import ADAPTERS, detect_adapter
+
+    if kind is not None and kind not in ("feed", "listing"):
+        raise SourceSpecError(f"--kind must be 'feed' or 'listing', not {kind!r}")
+    if adapter is not None and adapter not in ADAPTERS:
+        raise SourceSpecError(f"--adapter must be one of {', '.join(ADAPTERS)}, not {adapter!r}")
+    if kind == "feed":
+        if adapter is not None:
+            raise SourceSpecError(f"an adapter is for listings: --kind feed with --adapter {adapter}")
+        return "feed", None
+    adapter = adapter or detect_adapter(url)
+    if adapter is not None:
+        return "listing", adapter
+    return ("listing", "reading-list") if kind == "listing" else ("feed", None)
+
+
+def _feed_choice(url: str, pick: int | None, c: Context) -> tuple[str, str | None, str | None]:
+    """(URL to store, how it was found, a note for stderr). Fails when a page offers no feed, or several and no pick."""
+    from digest.fetch.discover import USUAL_PATHS, discover
+    from digest.fetch.http import Limits
+
+    f = c.config.fetch
+    limits = Limits(timeout_connect=f.timeout_connect, timeout_total=f.timeout_total,
+                    max_body_bytes=f.max_body_bytes, max_redirects=f.max_redirects)
+    found = discover(url, user_agent=f.user_agent, limits=limits)
+    if found.outcome == "unreachable":
+        return url, None, (f"note: could not check {url} now ({found.reason}); stored as given, "
+                           "it is recognised on its first fetch")
+    if found.outcome == "feed":
+        return url, None, ("note: --pick ignored: the URL is a feed itself" if pick is not None else None)
+    feeds = found.feeds
+    if not feeds:
+        searched = ", ".join("/" + p for p in USUAL_PATHS)
+        what = (f"{url} is neither a feed nor a web page that links one" if found.how == "not a web page" else
+                f"{url} is a web page and no feed was found on it (no <link rel=\"alternate\">, none at {searched})")
+        fail(f"{what}; to follow the page itself as a reading list add it with --kind listing")
+    how = f"the feed linked from {url}" if found.how == "link" else f"found at {found.how} of {url}"
+    if len(feeds) == 1 and pick in (None, 1):
+        return feeds[0].url, how, None
+    if pick is None or not 1 <= pick <= len(feeds):
+        lines = [f"  {i}  {f.url}  {f.format}" + (f"  {f.title}" if f.title else "") for i, f in enumerate(feeds, 1)]
+        head = (f"{url} links {len(feeds)} feeds; add one with --pick N (or add its URL):" if pick is None
+                else f"--pick must be between 1 and {len(feeds)}: {url} links {len(feeds)} feeds:")
+        fail("\n".join([head, *lines]), code=EXIT_USAGE)
+    return feeds[pick - 1].url, how, None
 
 
 @sources_app.command("add")
 def sources_add(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="Feed or listing page URL.")],
+    url: Annotated[str, typer.Argument(help="A feed, a listing page, or a site's home page (its feed is found).")],
     name: Annotated[str | None, typer.Option("--name", "-n", help="Short unique name (default: from the URL).")] = None,
-    kind: Annotated[str, typer.Option("--kind", help="feed or listing.")] = "feed",
+    kind: Annotated[str | None, typer.Option("--kind", help="feed or listing (default: from the URL).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat for several.")] = None,
     interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between fetches.")] = None,
     adapter: Annotated[str | None, typer.Option("--adapter", help="For listings: hf-daily, arxiv-listing, "
                                                 "arxiv-rss or reading-list (default: from the URL).")] = None,
+    pick: Annotated[int | None, typer.Option("--pick", min=1, help="When the page links several feeds: "
+                                             "take the N-th as listed.")] = None,
+    as_is: Annotated[bool, typer.Option("--as-is", help="Store the URL as given: no request, no feed "
+                                        "discovery.")] = False,
 ) -> None:
-    """Follow a new source."""
-    from digest.parse import ADAPTERS, detect_adapter
+    """Follow a new source. A home page is looked at for its feed; a URL that cannot be reached now is stored."""
     from digest.store import repository as repo
 
-    if kind not in ("feed", "listing"):
-        fail(f"--kind must be 'feed' or 'listing', not {kind!r}", code=EXIT_USAGE)
-    if adapter is not None and adapter not in ADAPTERS:
-        fail(f"--adapter must be one of {', '.join(ADAPTERS)}, not {adapter!r}", code=EXIT_USAGE)
     url = _validate_url(url)
-    adapter = adapter or detect_adapter(url)
-    if adapter is not None:
-        kind = "listing"  # a recognised listing URL, or an explicit adapter, makes the source a listing
-    elif kind == "listing":
-        adapter = "reading-list"
+    try:
+        kind, adapter = _kind_and_adapter(url, kind, adapter)
+    except SourceSpecError as exc:
+        fail(str(exc), code=EXIT_USAGE)
     c = _ctx(ctx)
+    how = note = None
+    if kind == "feed" and not as_is:  # a listing's URL says what it is; a feed's may be a home page
+        url, how, note = _feed_choice(url, pick, c)
+        kind, adapter = _kind_and_adapter(url, None, None)  # the feed found may be a recognised listing
     with repo.session(c.engine) as s, s.begin():
         chosen = name or repo.unique_name(s, _default_name(url))
         try:
@@ -211,7 +277,10 @@ def sources_add(
                                   adapter=adapter, now=now_utc())
         except repo.SourceExists as exc:
             fail(str(exc))
-        typer.echo(f"added {src.name}: {src.url}" + (f" ({kind}, {adapter})" if adapter else ""))
+        typer.echo(f"added {src.name}: {src.url}" + (f" ({kind}, {adapter})" if adapter else "")
+                   + (f" ({how})" if how else ""))
+    if note:
+        typer.echo(note, err=True)
 
 
 @sources_app.command("list")
@@ -241,7 +310,7 @@ def sources_list(ctx: typer.Context,
 
 @sources_app.command("remove")
 def sources_remove(ctx: typer.Context, name_or_url: Annotated[str, typer.Argument(help="Name or URL.")]) -> None:
-    """Stop following a source and delete its items."""
+    """Stop following a source and delete its items (to change it instead, use 'sources edit')."""
     from digest.store import repository as repo
 
     c = _ctx(ctx)
@@ -253,45 +322,119 @@ def sources_remove(ctx: typer.Context, name_or_url: Annotated[str, typer.Argumen
     typer.echo(f"removed {src.name}: {src.url}")
 
 
+@sources_app.command("edit")
+def sources_edit(
+    ctx: typer.Context,
+    name_or_url: Annotated[str, typer.Argument(help="Name or URL of the source.")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="A new unique name.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="A new URL; the items stay.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Replace the tags; repeat for several.")] = None,
+    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag; repeat for several.")] = None,
+    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")] = None,
+    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between fetches.")] = None,
+    no_interval: Annotated[bool, typer.Option("--no-interval", help="Use the config's default_interval.")] = False,
+    adapter: Annotated[str | None, typer.Option("--adapter", help="hf-daily, arxiv-listing, arxiv-rss or "
+                                                "reading-list (makes the source a listing).")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="feed or listing.")] = None,
+    enable: Annotated[bool | None, typer.Option("--enable/--disable", help="Fetch it again / stop fetching it "
+                                                "(its items stay).", show_default=False)] = None,
+) -> None:
+    """Change a source without removing it: its items, and the papers they mention, stay."""
+    from digest.parse import detect_adapter
+    from digest.store import repository as repo
+
+    if interval is not None and no_interval:
+        fail("--interval and --no-interval cannot be combined", code=EXIT_USAGE)
+    wanted = (name, url, tag, add_tag, remove_tag, interval, adapter, kind, enable)
+    if all(v is None for v in wanted) and not no_interval:
+        fail(f"nothing to change for {name_or_url!r}: give an option (see 'digest sources edit --help')",
+             code=EXIT_USAGE)
+    new_url = _validate_url(url) if url is not None else None
+    c = _ctx(ctx)
+    with repo.session(c.engine) as s, s.begin():
+        src = repo.find_source(s, name_or_url)
+        if src is None:
+            fail(f"no source named or at {name_or_url!r}")
+        target = new_url or src.url
+        try:
+            if kind is not None or adapter is not None:
+                keep = src.adapter if kind == "listing" and adapter is None and src.kind == "listing" else adapter
+                new_kind, new_adapter = _kind_and_adapter(target, kind, keep)
+            elif new_url is not None and detect_adapter(new_url) is not None:  # recognised as `add` would
+                new_kind, new_adapter = "listing", detect_adapter(new_url)
+            else:
+                new_kind, new_adapter = src.kind, src.adapter
+        except SourceSpecError as exc:
+            fail(str(exc), code=EXIT_USAGE)
+        tags = list(tag) if tag is not None else list(src.tags or [])
+        tags = [t for t in tags + list(add_tag or []) if t not in set(remove_tag or [])]
+        try:
+            changes = repo.update_source(
+                s, src, name=name, url=new_url, tags=tags, kind=new_kind, adapter=new_adapter,
+                interval=None if no_interval else (interval if interval is not None else src.interval_minutes),
+                enabled=enable)
+        except repo.SourceExists as exc:
+            fail(str(exc))
+    typer.echo(f"edited {src.name}: {'; '.join(changes)}" if changes else f"{src.name}: nothing changed")
+
+
 @sources_app.command("import")
 def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="An OPML file.", exists=True,
                                                                              dir_okay=False)]) -> None:
-    """Add every feed of an OPML file (folders become tags); known URLs are skipped."""
-    from digest.opml import OpmlError, parse_opml
+    """Add every feed of an OPML file (folders become tags); each entry not added is named with the reason.
+
+    Listings are recognised as 'sources add' recognises them, and digest's own exports restore kind, adapter,
+    interval and whether the source is enabled. Nothing is fetched: a URL that cannot be reached now is stored.
+    """
+    from digest.opml import OpmlError, OpmlSource, Skipped, parse_opml
+    from digest.parse import ADAPTERS
     from digest.store import repository as repo
 
     c = _ctx(ctx)
     try:
-        found = parse_opml(file.read_bytes(), origin=str(file))
+        doc = parse_opml(file.read_bytes(), origin=str(file))
     except OpmlError as exc:
         fail(str(exc))
-    added = skipped = 0
+    skipped = added = 0
     with repo.session(c.engine) as s, s.begin():
-        for o in found:
-            from urllib.parse import urlsplit
-
-            if urlsplit(o.url).scheme not in ("http", "https"):
-                typer.echo(f"skipped {o.url!r}: not an http(s) URL", err=True)
-                skipped += 1
-                continue
-            if repo.find_source(s, o.url) is not None:
-                skipped += 1
-                continue
-            name = repo.unique_name(s, o.name or _default_name(o.url))
-            repo.add_source(s, url=o.url, name=name, tags=o.tags, now=now_utc())
-            added += 1
+        for o in doc.entries:
+            if isinstance(o, OpmlSource):
+                try:
+                    if o.problem:
+                        raise SourceSpecError(o.problem)
+                    try:
+                        url = _check_url(o.url)
+                    except SourceSpecError:
+                        raise SourceSpecError("not an http(s) URL") from None
+                    if o.adapter is not None and o.adapter not in ADAPTERS:
+                        raise SourceSpecError(f"unknown adapter {o.adapter!r} (known: {', '.join(ADAPTERS)})")
+                    kind, adapter = _kind_and_adapter(url, o.kind, o.adapter)
+                    known = repo.find_source(s, url)
+                    if known is not None:
+                        raise SourceSpecError(f"already followed as {known.name}")
+                except SourceSpecError as exc:
+                    o = Skipped(o.name, o.url, str(exc))
+                else:
+                    repo.add_source(s, url=url, name=repo.unique_name(s, o.name or _default_name(url)), kind=kind,
+                                    tags=o.tags, interval=o.interval, adapter=adapter, enabled=o.enabled is not False,
+                                    now=now_utc())
+                    added += 1
+                    continue
+            typer.echo(o.line(), err=True)
+            skipped += 1
     typer.echo(f"imported {added} source{'s' if added != 1 else ''} from {file} ({skipped} skipped)")
 
 
 @sources_app.command("export")
 def sources_export(ctx: typer.Context) -> None:
-    """Print every source as OPML."""
+    """Print every source as OPML: a folder per tag, kind/adapter/interval kept in digest's own attributes."""
     from digest.opml import ExportedSource, to_opml
     from digest.store import repository as repo
 
     c = _ctx(ctx)
     with repo.session(c.engine) as s:
-        rows = [ExportedSource(name=r.name, url=r.url, site_url=r.site_url, tags=tuple(r.tags or ()))
+        rows = [ExportedSource(name=r.name, url=r.url, site_url=r.site_url, tags=tuple(r.tags or ()), kind=r.kind,
+                               adapter=r.adapter, interval=r.interval_minutes, enabled=r.enabled)
                 for r in repo.list_sources(s)]
     sys.stdout.write(to_opml(rows))
 

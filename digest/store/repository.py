@@ -35,16 +35,86 @@ def find_source(s: Session, name_or_url: str) -> Source | None:
 
 
 def add_source(s: Session, *, url: str, name: str, kind: str = "feed", tags: Sequence[str] = (),
-               interval: int | None = None, adapter: str | None = None, now: datetime) -> Source:
+               interval: int | None = None, adapter: str | None = None, enabled: bool = True,
+               now: datetime) -> Source:
     clash = s.scalars(select(Source).where(or_(Source.name == name, Source.url == url))).first()
     if clash is not None:
         what = "URL" if clash.url == url else "name"
         raise SourceExists(f"a source with this {what} already exists: {clash.name} ({clash.url})")
     src = Source(url=url, name=name, kind=kind, tags=sorted(set(tags)), interval_minutes=interval,
-                 adapter=adapter, enabled=True, error_count=0, created_at=now)
+                 adapter=adapter, enabled=enabled, disabled_reason=None if enabled else DISABLED_BY_USER,
+                 error_count=0, created_at=now)
     s.add(src)
     s.flush()
     return src
+
+
+DISABLED_BY_USER = "disabled by the user"
+
+
+class _Keep:
+    """The type of KEEP: an argument left as it is (where None means something)."""
+
+
+KEEP = _Keep()
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "none"
+    return str(value)
+
+
+def update_source(s: Session, src: Source, *, name: str | None = None, url: str | None = None,
+                  tags: Sequence[str] | None = None, kind: str | None = None, adapter: str | None = None,
+                  interval: int | _Keep | None = KEEP, enabled: bool | None = None) -> list[str]:
+    """Change a source in place (its id, and so its items, stay); returns what changed, one phrase each.
+
+    None keeps a value, except that `kind` comes with its complete `adapter` (None: none) and `interval` is
+    kept only by KEEP (None: the config's default).
+    A new URL is a new document: its validators, backoff and staleness start over and it is due at once; the
+    items stay, keyed by (source, guid), so the same posts at the new address are not stored twice.
+    """
+    changes: list[str] = []
+    if name is not None and name != src.name:
+        if s.scalars(select(Source.id).where(Source.name == name, Source.id != src.id)).first() is not None:
+            clash = s.scalars(select(Source).where(Source.name == name)).one()
+            raise SourceExists(f"a source with this name already exists: {clash.name} ({clash.url})")
+        changes.append(f"name {src.name} -> {name}")
+        src.name = name
+    if url is not None and url != src.url:
+        clash = s.scalars(select(Source).where(Source.url == url, Source.id != src.id)).first()
+        if clash is not None:
+            raise SourceExists(f"a source with this URL already exists: {clash.name} ({clash.url})")
+        changes.append(f"url {src.url} -> {url}")
+        src.url = url
+        src.etag = src.last_modified = src.last_error = src.feed_built = src.items_fingerprint = None
+        src.next_fetch_at = None
+        src.error_count = src.stale_count = 0
+    if tags is not None and sorted(set(tags)) != sorted(src.tags or []):
+        changes.append(f"tags {_shown(sorted(src.tags or []))} -> {_shown(sorted(set(tags)))}")
+        src.tags = sorted(set(tags))
+    if kind is not None:
+        if kind != src.kind:
+            changes.append(f"kind {src.kind} -> {kind}")
+            src.kind = kind
+        if adapter != src.adapter:
+            changes.append(f"adapter {_shown(src.adapter)} -> {_shown(adapter)}")
+            src.adapter = adapter
+    if not isinstance(interval, _Keep) and interval != src.interval_minutes:
+        changes.append(f"interval {src.interval_minutes or 'default'} -> {interval or 'default'}")
+        src.interval_minutes = interval
+    if enabled is not None and enabled != src.enabled:
+        changes.append("enabled" if enabled else "disabled")
+        src.enabled = enabled
+        src.disabled_reason = None if enabled else DISABLED_BY_USER
+        if enabled:  # fetched again at once, without the backoff of the failures that disabled it
+            src.error_count = 0
+            src.next_fetch_at = None
+    s.flush()
+    return changes
 
 
 def unique_name(s: Session, wanted: str) -> str:
