@@ -76,7 +76,8 @@ def iclr():  # type: ignore[no-untyped-def]
     "<embed src='x.swf'>",
     "<textarea>MARKER</textarea><select><option>MARKER</option></select>",
     "<noscript>MARKER</noscript><template>MARKER</template>",
-    "<math><mi>MARKER</mi></math>",
+    # MathML itself is kept (issue 17, tests/test_math.py); its HTML integration point and its actions are not.
+    "<annotation-xml encoding='text/html'><b>MARKER</b></annotation-xml><maction><mi>MARKER</mi></maction>",
 ])
 def test_dangerous_elements_are_removed_with_their_content(snippet: str) -> None:
     out = sanitize_html(f"<p>before</p>{snippet}<p>after</p>", base_url=BASE)
@@ -319,7 +320,8 @@ def test_normal_images_with_width_10_or_100_are_not_pixels() -> None:
 
 def test_excerpt_is_the_opening_prose_skipping_figure_captions_and_footnote_markers() -> None:
     html = ('<figure><img src="https://x.example/a.png"><figcaption><p>Figure 1: a caption</p></figcaption></figure>'
-            '<p>First claim<sup>1</sup> and a second<a href="https://x.example/p#footnote-2">2</a>.</p>'
+            '<p>First claim<sup><a href="https://x.example/p#fn1">1</a></sup> and a second'
+            '<a href="https://x.example/p#footnote-2">2</a>.</p>'
             "<p>Next paragraph.</p>")
     assert excerpt_of(html) == "First claim and a second. Next paragraph."
 
@@ -604,7 +606,8 @@ def test_sanitized_output_parses_to_no_scripts_handlers_or_unsafe_urls(parts: li
     out = sanitize_html("".join(parts), base_url=BASE)
     assert "<script" not in out.lower()  # text "<" is always escaped, so this holds for any text
     for node in elements(out):
-        assert node.tag not in ("script", "style", "iframe", "svg", "math", "object", "embed", "form", "input")
+        assert node.tag not in ("script", "style", "iframe", "svg", "object", "embed", "form", "input", "maction",
+                                "annotation-xml", "mglyph")  # MathML is kept (issue 17); these parts of it are not
         for name, value in node.attributes.items():
             assert not name.lower().startswith("on")
             if name in ("href", "src"):

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from digest.clean.html import excerpt_from, first_image_in, html_to_text, sanitize_html, truncate
+from digest.clean.math import math_as_text
 from digest.clean.mentions import PaperRef, find_mentions_in, listing_ref
 from digest.clean.paper_ids import PaperRule
 from digest.clean.urls import absolute_url, clean_link, strip_tracking
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser
 
 # Bump when what goes into the hash changes, so stored hashes are not compared across versions.
-HASH_VERSION = b"\x02"
+# 3 (issue 17): the sanitised HTML keeps MathML and summaries read math as TeX and <sup>/<sub> as scripts, so
+# every item is rewritten once on its next full fetch: its stored HTML gains its math, its excerpt its formulas.
+HASH_VERSION = b"\x03"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
     # One parse of the sanitised HTML serves the mentions, the lead image and (last: it edits the tree)
     # the excerpt.
     tree = LexborHTMLParser(content) if content else None
+    if tree is not None:
+        math_as_text(tree)  # a mention's context and the excerpt read a formula's TeX, not MathML's tokens
     mentions = _mentions(raw, tree, rules)
     image = (first_image_in(tree) if tree is not None and "<img" in content else None) or \
         absolute_url(raw.image_url, base)

@@ -53,6 +53,33 @@ class PostCard:
     def date_label(self) -> str:
         return self.published.strftime("%d %b %Y").lstrip("0") if self.published else ""
 
+    @property
+    def excerpt_parts(self) -> tuple[tuple[str, bool], ...]:
+        """The excerpt as (text, is_formula) runs, for a theme that shows formulas as code (see formula_runs)."""
+        return formula_runs(self.excerpt)
+
+
+# An excerpt is plain text in which a formula stands as its TeX between TeX's own delimiters, \(...\) or \[...\]
+# (clean.math). "$" is not one: "$5.00 and $10" is prose.
+_FORMULA = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]")
+
+
+def formula_runs(text: str) -> tuple[tuple[str, bool], ...]:
+    """Plain text split into runs of prose and formulas (their TeX, without delimiters). The runs are text: a
+    theme prints each one autoescaped, a formula inside <code>; no markup is ever built from an excerpt."""
+    if "\\" not in text:
+        return ((text, False),) if text else ()
+    runs: list[tuple[str, bool]] = []
+    at = 0
+    for match in _FORMULA.finditer(text):
+        if match.start() > at:
+            runs.append((text[at:match.start()], False))
+        runs.append((match.group(1) if match.group(1) is not None else match.group(2), True))
+        at = match.end()
+    if at < len(text):
+        runs.append((text[at:], False))
+    return tuple(runs)
+
 
 @dataclass(frozen=True)
 class Section:
