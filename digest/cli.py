@@ -773,7 +773,8 @@ def _ago(dt: datetime | None, now: datetime) -> str:
 @app.command()
 def status(ctx: typer.Context,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """A table of sources: last fetch, HTTP status, items, consecutive errors, next due."""
+    """A table of sources (last fetch, HTTP status, items, consecutive errors, next due), then one of digests
+    (the last issue, its delivery state and what went wrong)."""
     print_status(_ctx(ctx), as_json=as_json)
 
 
@@ -813,7 +814,27 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
             problem = f"stale: {r.stale_count} builds without new items"
         table.add_row(r.name, _ago(r.last_fetch_at, now), str(r.last_status or "-"), str(counts.get(r.id, 0)),
                       str(r.error_count) if r.error_count else "0", due, problem)
-    Console(width=None if sys.stdout.isatty() else 140).print(table)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(table)
+
+    # Each digest's last issue and its delivery state: a message refused for good (`failed`) or perhaps delivered
+    # (`unconfirmed`) is not retried by itself, so this table is where one learns of it.
+    from digest.store import digests as store
+
+    with repo.session(c.engine) as s:
+        issues = store.issue_summaries(s)
+    if not issues:
+        return
+    table = Table(title=f"{len(issues)} digest{'s' if len(issues) != 1 else ''}", title_justify="left")
+    for col, justify in (("digest", "left"), ("last issue", "left"), ("composed", "right"), ("state", "left"),
+                         ("attempts", "right"), ("problem", "left")):
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for i in issues:
+        notes = [i.last_error] if i.last_error else []
+        if others := i.undelivered - (i.status in store.UNDELIVERED):
+            notes.append(f"{others} older issue{'s' if others != 1 else ''} not delivered")
+        table.add_row(i.name, i.subject or "-", _ago(i.created_at, now), i.status, str(i.attempts), "; ".join(notes))
+    console.print(table)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from digest.compose.rules import DEFAULT_SECTIONS, Section
 from digest.compose.select import Filters, Selection, section_order, select_issue
 from digest.compose.view import DigestView, build_view
 from digest.deliver.email import build_message, new_message_id
+from digest.deliver.files import staged
 from digest.store import digests as store
 from digest.store.repository import session
 
@@ -64,7 +65,9 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
     dated since then (a view for reading, never recorded).
 
     `deliver` runs inside the store transaction, before the issue is recorded: if writing files fails,
-    the items stay unclaimed and the next compose picks them up again. With `mark_empty`, an issue with
+    the items stay unclaimed and the next compose picks them up again. What it writes to `out_dir` (through
+    deliver/files.write_issue) is held in a staging folder until the transaction has committed, so a compose
+    killed before its commit leaves no issue folder the store does not know. With `mark_empty`, an issue with
     nothing in it is recorded as `empty` (never mailed or archived) so that a schedule slot with no
     news counts as served; otherwise nothing is recorded for it.
     """
@@ -72,7 +75,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
     theme_dir = Path(cfg.theme_dir).expanduser() if cfg.theme_dir else None
     lookback = timedelta(days=cfg.lookback_days)
     record = record and since is None
-    with session(engine) as s, s.begin(), store.read_once(s):
+    with staged(out_dir), session(engine) as s, s.begin(), store.read_once(s):
         last = store.last_issue(s, cfg.name)
         window_start = last.window_end if last else None
         floor = since if since is not None else (window_start or now) - lookback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 import ssl
 import threading
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 PERMANENT_REDIRECTS = (301, 308)
@@ -131,6 +133,78 @@ class Decoder:
         return self._take(self._z.flush())
 
 
+class DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each read allowed only what is left of one deadline (a `time.monotonic()` value).
+
+    A socket timeout fires on silence only: a server that sends one byte a second holds a plain reader forever
+    (issue 15: headers dripped so held a fetch 300 s with `timeout_total = 20`). Setting the socket's timeout to
+    what is left of the deadline before each read bounds the whole exchange, status line, headers, chunk-size
+    lines and body alike. The cost is one `settimeout` per read, not per byte: a read takes whatever has
+    arrived, up to a buffer (8 KiB for headers, 64 KiB of body), so a 304 is one read. Used by the HTTP
+    responses below and by SMTP (deliver/smtp.py)."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        # The socket's own raw reader holds a reference on it: a connection closed while its response is read
+        # (http.client hands a "Connection: close" socket to the response so) stays open until this closes.
+        self._raw = sock.makefile("rb", buffering=0)
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int | None:  # type: ignore[override]
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def deadline_reader(sock: socket.socket, deadline: float) -> io.BufferedReader:
+    """A buffered reader of `sock` whose every read ends by `deadline` (see DeadlineReader)."""
+    return io.BufferedReader(DeadlineReader(sock, deadline))
+
+
+class _DeadlineSocket:
+    """What a response is made from: http.client's response reads only from `sock.makefile("rb")`, and this one
+    gives a deadline reader, so the deadline bounds the status line, the headers and every chunk-size line, which
+    http.client reads with `readline` where no check of ours could run."""
+
+    __slots__ = ("_deadline", "_sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return deadline_reader(self._sock, self._deadline)
+
+
+class _Deadlined:
+    """A connection whose responses read within `deadline`, set before each request (open_exchange)."""
+
+    deadline: float = float("inf")
+
+    def response_class(self, sock: socket.socket, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
+        # http.client makes each response with self.response_class(self.sock, method=...): a method serves.
+        return http.client.HTTPResponse(_DeadlineSocket(sock, self.deadline), *args, **kwargs)  # type: ignore[arg-type]
+
+
+class _Connection(_Deadlined, http.client.HTTPConnection):  # type: ignore[misc]
+    pass
+
+
+class _TLSConnection(_Deadlined, http.client.HTTPSConnection):  # type: ignore[misc]
+    pass
+
+
 class Client:
     """Keep-alive HTTP/1.1 connections per host, shared by the fetch threads; http.client underneath.
 
@@ -162,9 +236,8 @@ class Client:
             if idle:
                 return idle.pop(), True
         if scheme == "https":
-            return http.client.HTTPSConnection(host, port, timeout=self.limits.timeout_connect,
-                                               context=self._tls_context()), False
-        return http.client.HTTPConnection(host, port, timeout=self.limits.timeout_connect), False
+            return _TLSConnection(host, port, timeout=self.limits.timeout_connect, context=self._tls_context()), False
+        return _Connection(host, port, timeout=self.limits.timeout_connect), False
 
     def checkin(self, scheme: str, host: str, port: int, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -199,20 +272,31 @@ def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20) -
     )
 
 
-def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], limits: Limits,
-               deadline: float) -> bytes:
+CUT_SHORT_CHUNKED = "body cut short: the chunked body ended before its last chunk"
+
+
+def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], limits: Limits) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and not headers.get("content-encoding") and int(declared) > limits.max_body_bytes:
         raise FetchError(f"body larger than the {_limit_text(limits.max_body_bytes)} limit "
                          f"(Content-Length {int(declared)})", status=response.status)
     decoder = Decoder(headers.get("content-encoding", ""), limits.max_body_bytes)
     parts: list[bytes] = []
-    # Chunks as they arrive (read1): a fixed-size read would wait for 64 KiB first, so a server trickling a
-    # few bytes at a time would never reach the deadline check below.
-    while chunk := response.read1(65536):
-        parts.append(decoder.feed(chunk))
-        if time.monotonic() > deadline:
-            raise FetchError(f"timed out after {limits.timeout_total:g}s reading the body")
+    try:
+        # Chunks as they arrive (read1). The response reads through a DeadlineReader, so every read, chunk-size
+        # lines included, ends by the deadline.
+        while chunk := response.read1(65536):
+            parts.append(decoder.feed(chunk))
+    except TimeoutError:
+        raise FetchError(f"timed out after {limits.timeout_total:g}s reading the body", status=response.status
+                         ) from None
+    except http.client.IncompleteRead:  # http.client's word for a chunked body that stops before its "0" chunk
+        raise FetchError(CUT_SHORT_CHUNKED, status=response.status) from None
+    if response.length:
+        # http.client counts a Content-Length body down and simply stops when the server closes early. What
+        # was read is no feed: storing it would keep its validators, and the rest would never come (issue 15).
+        raise FetchError(f"body cut short: the connection closed after {int(declared) - response.length} of "
+                         f"{declared} bytes (Content-Length)", status=response.status)
     parts.append(decoder.flush())
     return b"".join(parts)
 
@@ -233,6 +317,8 @@ def _connect_failure(exc: OSError, limits: Limits) -> str:
 def exchange_failure(exc: Exception, limits: Limits) -> str:
     if isinstance(exc, TimeoutError):
         return f"timed out after {limits.timeout_total:g}s"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "body cut short: the connection closed before the end of the body"
     if isinstance(exc, http.client.HTTPException):
         # What the server sent may be anything (another protocol's greeting, binary): one short line of it.
         detail = " ".join(str(exc).split())[:200] or exc.__class__.__name__
@@ -280,17 +366,26 @@ def open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: 
     # percent-encoded as UTF-8, as browsers do; escapes already there are kept.
     target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
     for attempt in (1, 2):
+        left = deadline - time.monotonic()
+        if left <= 0:  # the redirects before this hop took the time
+            raise FetchError(f"timed out after {limits.timeout_total:g}s", url=url)
         conn, reused = client.checkout(*key)
+        if isinstance(conn, _Deadlined):
+            conn.deadline = deadline
         if conn.sock is None:
+            # Connecting and the TLS handshake (whose socket timeout is a total in CPython) end by the deadline too.
+            conn.timeout = min(limits.timeout_connect, left)
             try:
                 conn.connect()
             except (OSError, ValueError) as exc:  # ValueError: a host name IDNA cannot encode
                 conn.close()
+                if isinstance(exc, TimeoutError) and conn.timeout < limits.timeout_connect:
+                    raise FetchError(f"timed out after {limits.timeout_total:g}s", url=url) from None
                 if isinstance(exc, OSError):
                     raise FetchError(_connect_failure(exc, limits), url=url) from None
                 raise FetchError(f"invalid URL: {exc}", url=url) from None
         assert conn.sock is not None
-        conn.sock.settimeout(max(0.001, min(limits.timeout_total, deadline - time.monotonic())))
+        conn.sock.settimeout(max(0.001, min(limits.timeout_total, deadline - time.monotonic())))  # the request
         try:
             conn.request("GET", target, headers={**client.headers, **headers})
             return conn, conn.getresponse(), key
@@ -366,7 +461,7 @@ def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modifie
                     body = b""
                     reusable = response.read(_SMALL_BODY + 1) == b""
                 elif 200 <= status < 300:
-                    body = _read_body(response, resp_headers, limits, deadline)
+                    body = _read_body(response, resp_headers, limits)
                     reusable = True
                 else:
                     retry_after = parse_retry_after(resp_headers.get("retry-after"), now or datetime.now(UTC))

@@ -307,6 +307,46 @@ def set_state(s: Session, issue_id: int, status: str, *, now: datetime, error: s
     return bool(s.execute(query.values(**values)).rowcount)
 
 
+def count_refusal(s: Session, issue_id: int) -> int:
+    """Count one more permanent (5xx) refusal of an issue's message; returns how many it has had."""
+    s.execute(update(DigestIssue).where(DigestIssue.id == issue_id)
+              .values(refusals=DigestIssue.refusals + 1))
+    return int(s.scalar(select(DigestIssue.refusals).where(DigestIssue.id == issue_id)) or 0)
+
+
+# Issues that still need something done: mailed, confirmed, or looked at (a refused one).
+UNDELIVERED = ("pending", "sending", "unconfirmed", "failed")
+
+
+class IssueSummary(NamedTuple):
+    """What `digest status` shows of a digest: its last issue with news (an `empty` one only marks a schedule
+    slot served) and how many issues, that one included, are not delivered."""
+
+    name: str
+    created_at: datetime
+    subject: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    undelivered: int
+
+
+def issue_summaries(s: Session) -> list[IssueSummary]:
+    """One row per digest that has issues, by name; read without the issues' HTML and messages."""
+    rank = func.row_number().over(partition_by=DigestIssue.name,
+                                  order_by=(DigestIssue.created_at.desc(), DigestIssue.id.desc())).label("rank")
+    latest = (select(DigestIssue.name, DigestIssue.created_at, DigestIssue.subject, DigestIssue.status,
+                     DigestIssue.attempts, DigestIssue.last_error, rank)
+              .where(DigestIssue.status != "empty").subquery())
+    waiting = {name: n for name, n in s.execute(select(DigestIssue.name, func.count())
+                                                  .where(DigestIssue.status.in_(UNDELIVERED))
+                                                  .group_by(DigestIssue.name))}
+    rows = s.execute(select(latest.c.name, latest.c.created_at, latest.c.subject, latest.c.status, latest.c.attempts,
+                            latest.c.last_error).where(latest.c.rank == 1).order_by(latest.c.name))
+    return [IssueSummary(name, _stored_utc(created), subject, status, attempts or 0, error, waiting.get(name, 0))
+            for name, created, subject, status, attempts, error in rows]
+
+
 def sent_issues(s: Session, name: str | None = None) -> list[DigestIssue]:
     query = select(DigestIssue).where(DigestIssue.status == "sent")
     if name:

@@ -223,6 +223,7 @@ class DigestIssue(Base):
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
     # pending (composed, not yet delivered) | sending (handed to SMTP, not yet confirmed) | sent
+    # | unconfirmed (the server may have it; not resent) | failed (refused for good) | empty (a slot with no news)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     theme: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str | None] = mapped_column(Text)
@@ -234,6 +235,8 @@ class DigestIssue(Base):
     message: Mapped[str | None] = mapped_column(Text)  # the whole .eml, so a retry sends the same bytes
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # 5xx answers to the message itself; at outbox.MAX_REFUSALS the issue is `failed`, no longer retried
+    refusals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     paper_count: Mapped[int] = mapped_column(Integer, default=0)
     post_count: Mapped[int] = mapped_column(Integer, default=0)
