@@ -208,3 +208,28 @@ def test_a_paper_nobody_named_is_shown_by_its_id_and_link_never_hidden_nor_misna
     assert ">arXiv 2301.00001</a>" in html and 'href="https://arxiv.org/abs/2301.00001"' in html
     assert "Many limitations" not in html.split("Reasoning limits")[0]  # the heading names no card
     assert "As Another work shows, models stop early." in html  # what the post says about it
+
+
+def test_tied_anchors_name_a_paper_the_same_whichever_post_arrives_first(
+        tmp_path, httpserver: HTTPServer) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 7: two runs of the same posts gave different titles when anchors tied."""
+    from digest.store.db import open_store
+
+    first = rss(post("a1", link("https://arxiv.org/abs/2301.00001", "Zebra Nets")))
+    second = rss(post("b1", link("https://arxiv.org/abs/2301.00001", "Aardvark Nets"), day=3),
+                 post("b2", link("https://arxiv.org/abs/2301.00002", "Fast attention for all of us"), day=4),
+                 post("b3", link("https://arxiv.org/abs/2301.00002", "Fast Attention For All Of Us"), day=5))
+    titles = []
+    for order in ((first, second), (second, first)):
+        db = tmp_path / f"store{len(titles)}.db"
+        config = tmp_path / "config.toml"
+        config.write_text(NO_ENRICH)
+        cli = Cli(f"sqlite:///{db}", config)
+        for n, body in enumerate(order):
+            cli("sources", "add", serve(httpserver, f"/{len(titles)}-{n}.xml", body), "--name", f"s{n}", "--as-is")
+            cli("fetch", "--all")
+        engine = open_store(f"sqlite:///{db}")
+        titles.append(papers(engine))
+        engine.dispose()
+    assert titles[0] == titles[1] == [("arxiv:2301.00001", "Aardvark Nets", 45),
+                                      ("arxiv:2301.00002", "Fast Attention For All Of Us", 60)]
