@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -23,7 +24,37 @@ if TYPE_CHECKING:
     from digest.store.lite import LiteStore
     from digest.store.writes import SourceForFetch
 
+class _Commands(TyperGroup):
+    """Every command runs inside this: a store that refuses service (full disk, read-only, locked past
+    busy_timeout) or a file system that refuses a write ends the command with one line, never a traceback."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            problem = _refusal(ctx.obj, exc)
+            if problem is None:
+                raise
+            fail(problem)
+
+
+def _refusal(c: Context | None, exc: BaseException) -> str | None:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+        return f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else f"cannot write: {exc.strerror}"
+    if exc.__class__.__module__.split(".")[0] not in ("sqlite3", "sqlalchemy"):
+        return None
+    from digest.store.db import store_problem
+
+    url = c._url if isinstance(c, Context) else None
+    busy = c.config.store.busy_timeout if isinstance(c, Context) and c._loaded is not None else None
+    problem = store_problem(exc, url=url, busy_timeout=busy)
+    return None if problem is None else f"cannot use the store{f' at {url}' if url else ''}: {problem}"
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="digest",
     help="Follow research blogs and paper listings; compose them into a digest.",
     no_args_is_help=True,
@@ -38,6 +69,7 @@ app.add_typer(db_app, name="db")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,10 +117,17 @@ class Context:
             from digest.store.db import StoreError, open_store
 
             try:
-                self._engine = open_store(self.store_url)
+                self._engine = open_store(self.store_url, busy_timeout=self.config.store.busy_timeout)
             except StoreError as exc:
                 fail(str(exc))
         return self._engine
+
+    @property
+    def reader(self) -> Engine:
+        """The store for commands that only read: never waits for another process's write lock."""
+        from digest.store.db import reading
+
+        return reading(self.engine)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -166,27 +205,38 @@ def _default_name(url: str) -> str:
         if path == suffix or path.endswith("-" + suffix):
             path = path[: -len(suffix)].rstrip("-")
             break
-    return f"{host}-{path}" if path else host
+    name = f"{host}-{path}" if path else host
+    return name[:100]  # unique_name may add "-2"; the column holds 200 (digest/limits.py)
 
 
 class SourceSpecError(ValueError):
-    """A URL, kind or adapter that `add`, `import` and `edit` all refuse, with the one-line reason."""
+    """A URL, name, interval, kind or adapter that `add`, `import` and `edit` all refuse, with the one-line reason.
+    The bounds live in digest/limits.py."""
 
 
-def _check_url(url: str) -> str:
-    from urllib.parse import urlsplit
+def _check(check: Callable[[T], T], value: T, *, shown: bool = True) -> T:
+    """`value` checked by one of digest/limits.py's checks; without `shown`, the reason alone (the caller's line
+    names the value already)."""
+    from digest.limits import BadInput
 
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SourceSpecError(f"not an http(s) URL: {url!r}")
-    return url.strip()
+    try:
+        return check(value)
+    except BadInput as exc:
+        raise SourceSpecError(str(exc) if shown else exc.reason) from None
+
+
+def _validated(check: Callable[[T], T], value: T) -> T:
+    """`value` checked by one of digest/limits.py's checks; refused with one line and exit 2."""
+    try:
+        return _check(check, value)
+    except SourceSpecError as exc:
+        fail(str(exc), code=EXIT_USAGE)
 
 
 def _validate_url(url: str) -> str:
-    try:
-        return _check_url(url)
-    except SourceSpecError as exc:
-        fail(str(exc), code=EXIT_USAGE)
+    from digest.limits import check_url
+
+    return _validated(check_url, url)
 
 
 def _kind_and_adapter(url: str, kind: str | None, adapter: str | None) -> tuple[str, str | None]:
@@ -249,7 +299,8 @@ def sources_add(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Short unique name (default: from the URL).")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="feed or listing (default: from the URL).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat for several.")] = None,
-    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between fetches.")] = None,
+    interval: Annotated[int | None, typer.Option("--interval", help="Minutes between fetches (at most a "
+                                                 "year).")] = None,
     adapter: Annotated[str | None, typer.Option("--adapter", help="For listings: hf-daily, arxiv-listing, "
                                                 "arxiv-rss or reading-list (default: from the URL).")] = None,
     pick: Annotated[int | None, typer.Option("--pick", min=1, help="When the page links several feeds: "
@@ -258,9 +309,14 @@ def sources_add(
                                         "discovery.")] = False,
 ) -> None:
     """Follow a new source. A home page is looked at for its feed; a URL that cannot be reached now is stored."""
+    from digest.limits import check_interval, check_name
     from digest.store import repository as repo
 
     url = _validate_url(url)
+    if name is not None:
+        name = _validated(check_name, name)
+    if interval is not None:
+        interval = _validated(check_interval, interval)
     try:
         kind, adapter = _kind_and_adapter(url, kind, adapter)
     except SourceSpecError as exc:
@@ -269,6 +325,7 @@ def sources_add(
     how = note = None
     if kind == "feed" and not as_is:  # a listing's URL says what it is; a feed's may be a home page
         url, how, note = _feed_choice(url, pick, c)
+        url = _validate_url(url)  # what a page links is input too
         kind, adapter = _kind_and_adapter(url, None, None)  # the feed found may be a recognised listing
     with repo.session(c.engine) as s, s.begin():
         chosen = name or repo.unique_name(s, _default_name(url))
@@ -290,7 +347,7 @@ def sources_list(ctx: typer.Context,
     from digest.store import repository as repo
 
     c = _ctx(ctx)
-    with repo.session(c.engine) as s:
+    with repo.session(c.reader) as s:
         rows = repo.list_sources(s)
         counts = repo.item_counts(s)
     if as_json:
@@ -331,7 +388,8 @@ def sources_edit(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Replace the tags; repeat for several.")] = None,
     add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag; repeat for several.")] = None,
     remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")] = None,
-    interval: Annotated[int | None, typer.Option("--interval", min=1, help="Minutes between fetches.")] = None,
+    interval: Annotated[int | None, typer.Option("--interval", help="Minutes between fetches (at most a "
+                                                 "year).")] = None,
     no_interval: Annotated[bool, typer.Option("--no-interval", help="Use the config's default_interval.")] = False,
     adapter: Annotated[str | None, typer.Option("--adapter", help="hf-daily, arxiv-listing, arxiv-rss or "
                                                 "reading-list (makes the source a listing).")] = None,
@@ -340,6 +398,7 @@ def sources_edit(
                                                 "(its items stay).", show_default=False)] = None,
 ) -> None:
     """Change a source without removing it: its items, and the papers they mention, stay."""
+    from digest.limits import check_interval, check_name
     from digest.parse import detect_adapter
     from digest.store import repository as repo
 
@@ -350,6 +409,10 @@ def sources_edit(
         fail(f"nothing to change for {name_or_url!r}: give an option (see 'digest sources edit --help')",
              code=EXIT_USAGE)
     new_url = _validate_url(url) if url is not None else None
+    if name is not None:
+        name = _validated(check_name, name)
+    if interval is not None:
+        interval = _validated(check_interval, interval)
     c = _ctx(ctx)
     with repo.session(c.engine) as s, s.begin():
         src = repo.find_source(s, name_or_url)
@@ -386,6 +449,7 @@ def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help
     Listings are recognised as 'sources add' recognises them, and digest's own exports restore kind, adapter,
     interval and whether the source is enabled. Nothing is fetched: a URL that cannot be reached now is stored.
     """
+    from digest.limits import check_interval, check_name, check_url
     from digest.opml import OpmlError, OpmlSource, Skipped, parse_opml
     from digest.parse import ADAPTERS
     from digest.store import repository as repo
@@ -402,10 +466,11 @@ def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help
                 try:
                     if o.problem:
                         raise SourceSpecError(o.problem)
-                    try:
-                        url = _check_url(o.url)
-                    except SourceSpecError:
-                        raise SourceSpecError("not an http(s) URL") from None
+                    url = _check(check_url, o.url, shown=False)  # the entry's line shows URL and name
+                    if o.name is not None:
+                        _check(check_name, o.name, shown=False)
+                    if o.interval is not None:
+                        _check(check_interval, o.interval)
                     if o.adapter is not None and o.adapter not in ADAPTERS:
                         raise SourceSpecError(f"unknown adapter {o.adapter!r} (known: {', '.join(ADAPTERS)})")
                     kind, adapter = _kind_and_adapter(url, o.kind, o.adapter)
@@ -432,7 +497,7 @@ def sources_export(ctx: typer.Context) -> None:
     from digest.store import repository as repo
 
     c = _ctx(ctx)
-    with repo.session(c.engine) as s:
+    with repo.session(c.reader) as s:
         rows = [ExportedSource(name=r.name, url=r.url, site_url=r.site_url, tags=tuple(r.tags or ()), kind=r.kind,
                                adapter=r.adapter, interval=r.interval_minutes, enabled=r.enabled)
                 for r in repo.list_sources(s)]
@@ -442,6 +507,8 @@ def sources_export(ctx: typer.Context) -> None:
 # --- fetch -----------------------------------------------------------------------------------------
 
 def _print_report(r: SourceReport) -> None:
+    if r.outcome == "not_stored":  # one line at the end says why for all of them (_fetch)
+        return
     if r.error:
         typer.echo(f"digest: {r.name} ({r.url}): {r.error}", err=True)
     if r.note:
@@ -460,7 +527,7 @@ def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
     settings = FetchSettings.from_config(c.config.fetch, paper_rules=rules)
     # A SQLite store at the current schema is read and written through the driver until a feed brings
     # something to store (store/lite.py): a run that finds nothing new never loads SQLAlchemy.
-    lite = open_lite(c.store_url)
+    lite = open_lite(c.store_url, busy_timeout=c.config.store.busy_timeout)
     store: Engine | LiteStore = lite if lite is not None else c.engine
     try:
         if lite is not None:
@@ -477,6 +544,10 @@ def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
             if missing:
                 fail(f"no source named {', '.join(sorted(missing))}")
         summary = _fetch_with_progress(store, due, settings)
+        if summary.refused:  # nothing more is written this run: say why once, and fail (a `run` composes nothing)
+            typer.echo(summary.line())
+            fail(f"cannot write to the store at {c.store_url}: {summary.refused}; {summary.not_stored} of "
+                 f"{len(due)} source{'s' if len(due) != 1 else ''} not stored (fetched again on the next run)")
         older_than = now_utc() - timedelta(days=90)
         if lite is not None:
             lite.prune_fetch_log(older_than=older_than)
@@ -505,7 +576,7 @@ def _fetch_with_progress(store: Engine | LiteStore, due: list[SourceForFetch], s
 
         def tick(r: SourceReport) -> None:
             progress.update(task, advance=1, description=r.name)
-            if r.error or r.note:
+            if (r.error or r.note) and r.outcome != "not_stored":
                 progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}",
                                        markup=True, highlight=False)
 
@@ -565,7 +636,7 @@ def _issue_dir(c: Context, name: str, now: datetime, out_setting: str | None) ->
 @contextmanager
 def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
     """The store's run lock for commands that claim items or issues; held elsewhere, exit 75 at once."""
-    from digest.lock import EX_TEMPFAIL, LockHeld, exclusive, lock_path_for
+    from digest.lock import EX_TEMPFAIL, LockError, LockHeld, exclusive, lock_path_for
 
     if not take:
         yield
@@ -576,6 +647,8 @@ def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
     except LockHeld as exc:
         typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
         raise typer.Exit(EX_TEMPFAIL) from None
+    except LockError as exc:
+        fail(str(exc))
 
 
 def _digest_cfg(c: Context, name: str | None) -> DigestConfig:
@@ -744,7 +817,7 @@ def archive(
     from digest.store.repository import session
 
     c = _ctx(ctx)
-    with session(c.engine) as s:
+    with session(c.reader) as s:
         issues = store.sent_issues(s, name)
         chosen = _digest_cfg(c, name) if name else (c.config.digests[0] if c.config.digests else None)
         title = (chosen.title if chosen else None) or "Research digest"
@@ -783,7 +856,7 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
     from digest.store import repository as repo
 
     now = now_utc()
-    with repo.session(c.engine) as s:
+    with repo.session(c.reader) as s:
         rows = repo.list_sources(s)
         counts = repo.item_counts(s)
     if as_json:
@@ -821,7 +894,7 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
     # (`unconfirmed`) is not retried by itself, so this table is where one learns of it.
     from digest.store import digests as store
 
-    with repo.session(c.engine) as s:
+    with repo.session(c.reader) as s:
         issues = store.issue_summaries(s)
     if not issues:
         return
@@ -846,7 +919,7 @@ def export(ctx: typer.Context,
     if format != "json":
         fail(f"--format: unsupported format {format!r} (supported: json)", code=EXIT_USAGE)
     c = _ctx(ctx)
-    json.dump(export_document(c.engine), sys.stdout, ensure_ascii=False, indent=2)
+    json.dump(export_document(c.reader), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
 
@@ -872,7 +945,7 @@ def papers(
     from digest.store.repository import session
 
     c = _ctx(ctx)
-    with session(c.engine) as s:
+    with session(c.reader) as s:
         ranked = ranked_papers(s, since=_parse_since(since), top=top)
     if as_json:
         typer.echo(json.dumps([
@@ -913,7 +986,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     from digest.store.db import current_revision
 
     c = _ctx(ctx)
-    typer.echo(f"{c.store_url}: schema at revision {current_revision(c.engine)}")
+    typer.echo(f"{c.store_url}: schema at revision {current_revision(c.reader)}")
 
 
 @db_app.command("rescan")

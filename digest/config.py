@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from digest import __version__
+from digest.limits import MAX_BACKOFF_HOURS, MAX_INTERVAL_MINUTES, MAX_LOOKBACK_DAYS
 
 APP_NAME = "digest"
 DEFAULT_USER_AGENT = f"digest/{__version__} (research feed digest; python-httpx)"
@@ -27,6 +28,8 @@ class _Strict(BaseModel):
 
 class StoreConfig(_Strict):
     url: str | None = None
+    # Seconds a command waits for another process's write transaction before giving up (SQLite's busy_timeout).
+    busy_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
 
 class FetchConfig(_Strict):
@@ -36,8 +39,8 @@ class FetchConfig(_Strict):
     timeout_total: Annotated[float, Field(gt=0)] = 60.0
     max_body_mib: Annotated[float, Field(gt=0)] = 20.0
     max_redirects: Annotated[int, Field(ge=0, le=30)] = 5
-    default_interval: Annotated[int, Field(ge=1, description="minutes")] = 60
-    max_backoff_hours: Annotated[float, Field(gt=0)] = 24.0
+    default_interval: Annotated[int, Field(ge=1, le=MAX_INTERVAL_MINUTES, description="minutes")] = 60
+    max_backoff_hours: Annotated[float, Field(gt=0, le=MAX_BACKOFF_HOURS)] = 24.0
     user_agent: str = DEFAULT_USER_AGENT
     parse_processes: Annotated[int | None, Field(ge=0, le=64)] = None  # default: one per core
 
@@ -147,7 +150,7 @@ class DigestConfig(_Strict):
     theme_dir: str | None = None
     out: str | None = None
     sources: list[str] = []
-    lookback_days: Annotated[float, Field(gt=0)] = 7.0
+    lookback_days: Annotated[float, Field(gt=0, le=MAX_LOOKBACK_DAYS)] = 7.0
     max_papers: Annotated[int, Field(ge=0)] = 25
     max_posts: Annotated[int, Field(ge=0)] = 20
     sections: list[SectionConfig] | None = None  # None: the built-in ML sections; [] for none

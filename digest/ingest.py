@@ -88,6 +88,10 @@ class SourceReport:
 class RunSummary:
     reports: list[SourceReport] = field(default_factory=list)
     seconds: float = 0.0
+    # Why the store refused service, when it did (WriteGroup.refused): the run stopped fetching; the sources
+    # reported "not_stored" and those never fetched (`not_fetched`) stay due for the next run.
+    refused: str | None = None
+    not_fetched: int = 0
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.reports if r.outcome == outcome)
@@ -102,12 +106,18 @@ class RunSummary:
 
     @property
     def failed(self) -> int:
-        return self.count("error") + self.count("gone")
+        return self.count("error") + self.count("gone") + self.count("not_stored")
+
+    @property
+    def not_stored(self) -> int:
+        """Sources of this run the store does not hold: refused, or never fetched once it refused."""
+        return self.count("not_stored") + self.not_fetched
 
     def line(self) -> str:
+        refused = f", not stored {self.not_stored}" if self.refused else ""
         return (f"fetched {self.count('ok')}, not modified {self.count('not_modified')}, failed {self.failed}, "
-                f"new items {self.new_items}, updated {self.updated_items} "
-                f"({len(self.reports)} sources in {self.seconds:.2f}s)")
+                f"new items {self.new_items}, updated {self.updated_items}{refused} "
+                f"({len(self.reports) + self.not_fetched} sources in {self.seconds:.2f}s)")
 
 
 def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
@@ -284,7 +294,7 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
                 pending: set[Future[Retrieved]] = set()
 
                 def refill() -> None:
-                    while len(pending) < workers:
+                    while len(pending) < workers and writes.refused is None:  # refused: stop fetching
                         src = next(queue, None)
                         if src is None:
                             return
@@ -302,6 +312,8 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
     finally:
         writes.close()
         parsers.shutdown()
+    summary.refused = writes.refused
+    summary.not_fetched = len(sources) - len(summary.reports)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -338,8 +350,11 @@ class _Parsers:
                 context.set_forkserver_preload(["digest.parsing"])
                 # The workers yield the CPU to this process: its store writes are the run's one serial path,
                 # and the parsers, a few jobs ahead, lose nothing by waiting (cold, 500 feeds: 7.9 -> 7.2 s).
-                self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context, initializer=os.nice,
-                                                 initargs=(10,))
+                # And they die with it: see parsing.start_parser.
+                from digest.parsing import start_parser
+
+                self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context, initializer=start_parser,
+                                                 initargs=(os.getpid(),))
             return self._pool
 
     def shutdown(self) -> None:
@@ -364,7 +379,7 @@ def _report(source: SourceForFetch, upd: SourceUpdate, result: WriteResult) -> S
     if upd.disable_reason:
         notes.append(f"disabled: {upd.disable_reason}")
     if result.error:
-        return SourceReport(name=source.name, url=source.url, outcome="error", new_items=0, updated_items=0,
-                            error=result.error, note=None)
+        return SourceReport(name=source.name, url=source.url, outcome="not_stored" if result.refused else "error",
+                            new_items=0, updated_items=0, error=result.error, note=None)
     return SourceReport(name=source.name, url=source.url, outcome=upd.outcome, new_items=result.new_items,
                         updated_items=result.updated_items, error=upd.error, note="; ".join(notes) or None)

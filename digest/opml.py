@@ -57,9 +57,19 @@ class Skipped:
     reason: str
 
     def line(self) -> str:
-        what = f"{self.label!r}" if self.label else ""
-        where = f"({self.url})" if self.url else ""
+        label = _shown(self.label, 80)
+        what = f"{label!r}" if label else ""
+        url = _shown(self.url, 120)
+        where = f"({url})" if url else ""
         return f"skipped {' '.join(p for p in (what, where) if p)}: {self.reason}"
+
+
+def _shown(text: str | None, limit: int) -> str | None:
+    """`text` for one line of a report: control characters escaped, a long text cut."""
+    if text is None:
+        return None
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= limit else text[: limit - 20] + "..."
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -528,3 +529,442 @@ def test_a_compose_into_an_existing_folder_keeps_what_else_is_there(db_url, engi
     assert (out / "notes.txt").read_text() == "mine" and "Alpha post" in (out / "digest.html").read_text()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert store_rows(engine, "SELECT out_dir, status FROM digests") == [(str(out), "pending")]
+
+
+# --- 4. no helper outlives a killed run --------------------------------------------------------------------------
+
+MARK = "DIGEST_FAULTS_RUN"  # an environment variable set for the run under test, inherited by all it starts
+
+
+def marked_processes(mark: str) -> dict[int, tuple[int, str]]:
+    """pid -> (ppid, cmdline) of every live process whose environment holds MARK=mark (zombies are dead)."""
+    wanted = f"{MARK}={mark}".encode()
+    found: dict[int, tuple[int, str]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if wanted not in (proc / "environ").read_bytes().split(b"\0"):
+                continue
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]  # "pid (comm) state ppid ...", comm may hold ")"
+        if state not in ("Z", "X"):
+            found[int(proc.name)] = (int(ppid), cmdline[:120])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="looks for the run's helpers in /proc (Linux)")
+@pytest.mark.parametrize("command", ["fetch", "run"])
+def test_no_parser_forkserver_or_resource_tracker_outlives_a_killed_run(db_url, engine, tmp_path, threaded_server,
+                                                                        command: str) -> None:
+    """Eight feeds answer at once and start the parser processes; a ninth holds the run. SIGKILL it: its output
+    ends at once (no helper keeps its stdout open) and no process it started survives."""
+    from werkzeug.wrappers import Response
+
+    release = threading.Event()
+    for i in range(8):
+        threaded_server.expect_request(f"/f{i}.xml").respond_with_data(big_feed(20).replace(
+            b"blog.example/p/", f"blog.example/{i}/p/".encode()), content_type="application/rss+xml")
+
+    def slow(_request: Any) -> Response:
+        release.wait(60)
+        return Response(big_feed(3), content_type="application/rss+xml")
+
+    threaded_server.expect_request("/slow.xml").respond_with_handler(slow)
+    config = tmp_path / "digest.toml"
+    config.write_text("[fetch]\nparse_processes = 2\nper_host = 16\ntimeout_total = 60\n"
+                      "[enrich]\nafter_fetch = false\n")
+    cli = Cli(db_url, config)
+    for i in range(8):
+        cli("sources", "add", threaded_server.url_for(f"/f{i}.xml"), "--name", f"f{i}", "--as-is")
+    cli("sources", "add", threaded_server.url_for("/slow.xml"), "--name", "slow", "--as-is")
+
+    mark = f"{tmp_path.name}-{command}"
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "--db", db_url, "--config", str(config), command],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, MARK: mark})
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until a parser runs: a child of a child of the run
+            helpers = marked_processes(mark)
+            if any(ppid in helpers and ppid != proc.pid for ppid, _ in helpers.values()):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"no parser process started: {marked_processes(mark)}")
+        started = helpers
+
+        os.kill(proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"10 s after SIGKILL the run's stdout is still open: {marked_processes(mark)} "
+                        f"(started: {started})")
+        ended = time.monotonic() - killed
+        while marked_processes(mark) and time.monotonic() - killed < 10:
+            time.sleep(0.05)
+        survivors = marked_processes(mark)
+        gone = time.monotonic() - killed
+    finally:
+        release.set()
+        for pid in marked_processes(mark):  # ours by their mark: only what this test started
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+    assert proc.returncode == -signal.SIGKILL
+    assert survivors == {}, f"alive {gone:.1f} s after SIGKILL of the run: {survivors} (started: {started})"
+    assert ended < SLACK and gone < SLACK, (ended, gone)
+    assert len(started) >= 4, started  # the run, the tracker, the forkserver and a parser at least
+    # Nothing lost: the killed run lost at most its open group; the next run stores every source.
+    assert store_rows(engine, "PRAGMA integrity_check") == [("ok",)]
+    cli("fetch")
+    assert store_rows(engine, "SELECT count(DISTINCT source_id), count(*) FROM items") == [(9, 8 * 20 + 3)]
+
+
+# --- 5. a full disk, a read-only store, a lock held too long: one line each, nothing lost ---------------------------
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs, to fill up. Needs root (mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("a full disk is a 2 MiB tmpfs mounted by the test, which needs root")
+    where = tmp_path / "disk"
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True,
+                             text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        import gc
+
+        gc.collect()  # engines the in-process CLI left behind hold the store's files open
+        if subprocess.run(["umount", str(where)], capture_output=True).returncode:
+            subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Write to `disk` until it is full; returns the file to remove to free it."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"\0" * 4096)
+    finally:
+        os.close(fd)
+    assert os.statvfs(disk).f_bavail == 0
+    return filler
+
+
+def integrity(url: str) -> list[tuple[Any, ...]]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchall()
+
+
+def one_error(result: Any) -> str:
+    """The one line a failing command says; no traceback, nothing else."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("digest: error: "), result.stderr
+    return lines[0].removeprefix("digest: error: ")
+
+
+def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_nothing(tmp_path, small_disk,
+                                                                                    threaded_server) -> None:
+    """Four feeds answer at once and are stored; four more answer after the disk has filled. The run says why in
+    one line and exits 1; the four stored stay, the four refused keep no validators and come whole next run."""
+    import sqlite3
+
+    from werkzeug.wrappers import Response
+
+    url = f"sqlite:///{small_disk / 'store.db'}"
+    filled = threading.Event()
+    guard = threading.Lock()
+
+    def late(_request: Any) -> Response:
+        with guard:
+            if not filled.is_set():
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:  # the early group is committed (an idle second after it)
+                    with contextlib.closing(sqlite3.connect(small_disk / "store.db")) as conn:
+                        if conn.execute("SELECT count(*) FROM items").fetchone()[0] == 8:
+                            break
+                    time.sleep(0.05)
+                fill(small_disk)
+                filled.set()
+        return Response(big_feed(40), content_type="application/rss+xml", headers={"ETag": '"late"'})
+
+    config = tmp_path / "digest.toml"
+    config.write_text("[fetch]\nper_host = 16\nparse_processes = 0\n[enrich]\nafter_fetch = false\n")
+    cli = Cli(url, config)
+    for i in range(4):
+        threaded_server.expect_request(f"/early{i}.xml").respond_with_data(
+            rss(entry(f"E{i}a", guid=f"e{i}a"), entry(f"E{i}b", guid=f"e{i}b")), content_type="application/rss+xml",
+            headers={"ETag": '"early"'})
+        cli("sources", "add", threaded_server.url_for(f"/early{i}.xml"), "--name", f"early{i}", "--as-is")
+    for i in range(4):
+        threaded_server.expect_request(f"/late{i}.xml").respond_with_handler(late)
+        cli("sources", "add", threaded_server.url_for(f"/late{i}.xml"), "--name", f"late{i}", "--as-is")
+
+    started = time.monotonic()
+    result = cli("fetch", ok=False)
+    elapsed = time.monotonic() - started
+    (small_disk / "filler").unlink(missing_ok=True)
+
+    assert filled.is_set()
+    message = one_error(result)
+    assert result.exit_code == 1 and elapsed < 10, (result.exit_code, elapsed)
+    assert message.startswith(f"cannot write to the store at {url}: the disk is full"), message
+    assert message.endswith("; 4 of 8 sources not stored (fetched again on the next run)"), message
+    assert result.stdout.startswith("fetched 4, not modified 0, failed 4, new items 8, updated 0, not stored 4 ")
+
+    from digest.store.db import open_store
+
+    engine = open_store(url)
+    try:
+        assert integrity(url) == [("ok",)]
+        rows = store_rows(engine, "SELECT name, etag, next_fetch_at IS NULL, (SELECT count(*) FROM items i "
+                                  "WHERE i.source_id = s.id) FROM sources s ORDER BY id")
+        assert rows == [(f"early{i}", '"early"', 0, 2) for i in range(4)] + [(f"late{i}", None, 1, 0) for i in range(4)]
+        again = cli("fetch")  # the disk has room again: the refused sources come whole
+        assert again.stdout.startswith("fetched 4, not modified 0, failed 0, new items 160")
+        assert store_rows(engine, "SELECT count(*) FROM items") == [(8 + 160,)]
+        assert integrity(url) == [("ok",)]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("command", ["compose", "run", "send"])
+def test_a_full_disk_is_one_line_for_the_commands_that_take_the_run_lock(tmp_path, small_disk, feed, clock,
+                                                                         command: str) -> None:
+    """They died in lock.py writing their pid; the lock is held all the same (flock), the pid is a courtesy."""
+    url = f"sqlite:///{small_disk / 'store.db'}"
+    cli = mail_setup(url, tmp_path, feed, 1, timeout=1)  # port 1: no message can leave
+    cli("fetch")
+    filler = fill(small_disk)
+    try:
+        started = time.monotonic()
+        result = cli(command, "daily", ok=False) if command != "run" else cli("run", ok=False)
+        elapsed = time.monotonic() - started
+    finally:
+        filler.unlink()
+    message = one_error(result)
+    assert result.exit_code == 1 and elapsed < 10
+    assert message.startswith(f"cannot use the store at {url}: the disk is full") or \
+        message.startswith(f"cannot open the store at {url}: the disk is full"), message
+    from digest.store.db import open_store
+
+    engine = open_store(url)
+    try:
+        assert integrity(url) == [("ok",)]
+        assert store_rows(engine, "SELECT count(*) FROM items") == [(2,)]
+        assert store_rows(engine, "SELECT count(*) FROM digests") == [(0,)]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+    """Makes a folder read-only: a read-only bind mount as root (root ignores permissions), else chmod."""
+    mounts: list[Path] = []
+    modes: list[tuple[Path, int]] = []
+
+    def make(folder: Path) -> None:
+        import gc
+
+        gc.collect()  # engines the in-process CLI left behind
+        if os.geteuid() == 0:
+            for args in (["mount", "--bind", str(folder), str(folder)],
+                         ["mount", "-o", "remount,bind,ro", str(folder)]):
+                done = subprocess.run(args, capture_output=True, text=True)
+                if done.returncode:
+                    pytest.skip(f"cannot make a read-only bind mount here: {done.stderr.strip()}")
+                if args[1] == "--bind":
+                    mounts.append(folder)
+        else:
+            for path in (folder, *folder.iterdir()):
+                modes.append((path, path.stat().st_mode))
+                path.chmod(0o555 if path.is_dir() else 0o444)
+
+    def undo() -> None:
+        while mounts:
+            subprocess.run(["umount", str(mounts.pop())], check=False)
+        while modes:
+            path, mode = modes.pop()
+            path.chmod(mode)
+
+    make.undo = undo  # type: ignore[attr-defined]
+    yield make
+    undo()
+
+
+def engine_at(url: str) -> Any:
+    """A store's engine for one look (disposed when collected)."""
+    from digest.store.db import open_store
+
+    return open_store(url)
+
+
+@pytest.mark.parametrize("command", ["fetch", "run", "compose", "send"])
+def test_a_read_only_store_folder_is_one_line(tmp_path, feed, clock, read_only, command: str) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'store.db'}"
+    cli = mail_setup(url, tmp_path, feed, 1, timeout=1)
+    cli("fetch")
+    read_only(folder)
+    args = {"fetch": ("fetch", "--all"), "run": ("run",), "compose": ("compose", "daily"),
+            "send": ("send", "daily")}[command]
+    started = time.monotonic()
+    result = cli(*args, ok=False)
+    elapsed = time.monotonic() - started
+    message = one_error(result)
+    assert result.exit_code == 1 and elapsed < 10
+    assert "read-only" in message.lower(), message
+    read_only.undo()  # type: ignore[attr-defined]
+    assert integrity(url) == [("ok",)]
+    assert store_rows(engine_at(url), "SELECT count(*) FROM items") == [(2,)]
+    assert store_rows(engine_at(url), "SELECT count(*) FROM digests") == [(0,)]
+
+
+def test_a_writer_holding_the_lock_past_busy_timeout_is_one_line_and_reads_do_not_wait(db_url, engine, tmp_path,
+                                                                                      serve_feed) -> None:
+    """Another process holds SQLite's write lock (BEGIN IMMEDIATE) past `busy_timeout` (2 s here, 30 s by default).
+    Reads go on at once; a fetch and a compose each wait once, then say so in one line."""
+    import sqlite3
+
+    config = tmp_path / "digest.toml"
+    config.write_text("[store]\nbusy_timeout = 2\n[enrich]\nafter_fetch = false\n")
+    cli = Cli(db_url, config)
+    for name in ("a", "b"):
+        cli("sources", "add", serve_feed(f"/{name}.xml", rss(entry(f"{name}1"), entry(f"{name}2"))), "--name", name,
+            "--as-is")
+    cli("fetch")
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE sources SET enabled = enabled")
+    try:
+        timings = {}
+        results = {}
+        for args in (("status",), ("sources", "list"), ("export",), ("fetch", "--all"), ("compose",)):
+            started = time.monotonic()
+            results[args[0]] = cli(*args, ok=False)
+            timings[args[0]] = time.monotonic() - started
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+
+    for read in ("status", "sources", "export"):
+        assert results[read].exit_code == 0 and timings[read] < 2, (read, timings, results[read].stderr)
+    held = "another process held the store's write lock for over 2s (database is locked)"
+    assert results["fetch"].exit_code == 1 and 2 <= timings["fetch"] < 2 + SLACK, timings
+    assert one_error(results["fetch"]) == (f"cannot write to the store at {db_url}: {held}; 2 of 2 sources not "
+                                           "stored (fetched again on the next run)")
+    assert results["compose"].exit_code == 1 and 2 <= timings["compose"] < 2 + SLACK, timings
+    assert one_error(results["compose"]) == f"cannot use the store at {db_url}: {held}"
+    assert integrity(db_url) == [("ok",)]
+    assert store_rows(engine, "SELECT count(*) FROM items") == [(4,)]
+    assert store_rows(engine, "SELECT count(*) FROM fetches") == [(2,)]  # the first fetch's
+    assert store_rows(engine, "SELECT count(*) FROM digests") == [(0,)]
+    cli("fetch", "--all")  # the lock is free: the same fetch goes through
+    assert store_rows(engine, "SELECT count(*) FROM fetches") == [(4,)]
+
+
+# --- 6. input that crashed later runs is refused where it enters ----------------------------------------------------
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("http://[::1/x",), "not a valid URL (Invalid IPv6 URL): 'http://[::1/x'"),
+    (("http://blog.example:99999/feed",), "not a valid URL (Port out of range 0-65535): "
+                                          "'http://blog.example:99999/feed'"),
+    (("http://blog.example/feed\r\nX-Injected: 1",), "a URL holds no spaces or control characters (CR, LF, tab...): "
+                                                     "'http://blog.example/feed\\r\\nX-Injected: 1'"),
+    (("https://blog.example/" + "a" * 100_000,), "URL longer than 2000 characters (100021): "
+                                                 f"'https://blog.example/{'a' * 39}...'"),
+    (("https://blog.example/feed", "--name", "n" * 5000), "name longer than 200 characters (5000)"),
+    (("https://blog.example/feed", "--name", "two\nlines"), "a name holds no control characters (CR, LF, tab...): "
+                                                           "'two\\nlines'"),
+    (("https://blog.example/feed", "--interval", "99999999999"),
+     "interval must be between 1 and 525600 minutes (a year), not 99999999999"),
+    (("https://blog.example/feed", "--interval", "0"), "interval must be between 1 and 525600 minutes (a year), not 0"),
+], ids=["ipv6", "port", "crlf", "long-url", "long-name", "name-lf", "interval", "interval-0"])
+def test_sources_add_refuses_what_later_runs_cannot_take_in_one_line(cli: Cli, engine, args: tuple[str, ...],
+                                                                     message: str) -> None:
+    result = cli("sources", "add", *args, "--as-is", ok=False)
+    assert result.exit_code == 2 and one_error(result) == message
+    assert store_rows(engine, "SELECT count(*) FROM sources") == [(0,)]
+    edited = cli("sources", "add", "https://ok.example/feed", "--name", "ok", "--as-is")
+    assert edited.exit_code == 0
+    edit_args = {"--name": ("--name",), "--interval": ("--interval",)}.get(args[1] if len(args) > 1 else "", ("--url",))
+    again = cli("sources", "edit", "ok", *edit_args, args[-1] if len(args) > 1 else args[0], ok=False)
+    assert again.exit_code == 2 and one_error(again) == message  # edit validates as add does
+    assert store_rows(engine, "SELECT name, url, interval_minutes FROM sources") == [
+        ("ok", "https://ok.example/feed", None)]
+
+
+def test_a_store_holding_a_huge_interval_from_before_the_bounds_still_fetches(cli: Cli, engine, serve_feed) -> None:
+    cli("sources", "add", serve_feed("/feed.xml", rss(entry("one"))), "--name", "blog", "--as-is")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE sources SET interval_minutes = 99999999999")
+    fetched = cli("fetch")
+    assert fetched.stdout.startswith("fetched 1, not modified 0, failed 0, new items 1")
+    [(next_at,)] = store_rows(engine, "SELECT next_fetch_at FROM sources")
+    assert next_at is not None and str(next_at) < str(datetime.now(UTC).year + 2)
+
+
+@pytest.mark.parametrize(("setting", "where"), [
+    ("[fetch]\ndefault_interval = 99999999999", "fetch.default_interval: Input should be less than or equal to "
+                                                "525600, got 99999999999"),
+    ("[fetch]\nmax_backoff_hours = 1e12", "fetch.max_backoff_hours: Input should be less than or equal to 8760, "
+                                          "got 1000000000000.0"),
+    ('[[digests]]\nname = "daily"\nlookback_days = 1e9', "digests[0].lookback_days: Input should be less than or "
+                                                         "equal to 36500, got 1000000000.0"),
+], ids=["default_interval", "max_backoff_hours", "lookback_days"])
+def test_config_values_that_overflow_a_date_are_refused_in_one_line(db_url, engine, tmp_path, httpserver,
+                                                                     setting: str, where: str) -> None:
+    httpserver.expect_request("/gone.xml").respond_with_data("no", status=500)
+    config = tmp_path / "digest.toml"
+    config.write_text("[enrich]\nafter_fetch = false\n" + setting + "\n")
+    cli = Cli(db_url)
+    cli("sources", "add", httpserver.url_for("/gone.xml"), "--name", "blog", "--as-is")
+    result = Cli(db_url, config)("run", ok=False)
+    assert result.exit_code == 2 and one_error(result) == f"{config}: {where}"
+    assert store_rows(engine, "SELECT error_count, last_fetch_at FROM sources") == [(0, None)]
+
+
+def test_opml_import_skips_and_names_each_entry_later_runs_could_not_take(cli: Cli, engine, tmp_path) -> None:
+    long_url = "https://long.example/" + "a" * 100_000
+    opml = tmp_path / "subs.opml"
+    opml.write_text(f"""<?xml version="1.0"?>
+<opml version="2.0" xmlns:digest="https://digest.invalid/opml"><body>
+  <outline text="Good" type="rss" xmlUrl="https://good.example/feed"/>
+  <outline text="Bad v6" type="rss" xmlUrl="http://[::1/x"/>
+  <outline text="Port" type="rss" xmlUrl="http://port.example:99999/feed"/>
+  <outline text="Long" type="rss" xmlUrl="{long_url}"/>
+  <outline text="CRLF" type="rss" xmlUrl="http://crlf.example/feed&#13;&#10;X: y"/>
+  <outline text="{'n' * 5000}" type="rss" xmlUrl="https://name.example/feed"/>
+  <outline text="Often" type="rss" xmlUrl="https://often.example/feed" digest:interval="99999999999"/>
+  <outline text="Also good" type="rss" xmlUrl="https://also.example/feed"/>
+</body></opml>""")
+    result = cli("sources", "import", str(opml))
+    assert result.stdout.strip() == f"imported 2 sources from {opml} (6 skipped)"
+    assert result.stderr.splitlines() == [
+        "skipped 'Bad v6' (http://[::1/x): not a valid URL (Invalid IPv6 URL)",
+        "skipped 'Port' (http://port.example:99999/feed): not a valid URL (Port out of range 0-65535)",
+        f"skipped 'Long' ({long_url[:100]}...): URL longer than 2000 characters (100021)",
+        "skipped 'CRLF' (http://crlf.example/feed\\r\\nX: y): a URL holds no spaces or control characters "
+        "(CR, LF, tab...)",
+        f"skipped '{'n' * 60}...' (https://name.example/feed): name longer than 200 characters (5000)",
+        "skipped 'Often' (https://often.example/feed): interval must be between 1 and 525600 minutes (a year), "
+        "not 99999999999",
+    ]
+    assert store_rows(engine, "SELECT name FROM sources ORDER BY id") == [("Good",), ("Also good",)]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from digest.limits import stored_interval
 from digest.store.db import SCHEMA_HEAD, sqlite_path
 from digest.store.writes import SourceForFetch, SourceUpdate
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA wal_autocheckpoint=16384",
     "PRAGMA cache_size=-65536",  # 64 MiB: index pages of a big ingest stay in memory
@@ -34,13 +34,18 @@ PRAGMAS = (
 )
 
 
-def configure(conn: sqlite3.Connection) -> None:
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds; the config's [store] busy_timeout
+
+
+def configure(conn: sqlite3.Connection, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
     """Every connection to the store, whoever opens it: WAL, foreign keys, waiting on locks, our own BEGINs.
 
     Transactions are taken into our own hands (isolation_level None): pysqlite's implicit BEGIN is deferred
     and can fail with "database is locked" when a reader upgrades to a writer under concurrency.
+    The wait for another writer comes first: setting WAL on a store already in WAL mode needs no lock.
     """
     conn.isolation_level = None
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     for pragma in PRAGMAS:
         conn.execute(pragma)
 
@@ -79,7 +84,7 @@ def due_sources(conn: sqlite3.Connection, *, now: datetime, default_interval: ti
     return [
         SourceForFetch(id=r[0], name=r[1], url=r[2], kind=r[3], adapter=r[4], etag=r[5], last_modified=r[6],
                        error_count=r[7], feed_built=r[8], items_fingerprint=r[9], stale_count=r[10],
-                       interval=timedelta(minutes=r[11]) if r[11] else default_interval)
+                       interval=timedelta(minutes=stored_interval(r[11])) if r[11] else default_interval)
         for r in rows
     ]
 
@@ -108,9 +113,10 @@ def write_bookkeeping(conn: sqlite3.Connection, updates: Sequence[SourceUpdate])
 class LiteStore:
     """A SQLite store with a current schema, opened without SQLAlchemy; `engine` loads it when needed."""
 
-    def __init__(self, url: str, conn: sqlite3.Connection) -> None:
+    def __init__(self, url: str, conn: sqlite3.Connection, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.url = url
         self.conn = conn
+        self.busy_timeout = busy_timeout
         self._engine: Engine | None = None
 
     @property
@@ -118,7 +124,7 @@ class LiteStore:
         if self._engine is None:
             from digest.store.db import open_store
 
-            self._engine = open_store(self.url)
+            self._engine = open_store(self.url, busy_timeout=self.busy_timeout)
         return self._engine
 
     def due_sources(self, *, now: datetime, default_interval: timedelta, every: bool = False,
@@ -136,10 +142,12 @@ class LiteStore:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             work()
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # A full disk or an I/O error may have rolled the transaction back already (SQLite's choice).
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
@@ -147,7 +155,7 @@ class LiteStore:
             self._engine.dispose()
 
 
-def open_lite(url: str) -> LiteStore | None:
+def open_lite(url: str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> LiteStore | None:
     """The store at `url` opened with the driver alone, or None when it must go through store/db.py: not a
     SQLite file, not there yet, not at the current schema, or not openable (db.py then says why)."""
     path = sqlite_path(url)
@@ -158,11 +166,11 @@ def open_lite(url: str) -> LiteStore | None:
     except sqlite3.Error:
         return None
     try:
-        configure(conn)
+        configure(conn, busy_timeout)
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.Error:
         row = None
     if row is None or row[0] != SCHEMA_HEAD:
         conn.close()
         return None
-    return LiteStore(url, conn)
+    return LiteStore(url, conn, busy_timeout)

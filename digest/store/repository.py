@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.clean.items import Item as CleanItem
+from digest.limits import stored_interval
 from digest.store import bulk
 from digest.store.models import Fetch, Item, Source
 from digest.store.writes import SourceForFetch, SourceUpdate, WriteResult, is_bookkeeping_only
@@ -168,7 +169,8 @@ def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta,
             id=src.id, name=src.name, url=src.url, kind=src.kind, adapter=src.adapter, etag=src.etag,
             last_modified=src.last_modified, error_count=src.error_count, feed_built=src.feed_built,
             items_fingerprint=src.items_fingerprint, stale_count=src.stale_count,
-            interval=timedelta(minutes=src.interval_minutes) if src.interval_minutes else default_interval,
+            interval=(timedelta(minutes=stored_interval(src.interval_minutes)) if src.interval_minutes
+                      else default_interval),
         )
         for src in s.connection().execute(query.order_by(Source.id))
     ]

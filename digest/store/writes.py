@@ -68,6 +68,7 @@ class WriteResult:
     updated_items: int
     note: str | None = None  # something the user should hear about, e.g. a move that could not be saved
     error: str | None = None  # the source's fetch could not be stored at all (nothing of it was)
+    refused: bool = False  # because the store refused service (full disk, read-only, locked): see WriteGroup.refused
 
 
 def is_bookkeeping_only(upd: SourceUpdate) -> bool:
@@ -83,7 +84,9 @@ def _store_errors() -> tuple[type[Exception], ...]:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    return SQLAlchemyError, sqlite3.Error
+    from digest.store.db import StoreError
+
+    return SQLAlchemyError, sqlite3.Error, StoreError
 
 
 class WriteGroup:
@@ -109,8 +112,18 @@ class WriteGroup:
         self._opened = 0.0
         self._written: list[tuple[Callable[[WriteResult], None], WriteResult | None]] = []
         self._bookkeeping: list[SourceUpdate] = []  # written at commit, many rows per statement
+        # Why the store refused service (a full disk, a read-only file, another writer past busy_timeout), once it
+        # has: the open group was rolled back and each of its sources reported not stored, and every later source
+        # is reported so at once, without another try (another wait of busy_timeout). Not stored, their validators
+        # were not either, and they stay due: the next run fetches them again. Nothing is lost.
+        self.refused: str | None = None
+        self._url = self._lite.url if self._lite is not None else str(getattr(store, "url", ""))
+        self._busy_timeout = getattr(self._lite, "busy_timeout", None)
 
     def add(self, upd: SourceUpdate, now: datetime, done: Callable[[WriteResult], None]) -> None:
+        if self.refused is not None:
+            done(self._not_stored())
+            return
         if not self._written:
             self._opened = time.monotonic()
         if is_bookkeeping_only(upd):
@@ -119,20 +132,56 @@ class WriteGroup:
         else:
             from digest.store import bulk, repository
 
-            s = self._open()
+            try:
+                s = self._open()
+            except _store_errors() as exc:  # BEGIN IMMEDIATE waited busy_timeout, or the store cannot be opened
+                if self._refuse(exc, also=done):
+                    return
+                raise
             try:
                 with bulk.savepoint(s):
                     result = repository.write_update(s, upd, now)
             except _store_errors() as exc:
+                if self._refuse(exc, also=done):
+                    return
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 result = WriteResult(0, 0, error=f"could not be stored: {reason}")
-                self._record_refusal(s, upd, result.error or "")
+                if self._record_refusal(s, upd, result.error or "", also=done):
+                    return
             self._written.append((done, result))
         if len(self._written) >= self._max_sources or self.seconds_left() == 0:
             self.commit()
 
-    @staticmethod
-    def _record_refusal(s: Session, upd: SourceUpdate, error: str) -> None:
+    def _refusal(self, exc: BaseException) -> str | None:
+        from digest.store.db import StoreError, store_problem
+
+        if isinstance(exc, StoreError):  # the engine could not be opened: its message says why
+            return str(exc)
+        return store_problem(exc, url=self._url, busy_timeout=self._busy_timeout)
+
+    def _refuse(self, exc: BaseException, also: Callable[[WriteResult], None] | None = None) -> bool:
+        """When `exc` is the store refusing service: roll the open group back, report its sources (and `also`)
+        not stored, and refuse every later one. False when `exc` is a fault of one source's data."""
+        problem = self._refusal(exc)
+        if problem is None:
+            return False
+        self.refused = problem
+        if self._session is not None:
+            try:
+                self._session.rollback()
+                self._session.close()
+            except _store_errors():
+                pass
+        written = self._written + ([(also, None)] if also is not None else [])
+        self._written, self._bookkeeping, self._session = [], [], None
+        for done, _ in written:
+            done(self._not_stored())
+        return True
+
+    def _not_stored(self) -> WriteResult:
+        return WriteResult(0, 0, error=f"not stored: {self.refused}", refused=True)
+
+    def _record_refusal(self, s: Session, upd: SourceUpdate, error: str, also: Callable[[WriteResult], None]) -> bool:
         """The source's row and the fetch log say why its fetch is not in the store. Its validators stay as
         they were and it stays due, so the next run fetches it in full; the source itself answered, so its
         error count is not raised. In a savepoint of its own: if even this is refused, the report says it."""
@@ -142,8 +191,9 @@ class WriteGroup:
         try:
             with bulk.savepoint(s):
                 repository.write_bookkeeping(s, [refused])
-        except _store_errors():
-            pass
+        except _store_errors() as exc:
+            return self._refuse(exc, also=also)
+        return False
 
     def seconds_left(self) -> float | None:
         """How long the open group may stay open; None when there is none."""
@@ -154,15 +204,20 @@ class WriteGroup:
     def commit(self) -> None:
         if not self._written:
             return
-        if self._session is None and self._lite is not None:  # nothing but bookkeeping: no SQLAlchemy
-            self._lite.write_bookkeeping(self._bookkeeping)
-        else:
-            from digest.store import repository
+        try:
+            if self._session is None and self._lite is not None:  # nothing but bookkeeping: no SQLAlchemy
+                self._lite.write_bookkeeping(self._bookkeeping)
+            else:
+                from digest.store import repository
 
-            s = self._open()
-            repository.write_bookkeeping(s, self._bookkeeping)
-            s.commit()
-            s.close()
+                s = self._open()
+                repository.write_bookkeeping(s, self._bookkeeping)
+                s.commit()
+                s.close()
+        except Exception as exc:
+            if isinstance(exc, _store_errors()) and self._refuse(exc):
+                return
+            raise
         written, self._written, self._bookkeeping, self._session = self._written, [], [], None
         for done, result in written:
             done(result or WriteResult(0, 0))
