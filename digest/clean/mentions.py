@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from digest.clean.paper_ids import PaperRule, candidate_id, canonical_id, landing_url, pdf_url
+from digest.clean.paper_ids import (
+    PaperRule,
+    candidate_id,
+    canonical_id,
+    landing_url,
+    normalize_title,
+    pdf_url,
+)
 from digest.parse.types import PaperInfo
 
 if TYPE_CHECKING:
@@ -302,13 +307,6 @@ def better_title(title: str | None, quality: int, than: str | None, than_quality
     if words != than_words:
         return words > than_words
     return (title.casefold(), title) < (than.casefold(), than)
-
-
-@functools.lru_cache(maxsize=1 << 14)  # a run asks again for the same titles (batch lookups, then resolving)
-def normalize_title(title: str) -> str:
-    """Case, punctuation and whitespace folded: "BERT: Pre-training…" == "bert pre training".'"""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    return " ".join(re.findall(r"\w+", text))
 
 
 def _snippet(block_text: str, anchor: str) -> str:

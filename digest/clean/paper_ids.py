@@ -10,6 +10,7 @@ Forms (scripts and tests compare these strings):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -373,11 +374,15 @@ def id_rank(paper_id: str) -> float:
         return ID_PRECEDENCE.index("url") - 0.5
 
 
+@lru_cache(maxsize=1 << 14)  # a run asks again for the same titles (batch lookups, then resolving)
+def normalize_title(title: str) -> str:
+    """Case, punctuation and whitespace folded: "BERT: Pre-training…" == "bert pre training"."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", title).casefold()))
+
+
 def title_id(title: str) -> str | None:
     """`title:` + the normalised title: the id of a paper known only by its title (a pasted listing)."""
-    import unicodedata
-
-    norm = " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", title).casefold()))
+    norm = normalize_title(title)
     return f"title:{norm}" if len(norm) >= 8 else None  # "HyperNetworks" is one; "BERT" says too little
 
 
