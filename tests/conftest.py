@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -189,6 +192,26 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
+
+@contextmanager
+def serve_tls(handler: type[BaseHTTPRequestHandler], certificate: tuple[Path, Path]) -> Iterator[str]:
+    """`handler` served over TLS with the test's self-signed certificate on 127.0.0.1; yields the base URL."""
+    import ssl
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class FakeClock:
     """Monotonic seconds that only move when slept on (or when a fake API says a response took time)."""
 
@@ -218,3 +241,24 @@ def _threaded_server() -> Iterator[HTTPServer]:
 def threaded_server(_threaded_server: HTTPServer) -> HTTPServer:
     _threaded_server.clear()
     return _threaded_server
+
+
+# Debian's chromium, driven by playwright: the browser tests never download a browser.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: these tests need Debian's chromium (apt-get install chromium); "
+                    "they never download a browser", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

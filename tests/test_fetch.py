@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from digest.store import repository as repo
 from digest.store.models import Fetch, Item, Source
-from tests.conftest import store_rows
+from tests.conftest import serve_tls, store_rows
 
 RSS = "application/rss+xml; charset=utf-8"
 HOUR = timedelta(hours=1)
@@ -1290,8 +1290,7 @@ def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(add_source, f
 
 def test_https_certificates_are_verified(add_source, fetch_all, certificate) -> None:
     """A feed served over TLS with a certificate no authority signed is refused, with the reason."""
-    import ssl
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Feed(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -1302,17 +1301,9 @@ def test_https_certificates_are_verified(add_source, fetch_all, certificate) -> 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    add_source(f"https://127.0.0.1:{server.server_address[1]}/feed.xml", name="self-signed")
-    try:
+    with serve_tls(Feed, certificate) as base:
+        add_source(f"{base}/feed.xml", name="self-signed")
         summary = fetch_all()
-    finally:
-        server.shutdown()
-        server.server_close()
 
     report = report_for(summary, "self-signed")
     assert report.outcome == "error"

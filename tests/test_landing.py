@@ -6,12 +6,11 @@ import dataclasses
 import gzip
 import re
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ from digest.enrich.landing import (
     parse_date,
     parse_landing,
 )
+from tests.conftest import serve_tls
 
 LANDING = Path(__file__).parent / "fixtures" / "landing"
 HTML = "text/html; charset=utf-8"
@@ -750,18 +750,9 @@ def test_tls_certificates_are_verified(certificate: tuple[Path, Path]) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*certificate)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"https://127.0.0.1:{server.server_address[1]}/paper"
-    try:
-        with LandingReader(host_spacing=0) as reader:
-            result = reader.read([url])[url]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_tls(Page, certificate) as base, LandingReader(host_spacing=0) as reader:
+        url = f"{base}/paper"
+        result = reader.read([url])[url]
     assert result.status == "unreadable"
     assert result.error is not None and result.error.startswith("cannot connect: TLS: ")
     assert "CERTIFICATE_VERIFY_FAILED" in result.error

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Cli, store_rows
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 THEMES = ("default", "dark", "compact")
 SHOWS_IMAGES = {"default": True, "dark": True, "compact": False}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -67,21 +63,6 @@ def seed_feed_bytes() -> bytes:
     from tests.conftest import SEED_FEED
 
     return SEED_FEED.read_bytes()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: these tests need Debian's chromium (apt-get install chromium); "
-                    "they never download a browser", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @dataclass
