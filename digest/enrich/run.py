@@ -65,7 +65,7 @@ def enrich_papers(engine: Engine, enricher: Enricher, *, now: datetime, limit: i
     with session(engine) as s:
         pending = papers_needing_metadata(s, enricher.wants, limit, resolver=enricher.name)
     for start in range(0, len(pending), enricher.batch_size):
-        batch = [str(i) for i in pending[start:start + enricher.batch_size]]
+        batch = pending[start:start + enricher.batch_size]
         try:
             found = enricher.lookup(batch)
         except EnrichUnavailable as exc:
@@ -85,7 +85,7 @@ def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, lim
         candidate_urls,
         mark_looked_up,
         note_page,
-        papers_needing_metadata,
+        papers_with_pages,
         record_landing,
         record_metadata,
     )
@@ -95,9 +95,8 @@ def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, lim
     summary = summary if summary is not None else EnrichSummary()
     with session(engine) as s:
         candidates = candidate_urls(s, limit)
-        papers = papers_needing_metadata(s, wants_landing, max(0, limit - len(candidates)), resolver="landing",
-                                         with_urls=True)
-    targets = [(str(pid), url) for pid, url in papers if url]
+        papers = papers_with_pages(s, wants_landing, max(0, limit - len(candidates)), resolver="landing")
+    targets = [(pid, url) for pid, url in papers if url]
     pages = list(dict.fromkeys([*candidates, *(url for _, url in targets)]))
     if not pages:
         return summary

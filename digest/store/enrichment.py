@@ -29,10 +29,16 @@ def quality_of(resolver: str) -> int:
     return RESOLVER_QUALITY.get(resolver, TITLE_FROM_API)
 
 
-def papers_needing_metadata(s: Session, wants: Callable[[str], bool], limit: int, *, resolver: str = "arxiv",
-                            with_urls: bool = False) -> list[str] | list[tuple[str, str | None]]:
+def papers_needing_metadata(s: Session, wants: Callable[[str], bool], limit: int, *,
+                            resolver: str = "arxiv") -> list[str]:
     """Canonical ids `resolver` has never been asked about whose title, authors or abstract are missing or
-    come from a weaker source; newest first. With `with_urls`, (id, landing URL) pairs."""
+    come from a weaker source; newest first."""
+    return [canonical for canonical, _ in papers_with_pages(s, wants, limit, resolver=resolver)]
+
+
+def papers_with_pages(s: Session, wants: Callable[[str], bool], limit: int, *,
+                      resolver: str) -> list[tuple[str, str | None]]:
+    """As papers_needing_metadata, with each paper's landing URL: (id, URL) pairs."""
     asked = exists().where(PaperLookup.paper_id == Paper.id, PaperLookup.resolver == resolver)
     query = select(Paper.canonical_id, Paper.landing_url).where(~asked)
     if resolver not in _IDENTITY_RESOLVERS:
@@ -50,7 +56,7 @@ def papers_needing_metadata(s: Session, wants: Callable[[str], bool], limit: int
             out.append((canonical, landing))
             if len(out) >= limit:
                 break
-    return out if with_urls else [canonical for canonical, _ in out]
+    return out
 
 
 def record_metadata(s: Session, asked: Sequence[str], found: Mapping[str, PaperMeta], now: datetime,
