@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 # The newest revision in migrations/versions. Checked against Alembic's head by a test, so start-up
 # can compare one string instead of importing Alembic and reading every migration script.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 
 class StoreError(Exception):

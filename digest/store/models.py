@@ -71,6 +71,9 @@ class Source(Base):
     feed_built: Mapped[str | None] = mapped_column(Text)
     items_fingerprint: Mapped[str | None] = mapped_column(String(64))
     stale_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker's claim on the source while it fetches it (several workers may share one store).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Item(Base):
@@ -118,6 +121,7 @@ class Paper(Base):
     upvotes: Mapped[int | None] = mapped_column(Integer)  # Hugging Face daily papers
     code_url: Mapped[str | None] = mapped_column(String(2000))
     project_url: Mapped[str | None] = mapped_column(String(2000))
+    thumbnail_url: Mapped[str | None] = mapped_column(String(2000))  # a listing's thumbnail, a page's og:image
     meta_quality: Mapped[int] = mapped_column(Integer, default=0)  # who said the authors/abstract (see mentions)
     # Provenance: who said the title and the metadata ("arxiv", "s2", "landing", "listing", "anchor"...), so a
     # later, better source can overrule it and a reader can tell a resolver's title from a post's anchor.
