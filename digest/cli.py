@@ -9,20 +9,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
+    import threading
+
     from sqlalchemy import Engine
 
     from digest.compose.issue import Composed
     from digest.config import Config, DigestConfig, LoadedConfig
     from digest.deliver.outbox import Delivery
     from digest.ingest import FetchSettings, RunSummary, SourceReport
-    from digest.store.lite import LiteStore
-    from digest.store.writes import SourceForFetch
+    from digest.store.api import Store
+    from digest.store.values import SourceForFetch
 
 class _Commands(TyperGroup):
     """Every command runs inside this: a store that refuses service (full disk, read-only, locked past
@@ -36,6 +38,9 @@ class _Commands(TyperGroup):
             if problem is None:
                 raise
             fail(problem)
+        finally:
+            if isinstance(ctx.obj, Context):
+                ctx.obj.close()
 
 
 def _refusal(c: Context | None, exc: BaseException) -> str | None:
@@ -43,11 +48,12 @@ def _refusal(c: Context | None, exc: BaseException) -> str | None:
 
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
         return f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else f"cannot write: {exc.strerror}"
-    if exc.__class__.__module__.split(".")[0] not in ("sqlite3", "sqlalchemy"):
+    if exc.__class__.__module__.split(".")[0] not in ("sqlite3", "sqlalchemy", "psycopg"):
         return None
-    from digest.store.db import store_problem
+    from digest.store.errors import store_problem
+    from digest.store.url import redacted
 
-    url = c._url if isinstance(c, Context) else None
+    url = redacted(c._url) if isinstance(c, Context) and c._url else None
     busy = c.config.store.busy_timeout if isinstance(c, Context) and c._loaded is not None else None
     problem = store_problem(exc, url=url, busy_timeout=busy)
     return None if problem is None else f"cannot use the store{f' at {url}' if url else ''}: {problem}"
@@ -79,7 +85,7 @@ class Context:
     config_path: Path | None
     db: str | None
     _loaded: LoadedConfig | None = None
-    _engine: Engine | None = None
+    _store: Store | None = None
     _url: str | None = field(default=None)
 
     @property
@@ -106,28 +112,49 @@ class Context:
     @property
     def store_url(self) -> str:
         if self._url is None:
-            from digest.store.db import resolve_url
+            from digest.store.url import resolve_url
 
             self._url = resolve_url(self.db, self.config.store.url, self.data_dir)
         return self._url
 
     @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from digest.store.db import StoreError, open_store
+    def store_name(self) -> str:
+        """The store's URL as it may be shown: without a password."""
+        from digest.store.url import redacted
 
+        return redacted(self.store_url)
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use. Only the default store's folder (the data dir) is created."""
+        if self._store is None:
+            from digest.store import open_store
+            from digest.store.errors import StoreError, StoreUsageError
+            from digest.store.url import resolve_url
+
+            default = resolve_url(None, None, self.data_dir)
             try:
-                self._engine = open_store(self.store_url, busy_timeout=self.config.store.busy_timeout)
+                self._store = open_store(self.store_url, busy_timeout=self.config.store.busy_timeout,
+                                         create_folder=self.store_url == default)
+            except StoreUsageError as exc:
+                fail(str(exc), code=EXIT_USAGE)
             except StoreError as exc:
                 fail(str(exc))
-        return self._engine
+        return self._store
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     @property
     def reader(self) -> Engine:
         """The store for commands that only read: never waits for another process's write lock."""
-        from digest.store.db import reading
-
-        return reading(self.engine)
+        return self.store.reader()
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -190,7 +217,7 @@ def init(ctx: typer.Context,
         typer.echo(f"wrote config: {path}")
     c.config_path = path
     _ = c.engine
-    typer.echo(f"store ready: {c.store_url}")
+    typer.echo(f"store ready: {c.store_name}")
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -515,9 +542,8 @@ def _print_report(r: SourceReport) -> None:
         typer.echo(f"digest: {r.name}: {r.note}", err=True)
 
 
-def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
+def _fetch(c: Context, *, every: bool, names: list[str], stop: threading.Event | None = None) -> RunSummary:
     from digest.ingest import FetchSettings
-    from digest.store.lite import open_lite
 
     rules = []
     if c.config.papers.rules:  # the clean stage's modules load when a body needs them, not on every run
@@ -525,47 +551,27 @@ def _fetch(c: Context, *, every: bool, names: list[str]) -> RunSummary:
 
         rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
     settings = FetchSettings.from_config(c.config.fetch, paper_rules=rules)
-    # A SQLite store at the current schema is read and written through the driver until a feed brings
-    # something to store (store/lite.py): a run that finds nothing new never loads SQLAlchemy.
-    lite = open_lite(c.store_url, busy_timeout=c.config.store.busy_timeout)
-    store: Engine | LiteStore = lite if lite is not None else c.engine
-    try:
-        if lite is not None:
-            due = lite.due_sources(now=now_utc(), default_interval=settings.default_interval, every=every,
-                                   names=names)
-        else:
-            from digest.store import repository as repo
-
-            with repo.session(c.engine) as s:
-                due = repo.sources_for_fetch(s, now=now_utc(), default_interval=settings.default_interval,
-                                             every=every, names=names)
-        if names:
-            missing = set(names) - {d.name for d in due} - {d.url for d in due}
-            if missing:
-                fail(f"no source named {', '.join(sorted(missing))}")
-        summary = _fetch_with_progress(store, due, settings)
-        if summary.refused:  # nothing more is written this run: say why once, and fail (a `run` composes nothing)
-            typer.echo(summary.line())
-            fail(f"cannot write to the store at {c.store_url}: {summary.refused}; {summary.not_stored} of "
-                 f"{len(due)} source{'s' if len(due) != 1 else ''} not stored (fetched again on the next run)")
-        older_than = now_utc() - timedelta(days=90)
-        if lite is not None:
-            lite.prune_fetch_log(older_than=older_than)
-        else:
-            from digest.store.repository import prune_fetch_log
-
-            prune_fetch_log(c.engine, older_than=older_than)
-    finally:
-        if lite is not None:
-            lite.close()
+    store = c.store
+    due = store.due_sources(now=now_utc(), default_interval=settings.default_interval, every=every, names=names)
+    if names:
+        missing = set(names) - {d.name for d in due} - {d.url for d in due}
+        if missing:
+            fail(f"no source named {', '.join(sorted(missing))}")
+    summary = _fetch_with_progress(store, due, settings, recheck_due=not (every or names), stop=stop)
+    if summary.refused:  # nothing more is written this run: say why once, and fail (a `run` composes nothing)
+        typer.echo(summary.line())
+        fail(f"cannot write to the store at {c.store_name}: {summary.refused}; {summary.not_stored} of "
+             f"{len(due)} source{'s' if len(due) != 1 else ''} not stored (fetched again on the next run)")
+    store.prune_fetch_log(older_than=now_utc() - timedelta(days=90))
     return summary
 
 
-def _fetch_with_progress(store: Engine | LiteStore, due: list[SourceForFetch], settings: FetchSettings) -> RunSummary:
+def _fetch_with_progress(store: Store, due: list[SourceForFetch], settings: FetchSettings,
+                         **kwargs: Any) -> RunSummary:
     from digest.ingest import fetch_sources
 
     if not sys.stderr.isatty():
-        return fetch_sources(store, due, settings, on_done=_print_report)
+        return fetch_sources(store, due, settings, on_done=_print_report, **kwargs)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -580,7 +586,7 @@ def _fetch_with_progress(store: Engine | LiteStore, due: list[SourceForFetch], s
                 progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}",
                                        markup=True, highlight=False)
 
-        return fetch_sources(store, due, settings, on_done=tick)
+        return fetch_sources(store, due, settings, on_done=tick, **kwargs)
 
 
 def _enrich(c: Context) -> str:
@@ -636,13 +642,13 @@ def _issue_dir(c: Context, name: str, now: datetime, out_setting: str | None) ->
 @contextmanager
 def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
     """The store's run lock for commands that claim items or issues; held elsewhere, exit 75 at once."""
-    from digest.lock import EX_TEMPFAIL, LockError, LockHeld, exclusive, lock_path_for
+    from digest.lock import EX_TEMPFAIL, LockError, LockHeld
 
     if not take:
         yield
         return
     try:
-        with exclusive(lock_path_for(c.store_url, c.data_dir)):
+        with c.store.run_lock():
             yield
     except LockHeld as exc:
         typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
@@ -986,7 +992,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     from digest.store.db import current_revision
 
     c = _ctx(ctx)
-    typer.echo(f"{c.store_url}: schema at revision {current_revision(c.reader)}")
+    typer.echo(f"{c.store_name}: schema at revision {current_revision(c.reader)}")
 
 
 @db_app.command("rescan")
@@ -1001,6 +1007,75 @@ def db_rescan(ctx: typer.Context) -> None:
     with session(c.engine) as s, s.begin():
         items, found = rescan(s, rules, now_utc())
     typer.echo(f"rescanned {items} items: {found} paper mentions")
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Argument(help="The store to copy: a path, sqlite:///PATH or postgresql://...")],
+    target: Annotated[str, typer.Argument(help="An empty store to copy into (created and migrated).")],
+) -> None:
+    """Copy every row of one store into another, empty one, then count each table on both sides.
+
+    For moving a SQLite store into PostgreSQL: digest db copy ~/.local/share/digest/digest.db postgresql://..."""
+    from digest.store import open_store
+    from digest.store.copy import TargetNotEmpty, copy_store
+    from digest.store.errors import StoreError, StoreUsageError
+    from digest.store.url import redacted, resolve_url, sqlite_path
+
+    here = Path.cwd()
+    source_url = resolve_url(source, None, here)
+    path = sqlite_path(source_url)
+    if path is not None and not path.is_file():
+        fail(f"no store to copy at {path}", code=EXIT_USAGE)
+    try:
+        src = open_store(source_url)
+        dst = open_store(resolve_url(target, None, here))
+    except StoreUsageError as exc:
+        fail(str(exc), code=EXIT_USAGE)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        results = copy_store(src, dst, on_table=lambda name, n: typer.echo(f"copying {name}: {n} rows", err=True))
+    except TargetNotEmpty as exc:
+        fail(f"{redacted(target)}: {exc}", code=EXIT_USAGE)
+    finally:
+        src.close()
+        dst.close()
+    width = max(len(r.table) for r in results)
+    for r in results:
+        typer.echo(f"{r.table:<{width}}  {r.source_rows:>9}  {r.copied_rows:>9}  {'ok' if r.ok else 'MISMATCH'}")
+    if not all(r.ok for r in results):
+        fail("the copy's row counts differ from the source's")
+    typer.echo(f"copied {sum(r.copied_rows for r in results)} rows into {redacted(target)}")
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    poll: Annotated[float, typer.Option("--poll", min=1.0, help="Seconds between looks for due sources when "
+                                        "none is due.")] = 30.0,
+) -> None:
+    """Fetch due sources until stopped, alongside any number of other workers on one store.
+
+    Each due source is claimed by one worker; on SIGTERM or Ctrl-C the sources in hand are finished and written,
+    and the rest are given back."""
+    import signal
+    import threading
+
+    c = _ctx(ctx)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"worker started on {c.store_name}", err=True)
+    while not stop.is_set():
+        summary = _fetch(c, every=False, names=[], stop=stop)
+        if summary.reports:
+            typer.echo(summary.line())
+            if c.config.enrich.after_fetch and summary.new_items + summary.updated_items and not stop.is_set():
+                typer.echo(_enrich(c))
+            continue  # more may have come due while this round ran
+        stop.wait(poll)
+    typer.echo("worker stopped", err=True)
 
 
 @app.command()

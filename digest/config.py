@@ -43,7 +43,8 @@ class FetchConfig(_Strict):
     max_backoff_hours: Annotated[float, Field(gt=0, le=MAX_BACKOFF_HOURS)] = 24.0
     user_agent: str = DEFAULT_USER_AGENT
     parse_processes: Annotated[int | None, Field(ge=0, le=64)] = None  # default: one per core
-
+    # How long a worker's claim on a source lasts: a worker killed mid-fetch holds its sources until then.
+    lease_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 15.0
 
     @property
     def max_body_bytes(self) -> int:

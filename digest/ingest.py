@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import socket
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -12,23 +16,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from digest.fetch.hosts import host_of
 from digest.fetch.http import Client, Fetched, FetchError, Limits, fetch_url, make_client
 from digest.fetch.policy import next_fetch_after_failure, next_fetch_after_success
-from digest.store.writes import SourceForFetch, SourceUpdate, WriteGroup, WriteResult
+from digest.store.values import SourceForFetch, SourceUpdate, WriteResult
+from digest.store.writes import WriteGroup
 
 if TYPE_CHECKING:  # the parse and clean stages load when a body needs them: a run of 304s never does
     from concurrent.futures import ProcessPoolExecutor
-
-    from sqlalchemy import Engine
 
     from digest.clean.items import Item
     from digest.clean.paper_ids import PaperRule
     from digest.config import FetchConfig
     from digest.parse import ParsedFeed, ParseError
     from digest.parsing import Parsed
-    from digest.store.lite import LiteStore
+    from digest.store.api import Store
 
 Clock = Callable[[], datetime]
 
@@ -47,6 +50,7 @@ class FetchSettings:
     max_backoff: timedelta
     paper_rules: tuple[PaperRule, ...] = ()
     parse_processes: int | None = None  # None: one per core when there are enough sources; 0/1: never
+    lease: timedelta = timedelta(minutes=15)  # how long a claim on a source lasts (a killed worker's runs out)
 
     @classmethod
     def from_config(cls, cfg: FetchConfig, paper_rules: Sequence[PaperRule] = ()) -> FetchSettings:
@@ -56,7 +60,7 @@ class FetchSettings:
             concurrency=cfg.concurrency, per_host=cfg.per_host, user_agent=cfg.user_agent,
             default_interval=timedelta(minutes=cfg.default_interval),
             max_backoff=timedelta(hours=cfg.max_backoff_hours), paper_rules=tuple(paper_rules),
-            parse_processes=cfg.parse_processes,
+            parse_processes=cfg.parse_processes, lease=timedelta(minutes=cfg.lease_minutes),
         )
 
 
@@ -92,6 +96,7 @@ class RunSummary:
     # reported "not_stored" and those never fetched (`not_fetched`) stay due for the next run.
     refused: str | None = None
     not_fetched: int = 0
+    elsewhere: int = 0  # due sources another worker claimed first (a store shared by workers)
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.reports if r.outcome == outcome)
@@ -115,8 +120,9 @@ class RunSummary:
 
     def line(self) -> str:
         refused = f", not stored {self.not_stored}" if self.refused else ""
+        elsewhere = f", {self.elsewhere} taken by other workers" if self.elsewhere else ""
         return (f"fetched {self.count('ok')}, not modified {self.count('not_modified')}, failed {self.failed}, "
-                f"new items {self.new_items}, updated {self.updated_items}{refused} "
+                f"new items {self.new_items}, updated {self.updated_items}{refused}{elsewhere} "
                 f"({len(self.reports) + self.not_fetched} sources in {self.seconds:.2f}s)")
 
 
@@ -215,28 +221,12 @@ def _interleave_hosts(sources: Sequence[SourceForFetch]) -> Iterator[SourceForFe
     """Round-robin over hosts so one big host does not hold every worker while others wait."""
     queues: dict[str, deque[SourceForFetch]] = defaultdict(deque)
     for s in sources:
-        queues[(urlsplit(s.url).hostname or "").lower()].append(s)
+        queues[host_of(s.url)].append(s)
     while queues:
         for host in list(queues):
             yield queues[host].popleft()
             if not queues[host]:
                 del queues[host]
-
-
-class _HostGate:
-    """At most `per_host` requests in flight to any one host."""
-
-    def __init__(self, per_host: int) -> None:
-        self._per_host = per_host
-        self._lock = threading.Lock()
-        self._gates: dict[str, threading.Semaphore] = {}
-
-    def __call__(self, url: str) -> threading.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
-        with self._lock:
-            if host not in self._gates:
-                self._gates[host] = threading.BoundedSemaphore(self._per_host)
-            return self._gates[host]
 
 
 # Below this many sources a run parses in its fetch threads: starting worker processes would cost more.
@@ -249,21 +239,87 @@ def _parse_workers(settings: FetchSettings, n_sources: int) -> int:
     return workers if workers >= 2 and n_sources >= PROCESS_POOL_FROM else 0
 
 
-def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
-                  clock: Clock = utcnow, on_done: Callable[[SourceReport], None] | None = None) -> RunSummary:
+def worker_name() -> str:
+    """Who claims a run's sources: host, process and a random part (a pid is reused; two hosts share pids)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+# The runs of this process that are fetching now (worker names); a claim by one of its others is left over.
+_RUNNING: set[str] = set()
+
+
+def release_dead_workers(store: Store) -> int:
+    """End the claims of workers on this host that are no longer running (a run killed mid-fetch, or one whose
+    claims could not be given back): their sources are fetched now, not when the lease runs out. Another host's
+    workers are judged by their lease alone."""
+    here = socket.gethostname()[:80]
+    dead = []
+    for worker in store.claim_holders():
+        host, pid, _ = [*worker.rsplit(":", 2), "", ""][:3]
+        if host != here or not pid.isdigit():
+            continue
+        if (int(pid) == os.getpid() and worker not in _RUNNING) or (int(pid) != os.getpid() and not _alive(int(pid))):
+            dead.append(worker)
+    for worker in dead:
+        store.release(worker)
+    return len(dead)
+
+
+def fetch_sources(store: Store, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
+                  clock: Clock = utcnow, on_done: Callable[[SourceReport], None] | None = None,
+                  recheck_due: bool = True, stop: threading.Event | None = None) -> RunSummary:
     """Fetch `sources` concurrently; write each one as soon as it is back. One bad source stops nothing.
 
-    HTTP runs in threads (I/O); parsing and cleaning, which are CPU-bound, run in worker processes when
-    there are enough sources to pay for them, so both cores work while this process writes the store.
+    Each source is claimed just before it is fetched, a batch at a time (Store.claim): another worker sharing the
+    store fetches the ones it claimed first, and with `recheck_due` a source another worker fetched since it was
+    listed is not fetched again. HTTP runs in threads (I/O); parsing and cleaning, which are CPU-bound, run in
+    worker processes when there are enough sources to pay for them, so both cores work while this process writes
+    the store. With `stop` set, no more sources are claimed: those in flight are finished and written.
     """
     summary = RunSummary()
     started = time.monotonic()
     if not sources:
         return summary
-    gate = _HostGate(settings.per_host)
+    release_dead_workers(store)
+    gate = store.host_gate(settings.per_host)
     workers = max(1, min(settings.concurrency, len(sources)))
     parsers = _Parsers(_parse_workers(settings, len(sources)))
     writes = WriteGroup(store)  # sources committed in groups; the bounds and the why are WriteGroup's
+    me = worker_name()
+    _RUNNING.add(me)
+    queue = iter(_interleave_hosts(sources))
+    ready: deque[SourceForFetch] = deque()
+    batch_size = max(2 * workers, 16)
+    claimed_count = 0
+
+    def next_source() -> SourceForFetch | None:
+        """The next source this worker has claimed; claims another batch (in the queue's host order) when none is
+        left. None when the queue is done, the run is stopping or the store refused."""
+        nonlocal claimed_count
+        while not ready:
+            if writes.refused is not None or (stop is not None and stop.is_set()):
+                return None
+            batch = list(itertools.islice(queue, batch_size))
+            if not batch:
+                return None
+            claimed = {src.id: src for src in writes.claim(batch, worker=me, now=clock(), lease=settings.lease,
+                                                           recheck_due=recheck_due,
+                                                           default_interval=settings.default_interval)}
+            ready.extend(claimed[src.id] for src in batch if src.id in claimed)
+            claimed_count += len(claimed)
+            if writes.refused is None:
+                summary.elsewhere += len(batch) - len(claimed)
+        return ready.popleft()
 
     def finish(r: Retrieved) -> None:
         upd = decide(r, now=clock(), max_backoff=settings.max_backoff)
@@ -288,14 +344,13 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
                 return parsed(r, parsers.parse, settings.paper_rules)
 
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-                queue = iter(_interleave_hosts(sources))
                 # Backpressure: at most `workers` sources are in flight or done and not yet written, so memory
                 # stays flat however many sources there are.
                 pending: set[Future[Retrieved]] = set()
 
                 def refill() -> None:
-                    while len(pending) < workers and writes.refused is None:  # refused: stop fetching
-                        src = next(queue, None)
+                    while len(pending) < workers:
+                        src = next_source()
                         if src is None:
                             return
                         pending.add(pool.submit(work, src))
@@ -312,10 +367,21 @@ def fetch_sources(store: Engine | LiteStore, sources: Sequence[SourceForFetch], 
     finally:
         writes.close()
         parsers.shutdown()
+        gate.close()
+        if claimed_count > len(summary.reports):  # claimed and not written: a stop, a refusal
+            _release(store, me)
+        _RUNNING.discard(me)
     summary.refused = writes.refused
-    summary.not_fetched = len(sources) - len(summary.reports)
+    summary.not_fetched = len(sources) - len(summary.reports) - summary.elsewhere
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _release(store: Store, worker: str) -> None:
+    """Give back the sources claimed and not fetched (a stop, a refusal); if the store refuses even that, their
+    lease runs out instead."""
+    with contextlib.suppress(Exception):
+        store.release(worker)
 
 
 class _Parsers:

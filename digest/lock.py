@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,16 +17,6 @@ class LockHeld(Exception):
 
 class LockError(Exception):
     """The lock file cannot be opened (a read-only folder, a full disk); the message is one line."""
-
-
-def lock_path_for(store_url: str, data_dir: Path) -> Path:
-    """Beside a SQLite file; for other databases, in the data dir, named after the URL."""
-    from digest.store.db import sqlite_path
-
-    path = sqlite_path(store_url)
-    if path is not None:
-        return path.with_name(path.name + ".lock")
-    return data_dir / f"run-{hashlib.sha256(store_url.encode()).hexdigest()[:16]}.lock"
 
 
 @contextmanager

@@ -59,9 +59,9 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str):  # type: ignore[no-untyped-def]
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
-    eng = open_store(db_url)
+    eng = open_engine(db_url)
     yield eng
     eng.dispose()
 
@@ -153,8 +153,8 @@ def fetch_all(engine, db_url):  # type: ignore[no-untyped-def]
     """Run one fetch of every enabled source through the real pipeline; returns the RunSummary."""
     from digest.config import FetchConfig
     from digest.ingest import FetchSettings, fetch_sources
+    from digest.store import open_store
     from digest.store import repository as repo
-    from digest.store.lite import open_lite
 
     def _fetch(clock=None, every: bool = True, **fetch_cfg: object):  # type: ignore[no-untyped-def]
         settings = FetchSettings.from_config(FetchConfig(**fetch_cfg))  # type: ignore[arg-type]
@@ -163,12 +163,11 @@ def fetch_all(engine, db_url):  # type: ignore[no-untyped-def]
         with repo.session(engine) as s:
             due = repo.sources_for_fetch(s, now=when, default_interval=settings.default_interval, every=every)
         # As `digest fetch` does: through the driver, SQLAlchemy only for sources that bring something.
-        lite = open_lite(db_url)
-        assert lite is not None, "the test store is SQLite at the current schema"
+        store = open_store(db_url)
         try:
-            return fetch_sources(lite, due, settings, **kwargs)
+            return fetch_sources(store, due, settings, recheck_due=not every, **kwargs)
         finally:
-            lite.close()
+            store.close()
 
     return _fetch
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.lock import EX_TEMPFAIL, exclusive, lock_path_for
+from digest.lock import EX_TEMPFAIL, exclusive
 from tests.conftest import Cli, store_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,14 +220,14 @@ def test_run_fetches_and_composes_once_per_schedule_slot(tmp_path: Path, db_url:
     assert len(issues) == 1 and "First post" in issues[0].read_text()
     cli("run")
     assert len(list(out.glob("*/digest.html"))) == 1  # the daily slot has been served
-    assert store_rows(__import__("digest.store.db", fromlist=["x"]).open_store(db_url),
+    assert store_rows(__import__("digest.store.db", fromlist=["x"]).open_engine(db_url),
                       "SELECT name, status FROM digests") == [("daily", "sent")]  # no recipients: files
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_75(cli: Cli, tmp_path: Path, db_url: str) -> None:
-    from digest.config import user_data_dir
+    from digest.store.url import sqlite_path
 
-    with exclusive(lock_path_for(db_url, user_data_dir())):
+    with exclusive(Path(f"{sqlite_path(db_url)}.lock")):
         started = time.monotonic()
         proc = cli.spawn("run")
         _, err = proc.communicate(timeout=60)
@@ -305,7 +305,7 @@ def test_a_due_digest_with_no_news_writes_nothing_and_counts_the_slot_as_served(
     """Cron runs every half hour: a day without news must not leave a "nothing new" folder on every run."""
     import time_machine
 
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
     cfg = tmp_path / "config.toml"
     out = tmp_path / "issues"
@@ -322,4 +322,4 @@ def test_a_due_digest_with_no_news_writes_nothing_and_counts_the_slot_as_served(
             result = cli("run")
         assert result.exit_code == 0
     assert len(list(out.iterdir())) == 1
-    assert store_rows(open_store(db_url), "SELECT status FROM digests ORDER BY id") == [("sent",), ("empty",)]
+    assert store_rows(open_engine(db_url), "SELECT status FROM digests ORDER BY id") == [("sent",), ("empty",)]

@@ -728,9 +728,9 @@ def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_noth
     assert message.endswith("; 4 of 8 sources not stored (fetched again on the next run)"), message
     assert result.stdout.startswith("fetched 4, not modified 0, failed 4, new items 8, updated 0, not stored 4 ")
 
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
-    engine = open_store(url)
+    engine = open_engine(url)
     try:
         assert integrity(url) == [("ok",)]
         rows = store_rows(engine, "SELECT name, etag, next_fetch_at IS NULL, (SELECT count(*) FROM items i "
@@ -762,9 +762,9 @@ def test_a_full_disk_is_one_line_for_the_commands_that_take_the_run_lock(tmp_pat
     assert result.exit_code == 1 and elapsed < 10
     assert message.startswith(f"cannot use the store at {url}: the disk is full") or \
         message.startswith(f"cannot open the store at {url}: the disk is full"), message
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
-    engine = open_store(url)
+    engine = open_engine(url)
     try:
         assert integrity(url) == [("ok",)]
         assert store_rows(engine, "SELECT count(*) FROM items") == [(2,)]
@@ -810,9 +810,9 @@ def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
 
 def engine_at(url: str) -> Any:
     """A store's engine for one look (disposed when collected)."""
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
-    return open_store(url)
+    return open_engine(url)
 
 
 @pytest.mark.parametrize("command", ["fetch", "run", "compose", "send"])

@@ -758,6 +758,7 @@ def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_t
 
     from digest.config import FetchConfig
     from digest.ingest import FetchSettings, fetch_sources
+    from digest.store import open_store
 
     settings = FetchSettings.from_config(FetchConfig(parse_processes=0))
     with repo.session(engine) as s:
@@ -765,7 +766,8 @@ def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_t
                                      every=True)
     checker = threading.Thread(target=probe)
     checker.start()
-    summary = fetch_sources(engine, due, settings, on_done=lambda rep: seen.setdefault(rep.name, rep))
+    summary = fetch_sources(open_store(str(engine.url)), due, settings,
+                            on_done=lambda rep: seen.setdefault(rep.name, rep))
     checker.join()
     assert seen["stored"] == 3
     assert summary.line().startswith("fetched 2, not modified 0, failed 0, new items 6")
@@ -836,12 +838,13 @@ def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_th
 
         from digest.config import FetchConfig
         from digest.ingest import FetchSettings, fetch_sources
+        from digest.store import open_store
 
         settings = FetchSettings.from_config(FetchConfig())
         with repo.session(engine) as s:
             due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval,
                                          every=True)
-        summary = fetch_sources(engine, due, settings)
+        summary = fetch_sources(open_store(str(engine.url)), due, settings)
         assert summary.failed == 0
         stored_before = sum(1 for _, etag, _, _ in rows if etag)
         assert stored_before < 24
@@ -1145,7 +1148,7 @@ def test_link_guids_ignore_tracking_parameters_that_change_between_fetches(engin
 def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_path, httpserver) -> None:
     """From PROCESS_POOL_FROM sources on, parsing moves to worker processes; the store must not notice."""
     from digest.ingest import PROCESS_POOL_FROM
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
     n = PROCESS_POOL_FROM + 2
     def link(f: int, i: int) -> str:
@@ -1158,18 +1161,19 @@ def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_p
         httpserver.expect_request(f"/feed-{f}.xml").respond_with_data(body, content_type=RSS)
     rows = []
     for processes in (0, 2):
-        engine = open_store(f"sqlite:///{tmp_path / f'p{processes}.db'}")
+        engine = open_engine(f"sqlite:///{tmp_path / f'p{processes}.db'}")
         with repo.session(engine) as s, s.begin():
             for f in range(n):
                 repo.add_source(s, url=httpserver.url_for(f"/feed-{f}.xml"), name=f"feed-{f}",
                                 now=datetime(2026, 11, 23, tzinfo=UTC))
         from digest.config import FetchConfig
         from digest.ingest import FetchSettings, fetch_sources
+        from digest.store import open_store
 
         settings = FetchSettings.from_config(FetchConfig(parse_processes=processes))
         with repo.session(engine) as s:
             due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval)
-        summary = fetch_sources(engine, due, settings)
+        summary = fetch_sources(open_store(str(engine.url)), due, settings)
         assert summary.count("ok") == n - 1 and summary.failed == 1
         assert "HTML" in next(r.error for r in summary.reports if r.error)
         rows.append(store_rows(engine, "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = "

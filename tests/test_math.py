@@ -317,9 +317,9 @@ def math_issue(tmp_path: Path, make_httpserver) -> Iterator[dict[str, Any]]:  # 
         cli("compose", "--preview", "--out", str(tmp_path / "out"))
     finally:
         make_httpserver.clear()
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
-    engine = open_store(db_url)
+    engine = open_engine(db_url)
     try:
         rows = dict(store_rows(engine, "SELECT title, content_html FROM items"))
     finally:

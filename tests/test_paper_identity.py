@@ -165,7 +165,7 @@ def test_an_old_store_loses_its_heading_titles_on_upgrade(tmp_path) -> None:  # 
     from alembic import command
     from alembic.config import Config
 
-    from digest.store.db import make_engine, open_store
+    from digest.store.db import make_engine, open_engine
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = make_engine(url)
@@ -183,7 +183,7 @@ def test_an_old_store_loses_its_heading_titles_on_upgrade(tmp_path) -> None:  # 
             f"NULL), ('arxiv:2301.00002', 'Fast Attention', 100, 'fast attention', '[]', '[]', 100, '{when}', "
             f"'{when}', '{when}')")
     old.dispose()
-    engine = open_store(url)
+    engine = open_engine(url)
     try:
         assert papers(engine) == [("arxiv:2301.00001", None, 0), ("arxiv:2301.00002", "Fast Attention", 100)]
         # what the arXiv API was asked before stays asked
@@ -213,7 +213,7 @@ def test_a_paper_nobody_named_is_shown_by_its_id_and_link_never_hidden_nor_misna
 def test_tied_anchors_name_a_paper_the_same_whichever_post_arrives_first(
         tmp_path, httpserver: HTTPServer) -> None:  # type: ignore[no-untyped-def]
     """Issue 15 item 7: two runs of the same posts gave different titles when anchors tied."""
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
     first = rss(post("a1", link("https://arxiv.org/abs/2301.00001", "Zebra Nets")))
     second = rss(post("b1", link("https://arxiv.org/abs/2301.00001", "Aardvark Nets"), day=3),
@@ -228,7 +228,7 @@ def test_tied_anchors_name_a_paper_the_same_whichever_post_arrives_first(
         for n, body in enumerate(order):
             cli("sources", "add", serve(httpserver, f"/{len(titles)}-{n}.xml", body), "--name", f"s{n}", "--as-is")
             cli("fetch", "--all")
-        engine = open_store(f"sqlite:///{db}")
+        engine = open_engine(f"sqlite:///{db}")
         titles.append(papers(engine))
         engine.dispose()
     assert titles[0] == titles[1] == [("arxiv:2301.00001", "Aardvark Nets", 45),

@@ -61,9 +61,9 @@ def test_with_the_paper_finder_rule_the_seed_posts_link_the_extra_openreview_pap
     cli = Cli(db_url, config)
     cli("sources", "add", serve_feed("/feed", seed_feed), "--name", "aipapertrails")
     cli("fetch", "--all")
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
-    engine = open_store(db_url)
+    engine = open_engine(db_url)
     try:
         found = ids_by_guid(engine)
     finally:

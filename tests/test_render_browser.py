@@ -28,7 +28,7 @@ class SeedIssue:
 @pytest.fixture(scope="module")
 def seed_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver, seed_feed_bytes: bytes) -> SeedIssue:  # type: ignore[no-untyped-def]
     """The seed feed fetched over loopback into a store, then `digest compose --preview` once per theme."""
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
     root = tmp_path_factory.mktemp("seed-render")
     config = root / "digest.toml"
@@ -49,7 +49,7 @@ def seed_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver, seed_f
                 html[theme] = (root / theme / "digest.html").read_text()
         finally:
             make_httpserver.clear()
-    engine = open_store(db_url)
+    engine = open_engine(db_url)
     try:
         images = frozenset(url for (url,) in store_rows(engine, "SELECT image_url FROM items WHERE image_url != ''"))
     finally:

@@ -14,7 +14,8 @@ import pytest
 
 from digest.clean.items import Item, content_hash
 from digest.store import repository as repo
-from digest.store.db import SCHEMA_HEAD, current_revision, open_store, resolve_url, sqlite_path
+from digest.store.db import SCHEMA_HEAD, current_revision, open_engine
+from digest.store.url import resolve_url, sqlite_path
 from tests.conftest import store_rows
 
 
@@ -53,29 +54,28 @@ def test_a_new_store_is_migrated_to_head_in_wal_mode_with_foreign_keys(engine) -
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # savepoint journals in memory
-    from digest.store.lite import open_lite
+    from digest.store import open_store
 
-    lite = open_lite(str(engine.url))
-    assert lite is not None
+    store = open_store(str(engine.url))
     try:
-        settings = [lite.conn.execute(f"PRAGMA {name}").fetchone()[0]
+        settings = [store.conn.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[attr-defined]
                     for name in ("journal_mode", "foreign_keys", "temp_store", "cache_size")]
     finally:
-        lite.close()
+        store.close()
     assert settings == ["wal", 1, 2, -65536]  # the driver's connections are the engine's
     tables = {r[0] for r in store_rows(engine, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"sources", "items", "fetches", "digests", "digest_entries", "alembic_version"} <= tables
 
 
 def test_opening_a_current_store_does_no_migration_work(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    open_store(db_url).dispose()
+    open_engine(db_url).dispose()
     import digest.store.db as db
 
     def boom(engine: object) -> None:
         raise AssertionError("upgrade ran on a current schema")
 
     monkeypatch.setattr(db, "upgrade", boom)
-    open_store(db_url).dispose()
+    open_engine(db_url).dispose()
 
 
 def test_store_url_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,10 +144,10 @@ _WRITER = textwrap.dedent("""
     from datetime import UTC, datetime
     from digest.clean.items import Item, content_hash
     from digest.store import repository as repo
-    from digest.store.db import open_store
+    from digest.store.db import open_engine
 
     url, sid, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    engine = open_store(url)
+    engine = open_engine(url)
     now = datetime.now(UTC)
     for batch in range(20):
         items = [Item(guid=f"g{n}", url=None, title=f"t{n}", author=None, published=None, summary=None,
@@ -161,7 +161,7 @@ _WRITER = textwrap.dedent("""
 def test_concurrent_writers_leave_one_consistent_copy_of_every_item(tmp_path: Path) -> None:
     """Three processes write overlapping batches at once: no error, no duplicate, nothing missing."""
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    engine = open_store(url)
+    engine = open_engine(url)
     with repo.session(engine) as s, s.begin():
         sid = repo.add_source(s, url="https://a.example/feed", name="a", now=datetime.now(UTC)).id
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, url, str(sid), str(start)],
@@ -176,13 +176,13 @@ def test_concurrent_writers_leave_one_consistent_copy_of_every_item(tmp_path: Pa
 
 def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    code = "import sys; from digest.store.db import open_store; open_store(sys.argv[1])"
+    code = "import sys; from digest.store.db import open_engine; open_engine(sys.argv[1])"
     procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    engine = open_store(url)
+    engine = open_engine(url)
     assert current_revision(engine) == SCHEMA_HEAD
     assert store_rows(engine, "SELECT count(*) FROM alembic_version") == [(1,)]
 
@@ -209,65 +209,27 @@ def test_upgrading_a_store_with_data_from_the_first_revision_keeps_everything(tm
         conn.exec_driver_sql("INSERT INTO items (source_id, guid, content_hash, first_seen_at, updated_at) "
                              "VALUES (1, 'g1', 'h', '2026-01-01', '2026-01-01')")
     engine.dispose()
-    upgraded = open_store(url)
+    upgraded = open_engine(url)
     assert current_revision(upgraded) == SCHEMA_HEAD
     assert store_rows(upgraded, "SELECT name, stale_count FROM sources") == [("old", 0)]
     assert store_rows(upgraded, "SELECT guid FROM items") == [("g1",)]
 
 
-def test_the_generic_write_path_stores_what_the_sqlite_fast_path_stores(tmp_path: Path, seed_feed: bytes,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Other databases go through SQLAlchemy Core; forced here on SQLite, it must give the same rows."""
-    from digest.clean.items import clean_items
-    from digest.parse.feed import parse_feed
-    from digest.store import bulk
+def test_the_driver_opens_only_a_current_sqlite_file_without_the_migrations(tmp_path: Path, db_url: str) -> None:
+    from digest.store.sqlite import _current
 
-    items = clean_items(parse_feed(seed_feed, url="https://www.aipapertrails.com/feed").items)
-    query = ("SELECT i.guid, p.canonical_id, p.title, m.anchor_text FROM mentions m JOIN items i ON i.id = m.item_id "
-             "JOIN papers p ON p.id = m.paper_id ORDER BY i.guid, p.canonical_id")
-    results = []
-    for forced in (False, True):
-        if forced:
-            monkeypatch.setattr(bulk, "sqlite_of", lambda s: None)
-            monkeypatch.setattr(bulk, "can_assign_ids", lambda s: False)
-        engine = open_store(f"sqlite:///{tmp_path / f'store-{forced}.db'}")
-        now = datetime(2026, 11, 23, tzinfo=UTC)
-        with repo.session(engine) as s, s.begin():
-            sid = repo.add_source(s, url="https://www.aipapertrails.com/feed", name="seed", now=now).id
-            assert repo.upsert_items(s, sid, items, now) == (12, 0)
-        upd = repo.SourceUpdate(source_id=sid, started_at=now, duration_ms=5, outcome="not_modified",
-                                http_status=304, error=None, warning=None, bytes=0, items=(), error_count=0,
-                                next_fetch_at=now + timedelta(hours=1), etag='"e1"',
-                                last_modified="Mon, 23 Nov 2026 00:00:00 GMT")
-        with repo.session(engine) as s, s.begin():
-            repo.write_bookkeeping(s, [upd])
-        with repo.session(engine) as s:
-            due = [repo.sources_for_fetch(s, now=now + timedelta(minutes=m), default_interval=timedelta(hours=1))
-                   for m in (59, 61)]
-        results.append((store_rows(engine, query), due, store_rows(
-            engine, "SELECT last_fetch_at, last_ok_at, last_status, etag, last_modified, next_fetch_at FROM sources"),
-            store_rows(engine, "SELECT started_at, outcome, http_status, bytes FROM fetches")))
-        engine.dispose()
-    assert results[0] == results[1] and len(results[0][0]) > 100
-    assert [len(due) for due in results[0][1]] == [0, 1] and results[0][2][0][3] == '"e1"'
-
-
-def test_the_driver_only_store_opens_only_a_current_sqlite_file(tmp_path: Path, db_url: str) -> None:
-    from digest.store.lite import open_lite
-
-    assert open_lite(db_url) is None  # not created yet: store/db.py creates and migrates it
-    assert open_lite("postgresql://u@h/db") is None
-    open_store(db_url).dispose()
-    lite = open_lite(db_url)
-    assert lite is not None
-    lite.close()
     path = sqlite_path(db_url)
     assert path is not None
+    assert _current(path, 1.0) is None  # not created yet: store/db.py creates and migrates it
+    open_engine(db_url).dispose()
+    conn = _current(path, 1.0)
+    assert conn is not None
+    conn.close()
     con = sqlite3.connect(path)
     con.execute("UPDATE alembic_version SET version_num = '0004'")
     con.commit()
     con.close()
-    assert open_lite(db_url) is None  # an older schema goes through the migrations
+    assert _current(path, 1.0) is None  # an older schema goes through the migrations
 
 
 def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_nor_parse_stage_and_starts_no_parsers(
@@ -324,7 +286,7 @@ def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_nor_parse_stage_
     assert all(r[4] > before[r[0]] for r in rows)  # the next fetch moved on, in the store's own format
     assert con.execute("SELECT count(*) FROM items").fetchone() == items
     # The rows written by the driver read back through SQLAlchemy as the rest of digest sees them.
-    engine = open_store(db_url)
+    engine = open_engine(db_url)
     with repo.session(engine) as s:
         due = repo.sources_for_fetch(s, now=datetime.now(UTC) + timedelta(days=2), default_interval=timedelta(hours=1))
     engine.dispose()

@@ -76,6 +76,8 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
     lookback = timedelta(days=cfg.lookback_days)
     record = record and since is None
     with staged(out_dir), session(engine) as s, s.begin(), store.read_once(s):
+        if record:
+            store.hold_digest(s, cfg.name)
         last = store.last_issue(s, cfg.name)
         window_start = last.window_end if last else None
         floor = since if since is not None else (window_start or now) - lookback

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -107,21 +107,15 @@ class Window:
 # Candidates are read through Core on the session's connection, as plain rows: a week of a few hundred
 # feeds is ten thousand items mentioning tens of thousands of papers, and ORM loading cost more than SQLite.
 
-@contextmanager
-def read_once(s: Session) -> Iterator[None]:
-    """A compose reads what it needs of the store once. SQLite's page cache (64 MiB, for the index pages of
-    a big ingest) would fill with pages never read again: ~60 MB of a 40,000-item compose's peak (254 ->
-    194 MB). The system's file cache still holds them. The connection's own cache size comes back after."""
-    if s.get_bind().dialect.name != "sqlite":
-        yield
-        return
-    conn = s.connection()
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql("PRAGMA cache_size=-8192")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+def read_once(s: Session) -> AbstractContextManager[None]:
+    """A compose reads what it needs of the store once: keep those pages out of the store's own cache."""
+    return bulk.read_once(s)
+
+
+def hold_digest(s: Session, name: str) -> None:
+    """Take digest `name`'s turn until the transaction ends: two processes (on two hosts, sharing one store) that
+    compose it at once take turns, and the second sees the first's issue, so no window is composed twice."""
+    bulk.lock(s, f"digest issue {name}")
 
 
 _ITEM_TEXT = (Item.url, Item.title, Item.author, Item.summary, Item.excerpt, Item.image_url)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, better_title
@@ -50,19 +50,12 @@ class _Batch:
         self.alias.update(bulk.select_in(self.s, Paper.__table__, ("canonical_id", "id"), key="canonical_id",
                                          values=own))
         norms = list({r.norm_title for r in refs if r.norm_title and not r.candidate and r.paper_id not in self.alias})
-        raw = bulk.sqlite_of(self.s)
-        for chunk in bulk.chunks(norms):
-            if raw is not None:  # the driver itself: this runs once per source of every fetch
-                rows = raw.execute(
-                    "SELECT p.norm_title, min(p.id) FROM papers p JOIN mentions m ON m.paper_id = p.id "
-                    "JOIN items i ON i.id = m.item_id "
-                    f"WHERE i.source_id = ? AND p.norm_title IN ({', '.join('?' * len(chunk))}) GROUP BY p.norm_title",
-                    [self.source_id, *chunk])
-            else:
-                rows = self.s.connection().execute(
-                    select(Paper.norm_title, func.min(Paper.id)).join(Mention, Mention.paper_id == Paper.id)
-                    .join(Item, Item.id == Mention.item_id)
-                    .where(Item.source_id == self.source_id, Paper.norm_title.in_(chunk)).group_by(Paper.norm_title))
+        ops = bulk.ops_of(self.s)
+        for chunk in bulk.chunks(norms):  # SQL text through the driver: this runs once per source of every fetch
+            rows = ops.sql(self.s, "SELECT p.norm_title, min(p.id) FROM papers p JOIN mentions m ON m.paper_id = p.id "
+                           "JOIN items i ON i.id = m.item_id WHERE i.source_id = ? AND p.norm_title IN "
+                           f"({', '.join('?' * len(chunk))}) GROUP BY p.norm_title".replace("?", ops.mark),
+                           [self.source_id, *chunk])
             self.twins.update({norm: pid for norm, pid in rows})
         ids = list(set(self.alias.values()) | set(self.twins.values()))
         for row in bulk.select_in(self.s, Paper.__table__, _STATE, key="id", values=ids):
@@ -158,18 +151,19 @@ class _Batch:
         table = Paper.__table__
         if new_ids:
             stamps = {"first_seen_at": self.now, "updated_at": self.now}
-            if bulk.can_assign_ids(self.s):
-                real = dict(zip(new_ids, bulk.next_ids(self.s, table, len(new_ids)), strict=True))
-                bulk.insert_rows(self.s, table, [self.state[pid] | stamps | {"id": real[pid]} for pid in new_ids])
-            else:
-                rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | stamps for pid in new_ids]
-                returned = self.s.execute(insert(Paper).returning(Paper.canonical_id, Paper.id), rows)
-                by_canonical = {canonical: pid for canonical, pid in returned}
-                real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
+            rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | stamps for pid in new_ids]
+            by_canonical = bulk.insert_new(self.s, table, rows, unique=("canonical_id",), key="canonical_id")
+            # A paper another worker stored a moment ago (a store shared by workers) is that worker's row: found
+            # here by its id, as it would have been had it been there when this batch looked.
+            missing = [str(self.state[pid]["canonical_id"]) for pid in new_ids
+                       if self.state[pid]["canonical_id"] not in by_canonical]
+            by_canonical.update(bulk.select_in(self.s, table, ("canonical_id", "id"), key="canonical_id",
+                                               values=missing))
+            real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
         bulk.update_rows(self.s, table, [{**self.state[pid], "updated_at": self.now}
                                          for pid in self.dirty if pid > 0])
         bulk.insert_rows(self.s, PaperAlias.__table__, [{"alias": a, "paper_id": real.get(pid, pid)}
-                                                        for a, pid in self.fresh_aliases.items()])
+                                                        for a, pid in self.fresh_aliases.items()], unique=("alias",))
         return real
 
 

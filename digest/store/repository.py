@@ -9,12 +9,12 @@ from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.clean.items import Item as CleanItem
-from digest.limits import stored_interval
-from digest.store import bulk
+from digest.store import bulk, fetch_sql
 from digest.store.models import Fetch, Item, Source
-from digest.store.writes import SourceForFetch, SourceUpdate, WriteResult, is_bookkeeping_only
+from digest.store.papers import store_mentions_for
+from digest.store.values import SourceForFetch, SourceUpdate, WriteResult, is_bookkeeping_only
 
-__all__ = ["SourceForFetch", "SourceUpdate", "WriteResult", "is_bookkeeping_only"]  # their home is store/writes.py
+__all__ = ["SourceForFetch", "SourceUpdate", "WriteResult", "is_bookkeeping_only"]  # their home is store/values.py
 
 
 class SourceExists(Exception):
@@ -148,32 +148,9 @@ def item_counts(s: Session) -> dict[int, int]:
 def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta, every: bool = False,
                       names: Iterable[str] = ()) -> list[SourceForFetch]:
     """Enabled sources that are due (all enabled ones with `every`, or just the named ones)."""
-    raw = bulk.sqlite_of(s)
-    if raw is not None:  # one query for both ways in: this one and a fetch run's (store/lite.py)
-        from digest.store import lite
-
-        return lite.due_sources(raw, now=now, default_interval=default_interval, every=every, names=names)
-    # Plain rows through Core: every run starts here, and ORM objects for every source cost more.
-    query = select(Source.id, Source.name, Source.url, Source.kind, Source.adapter, Source.etag,
-                   Source.last_modified, Source.error_count, Source.feed_built, Source.items_fingerprint,
-                   Source.stale_count, Source.interval_minutes)
-    wanted = list(names)
-    if wanted:
-        query = query.where(or_(Source.name.in_(wanted), Source.url.in_(wanted)))
-    else:
-        query = query.where(Source.enabled.is_(True))
-        if not every:
-            query = query.where(or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now))
-    return [
-        SourceForFetch(
-            id=src.id, name=src.name, url=src.url, kind=src.kind, adapter=src.adapter, etag=src.etag,
-            last_modified=src.last_modified, error_count=src.error_count, feed_built=src.feed_built,
-            items_fingerprint=src.items_fingerprint, stale_count=src.stale_count,
-            interval=(timedelta(minutes=stored_interval(src.interval_minutes)) if src.interval_minutes
-                      else default_interval),
-        )
-        for src in s.connection().execute(query.order_by(Source.id))
-    ]
+    ops = bulk.ops_of(s)
+    sql, params = fetch_sql.due(now=ops.stamp(now), every=every, names=names, mark=ops.mark)
+    return [fetch_sql.source_for_fetch(row, default_interval) for row in ops.sql(s, sql, params)]
 
 
 # --- items -----------------------------------------------------------------------------------------
@@ -199,8 +176,6 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
     existing = _existing_hashes(s, source_id, [i.guid for i in items])
     fresh = [i for i in items if i.guid not in existing]
     changed = [i for i in items if i.guid in existing and existing[i.guid][1] != i.content_hash]
-    from digest.store.papers import store_mentions_for
-
     inserted: dict[str, int] = {}
     if fresh:
         rows = [{"source_id": source_id, "guid": i.guid, "first_seen_at": now, "updated_at": now, **_item_values(i)}
@@ -218,57 +193,24 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
 
 
 def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dict[str, int]:
-    """Insert new items; returns guid -> id of the rows inserted.
-
-    On SQLite this transaction holds the write lock since it read the existing guids, so every row is
-    new and ids can be assigned here. Elsewhere another process may have stored the same item a moment
-    ago; that is not an error.
-    """
-    table = Item.__table__
-    if bulk.can_assign_ids(s):
-        ids = bulk.next_ids(s, table, len(rows))
-        bulk.insert_rows(s, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
-        return {str(row["guid"]): i for i, row in zip(ids, rows, strict=True)}
-    if s.get_bind().dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    stmt = insert(Item).on_conflict_do_nothing(index_elements=["source_id", "guid"]).returning(Item.guid, Item.id)
-    return {guid: item_id for guid, item_id in s.execute(stmt, rows)}
+    """Insert new items; returns guid -> id of the rows inserted. Another process may have stored the same item a
+    moment ago (a source fetched with --source while a worker had it): that is not an error."""
+    return bulk.insert_new(s, Item.__table__, rows, unique=("source_id", "guid"), key="guid")
 
 
 # --- fetch results ---------------------------------------------------------------------------------
 
 def write_bookkeeping(s: Session, updates: Sequence[SourceUpdate]) -> None:
     """Several item-less updates (304s, failures) as three many-row statements."""
-    if not updates:
-        return
-    raw = bulk.sqlite_of(s)
-    if raw is not None:
-        from digest.store import lite
-
-        lite.write_bookkeeping(raw, updates)
-        return
-    rows = []
-    for upd in updates:
-        row: dict[str, object] = {"id": upd.source_id, "last_fetch_at": upd.started_at,
-                                  "last_status": upd.http_status, "error_count": upd.error_count,
-                                  "next_fetch_at": upd.next_fetch_at, "last_error": upd.error}
-        rows.append(row)
-    bulk.update_rows(s, Source.__table__, rows)
-    ok = [{"id": u.source_id, "last_ok_at": u.started_at, "etag": u.etag, "last_modified": u.last_modified}
-          for u in updates if u.outcome in ("ok", "not_modified")]
-    bulk.update_rows(s, Source.__table__, ok)
-    bulk.insert_rows(s, Fetch.__table__, [
-        {"source_id": u.source_id, "started_at": u.started_at, "duration_ms": u.duration_ms,
-         "outcome": u.outcome, "http_status": u.http_status, "error": u.error, "warning": u.warning,
-         "bytes": u.bytes, "new_items": 0, "updated_items": 0} for u in updates])
+    ops = bulk.ops_of(s)
+    for sql, rows in fetch_sql.bookkeeping(updates, stamp=ops.stamp, mark=ops.mark):
+        ops.sql_many(s, sql, rows)
 
 
 def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     """Write one source's fetch: its items and papers, its state, a line in the fetch log.
 
-    Through store/bulk.py (the SQLite driver itself): this runs for every source of every run.
+    Through store/bulk.py (on SQLite, the driver itself): this runs for every source of every run.
     """
     note = None
     found = bulk.select_in(s, Source.__table__, ("url", "title"), key="id", values=[upd.source_id])
@@ -278,7 +220,7 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     new, changed = upsert_items(s, upd.source_id, upd.items, now)
     values: dict[str, object] = {
         "last_fetch_at": upd.started_at, "last_status": upd.http_status, "error_count": upd.error_count,
-        "next_fetch_at": upd.next_fetch_at, "last_error": upd.error,
+        "next_fetch_at": upd.next_fetch_at, "last_error": upd.error, "claimed_by": None, "claim_expires_at": None,
     }
     if upd.outcome in ("ok", "not_modified"):
         values.update(last_ok_at=upd.started_at, etag=upd.etag, last_modified=upd.last_modified)

@@ -1,80 +1,29 @@
-"""What one fetch of one source changes in the store, and the groups those changes are committed in.
+"""The groups a fetch run's writes are committed in.
 
-Free of SQLAlchemy at import: a run in which every feed answers 304 writes only bookkeeping, through the
-sqlite3 driver (store/lite.py); the SQLAlchemy session is opened when a source brings something to store.
+Free of SQLAlchemy at import: a run in which every feed answers 304 writes only bookkeeping, which a SQLite store
+does through the sqlite3 driver (store/sqlite.py); a session is opened when a source brings something to store.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from digest.store.errors import StoreError, is_retryable, store_problem
+from digest.store.values import SourceForFetch, SourceUpdate, WriteResult, is_bookkeeping_only
+
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
-    from digest.clean.items import Item as CleanItem
-    from digest.store.lite import LiteStore
+    from digest.store.api import Store
 
-
-@dataclass(frozen=True)
-class SourceForFetch:
-    """What a fetch worker needs to know of a source; a value, safe to hand to another thread."""
-
-    id: int
-    name: str
-    url: str
-    kind: str
-    adapter: str | None
-    etag: str | None
-    last_modified: str | None
-    interval: timedelta
-    error_count: int
-    feed_built: str | None = None
-    items_fingerprint: str | None = None
-    stale_count: int = 0
-
-
-@dataclass(frozen=True)
-class SourceUpdate:
-    """Everything one fetch of one source changes, written in a single transaction."""
-
-    source_id: int
-    started_at: datetime
-    duration_ms: int
-    outcome: str  # ok | not_modified | error | gone
-    http_status: int | None
-    error: str | None
-    warning: str | None
-    bytes: int
-    items: Sequence[CleanItem]
-    error_count: int
-    next_fetch_at: datetime
-    etag: str | None
-    last_modified: str | None
-    new_url: str | None = None
-    disable_reason: str | None = None
-    title: str | None = None
-    site_url: str | None = None
-    staleness: tuple[str | None, str | None, int] | None = None  # (built, fingerprint, count) when observed
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    new_items: int
-    updated_items: int
-    note: str | None = None  # something the user should hear about, e.g. a move that could not be saved
-    error: str | None = None  # the source's fetch could not be stored at all (nothing of it was)
-    refused: bool = False  # because the store refused service (full disk, read-only, locked): see WriteGroup.refused
-
-
-def is_bookkeeping_only(upd: SourceUpdate) -> bool:
-    """An update that stores nothing but its outcome (no items, title, move or disabling): 304s, failures."""
-    return (not upd.items and not upd.new_url and not upd.disable_reason and upd.staleness is None
-            and not upd.title and not upd.site_url)
+# A source's write that loses a race with another worker's (a deadlock, a serialization failure) is tried again
+# this many times, in a fresh savepoint, before it counts as not stored.
+RETRIES = 5
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
@@ -83,8 +32,6 @@ def _store_errors() -> tuple[type[Exception], ...]:
     import sqlite3
 
     from sqlalchemy.exc import SQLAlchemyError
-
-    from digest.store.db import StoreError
 
     return SQLAlchemyError, sqlite3.Error, StoreError
 
@@ -101,11 +48,8 @@ class WriteGroup:
     lock is held while a group is open; `seconds_left` tells the caller when to `commit` an idle group.
     """
 
-    def __init__(self, store: Engine | LiteStore, *, max_sources: int = 64, max_seconds: float = 1.0) -> None:
-        from digest.store.lite import LiteStore
-
-        self._lite = store if isinstance(store, LiteStore) else None
-        self._engine = None if self._lite is not None else store
+    def __init__(self, store: Store, *, max_sources: int = 64, max_seconds: float = 1.0) -> None:
+        self._store = store
         self._max_sources = max_sources
         self._max_seconds = max_seconds
         self._session: Session | None = None
@@ -117,8 +61,6 @@ class WriteGroup:
         # is reported so at once, without another try (another wait of busy_timeout). Not stored, their validators
         # were not either, and they stay due: the next run fetches them again. Nothing is lost.
         self.refused: str | None = None
-        self._url = self._lite.url if self._lite is not None else str(getattr(store, "url", ""))
-        self._busy_timeout = getattr(self._lite, "busy_timeout", None)
 
     def add(self, upd: SourceUpdate, now: datetime, done: Callable[[WriteResult], None]) -> None:
         if self.refused is not None:
@@ -130,8 +72,6 @@ class WriteGroup:
             self._bookkeeping.append(upd)
             self._written.append((done, None))
         else:
-            from digest.store import bulk, repository
-
             try:
                 s = self._open()
             except _store_errors() as exc:  # BEGIN IMMEDIATE waited busy_timeout, or the store cannot be opened
@@ -139,8 +79,7 @@ class WriteGroup:
                     return
                 raise
             try:
-                with bulk.savepoint(s):
-                    result = repository.write_update(s, upd, now)
+                result = self._write_update(s, upd, now)
             except _store_errors() as exc:
                 if self._refuse(exc, also=done):
                     return
@@ -152,12 +91,38 @@ class WriteGroup:
         if len(self._written) >= self._max_sources or self.seconds_left() == 0:
             self.commit()
 
-    def _refusal(self, exc: BaseException) -> str | None:
-        from digest.store.db import StoreError, store_problem
+    @staticmethod
+    def _write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
+        """One source's fetch in a savepoint of its own; tried again when it lost a race with another worker."""
+        from digest.store import bulk, repository
 
+        for attempt in range(RETRIES):
+            try:
+                with bulk.savepoint(s):
+                    return repository.write_update(s, upd, now)
+            except _store_errors() as exc:
+                if not is_retryable(exc) or attempt == RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def claim(self, sources: Sequence[SourceForFetch], *, worker: str, now: datetime, lease: timedelta,
+              recheck_due: bool, default_interval: timedelta) -> list[SourceForFetch]:
+        """Claim `sources` for `worker` (Store.claim), in the open group's transaction when there is one: on SQLite
+        that transaction holds the one write lock."""
+        try:
+            return self._store.claim([src.id for src in sources], worker=worker, now=now, lease=lease,
+                                     recheck_due=recheck_due, default_interval=default_interval,
+                                     session=self._session)
+        except _store_errors() as exc:
+            if self._refuse(exc):
+                return []
+            raise
+
+    def _refusal(self, exc: BaseException) -> str | None:
         if isinstance(exc, StoreError):  # the engine could not be opened: its message says why
             return str(exc)
-        return store_problem(exc, url=self._url, busy_timeout=self._busy_timeout)
+        return store_problem(exc, url=self._store.url, busy_timeout=self._store.busy_timeout)
 
     def _refuse(self, exc: BaseException, also: Callable[[WriteResult], None] | None = None) -> bool:
         """When `exc` is the store refusing service: roll the open group back, report its sources (and `also`)
@@ -205,8 +170,8 @@ class WriteGroup:
         if not self._written:
             return
         try:
-            if self._session is None and self._lite is not None:  # nothing but bookkeeping: no SQLAlchemy
-                self._lite.write_bookkeeping(self._bookkeeping)
+            if self._session is None:  # nothing but bookkeeping: on SQLite, no SQLAlchemy
+                self._store.write_bookkeeping(self._bookkeeping)
             else:
                 from digest.store import repository
 
@@ -234,10 +199,6 @@ class WriteGroup:
 
     def _open(self) -> Session:
         if self._session is None:
-            from digest.store.repository import session
-
-            engine = self._lite.engine if self._lite is not None else self._engine
-            assert engine is not None
-            self._session = session(engine)
+            self._session = self._store.session()
             self._session.begin()
         return self._session
