@@ -30,6 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -87,7 +88,7 @@ error_log {root}/error.log warn;
 pid {root}/nginx.pid;
 events {{ worker_connections 4096; }}
 http {{
-  access_log off;
+  {access_log}
   client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
   uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
   types {{ application/rss+xml xml; }}
@@ -107,11 +108,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_nginx(feeds: Path, root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_nginx(feeds: Path, root: Path, access_log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """nginx serving `feeds` on a free port of 127.0.0.1; with `access_log`, every request is logged there as
+    `<uri> <status>` (bench/workers.py counts each run's requests)."""
     port = free_port()
     (root / "tmp").mkdir(parents=True, exist_ok=True)
     conf = root / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=root, port=port, feeds=feeds))
+    log = (f"log_format bench '$request_uri $status'; access_log {access_log} bench;" if access_log
+           else "access_log off;")
+    conf.write_text(NGINX_CONF.format(root=root, port=port, feeds=feeds, access_log=log))
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(root)], stderr=subprocess.DEVNULL)
     for _ in range(100):
@@ -149,17 +154,24 @@ def digest_cmd(*args: str) -> list[str]:
 
 def check_store(db: Path, farm: Path, base: str) -> str:
     """The store must hold exactly the generator's items and paper ids."""
+    con = sqlite3.connect(db)
+    try:
+        return check_rows(con, farm, base)
+    finally:
+        con.close()
+
+
+def check_rows(con: Any, farm: Path, base: str) -> str:
+    """check_store on an open connection (sqlite3's or psycopg's: the queries are plain SQL on digest's tables)."""
     truth = json.loads((farm / "expected.json").read_text())
     want_items = {(base + f, e["guid"]) for f, entries in truth.items() for e in entries}
     want_papers = {p for entries in truth.values() for e in entries for p in e["papers"]}
-    con = sqlite3.connect(db)
     got_items = set(con.execute("SELECT s.url, i.guid FROM items i JOIN sources s ON s.id = i.source_id"))
     got_papers = {r[0] for r in con.execute(
         "SELECT DISTINCT p.canonical_id FROM papers p JOIN mentions m ON m.paper_id = p.id")}
     pairs = {(r[0], r[1]) for r in con.execute(
         "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = m.item_id "
         "JOIN papers p ON p.id = m.paper_id")}
-    con.close()
     want_pairs = {(e["guid"], p) for entries in truth.values() for e in entries for p in e["papers"]}
     problems = []
     if got_items != want_items:
@@ -174,15 +186,28 @@ def check_store(db: Path, farm: Path, base: str) -> str:
     return f"ok: {len(got_items)} items, {len(got_papers)} papers, {len(pairs)} mentions"
 
 
-def run_digest(farm: Path, base: str, feeds: int, work: Path, items: int) -> list[Measure]:
-    db = work / "digest.db"
+def write_config(work: Path, extra: str = "") -> Path:
+    """digest's config for a benchmark run (no enrichment: the farm's papers are not on the network); `extra` is
+    more TOML, such as a [fetch] table."""
     cfg = work / "digest.toml"
     cfg.write_text("[enrich]\nafter_fetch = false\n[[digests]]\nname = \"bench\"\nlookback_days = 36500\n"
-                   "max_papers = 30\nmax_posts = 30\n")
-    env = {**os.environ, "DIGEST_HOME": str(work / "home")}
+                   "max_papers = 30\nmax_posts = 30\n" + extra)
+    return cfg
+
+
+def write_opml(work: Path, base: str, feeds: int) -> Path:
+    """The farm as one OPML file: `digest sources import` adds every feed in one process."""
     opml = work / "farm.opml"
     opml.write_text('<?xml version="1.0"?><opml version="2.0"><body>' + "".join(
         f'<outline type="rss" text="feed-{n}" xmlUrl="{base}feed-{n}.xml"/>' for n in range(feeds)) + "</body></opml>")
+    return opml
+
+
+def run_digest(farm: Path, base: str, feeds: int, work: Path, items: int) -> list[Measure]:
+    db = work / "digest.db"
+    cfg = write_config(work)
+    env = {**os.environ, "DIGEST_HOME": str(work / "home")}
+    opml = write_opml(work, base, feeds)
     subprocess.run(digest_cmd("--db", str(db), "--config", str(cfg), "sources", "import", str(opml)), check=True,
                    env=env, capture_output=True)
     out = []

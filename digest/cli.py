@@ -590,9 +590,16 @@ def _fetch_with_progress(store: Store, due: list[SourceForFetch], settings: Fetc
 
 
 def _enrich(c: Context) -> str:
+    """Look papers up, unless another process (a worker on another host) is doing it now: two would ask the same
+    APIs about the same papers."""
     from digest.enrich.registry import enrich_configured
+    from digest.lock import LockHeld
 
-    return enrich_configured(c.engine, c.config.enrich, c.config.fetch.user_agent, now=now_utc()).line()
+    try:
+        with c.store.run_lock("enrich"):
+            return enrich_configured(c.engine, c.config.enrich, c.config.fetch.user_agent, now=now_utc()).line()
+    except LockHeld:
+        return "metadata: another process is looking papers up now; skipped"
 
 
 @app.command()

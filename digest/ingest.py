@@ -306,9 +306,9 @@ def fetch_sources(store: Store, sources: Sequence[SourceForFetch], settings: Fet
         """The next source this worker has claimed; claims another batch (in the queue's host order) when none is
         left. None when the queue is done, the run is stopping or the store refused."""
         nonlocal claimed_count
+        if writes.refused is not None or (stop is not None and stop.is_set()):
+            return None  # what is claimed and not started is given back at the end
         while not ready:
-            if writes.refused is not None or (stop is not None and stop.is_set()):
-                return None
             batch = list(itertools.islice(queue, batch_size))
             if not batch:
                 return None

@@ -57,6 +57,53 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to the current schema, the template of each test's own database.
+
+    The server is the one `.ci/postgres` starts (DIGEST_TEST_PG: a superuser URL). Unset, the PostgreSQL tests are
+    skipped (a machine without PostgreSQL can still run the rest); set but empty, PostgreSQL failed to start, and
+    they fail: the README's test command and CI set it."""
+    admin = os.environ.get("DIGEST_TEST_PG")
+    if admin is None:
+        pytest.skip("no PostgreSQL for the tests: run them with DIGEST_TEST_PG=$(.ci/postgres)")
+    if not admin:
+        pytest.fail("DIGEST_TEST_PG is empty: .ci/postgres could not start PostgreSQL")
+    import psycopg
+
+    from digest.store.db import open_engine
+
+    name = f"digest_template_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _pg_database(admin, name)
+    open_engine(url).dispose()
+    yield name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_database(admin: str, name: str) -> str:
+    return admin.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A PostgreSQL store of this test's own, at the current schema (a copy of the template)."""
+    import uuid
+
+    import psycopg
+
+    admin = os.environ["DIGEST_TEST_PG"]
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield _pg_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def engine(db_url: str):  # type: ignore[no-untyped-def]
     from digest.store.db import open_engine

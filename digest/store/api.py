@@ -60,8 +60,9 @@ class Store(Protocol):
     def host_gate(self, per_host: int) -> HostGate:
         """The per-host cap on requests in flight; on PostgreSQL shared by every worker on every host."""
 
-    def run_lock(self) -> AbstractContextManager[None]:
-        """The store's run lock (compose, send, run): held by another process anywhere, raises LockHeld at once.
-        A process that dies loses it (a file lock; a PostgreSQL session's advisory lock)."""
+    def run_lock(self, name: str = "run") -> AbstractContextManager[None]:
+        """The store's lock `name` ("run": compose, send, run; "enrich": paper lookups): held by another process
+        anywhere, raises LockHeld at once. A process that dies loses it (a file lock; a PostgreSQL session's
+        advisory lock)."""
 
     def close(self) -> None: ...

@@ -104,19 +104,21 @@ class PostgresStore:
         return SharedHostGate(self._connect, per_host)
 
     @contextmanager
-    def run_lock(self) -> Iterator[None]:
+    def run_lock(self, name: str = "run") -> Iterator[None]:
         from digest.lock import LockHeld
 
+        key = RUN_LOCK if name == "run" else RUN_LOCK + 1 + zlib.crc32(name.encode()) % 1_000_000
         conn = self._connect()
         try:
-            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,)).fetchone()[0]:  # type: ignore[index]
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
                 holder = conn.execute(
                     "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = %s AND l.objsubid = 1 "
-                    "AND l.granted", (RUN_LOCK,)).fetchone()
-                who = f"{holder[0] or 'a session'}" + (f" from {holder[1]}" if holder and holder[1] else "") \
-                    if holder else "another session"
-                raise LockHeld(f"another digest run holds the store's run lock ({who})")
+                    "AND l.granted", (key,)).fetchone()
+                who = (f"{holder[0] or 'a session'}" + (f" from {holder[1]}" if holder[1] else "")) if holder \
+                    else "another session"
+                raise LockHeld(f"another digest {'run' if name == 'run' else 'process'} holds the store's {name} lock "
+                               f"({who})")
             yield
         finally:
             conn.close()

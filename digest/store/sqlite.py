@@ -97,10 +97,11 @@ class SqliteStore:
         return LocalHostGate(per_host)
 
     @contextmanager
-    def run_lock(self) -> Iterator[None]:
+    def run_lock(self, name: str = "run") -> Iterator[None]:
         from digest.lock import exclusive
 
-        with exclusive(self.path.with_name(self.path.name + ".lock")):
+        suffix = ".lock" if name == "run" else f".{name}.lock"
+        with exclusive(self.path.with_name(self.path.name + suffix)):
             yield
 
     def _write(self, work: Callable[[], Any]) -> Any:
