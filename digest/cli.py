@@ -7,9 +7,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
-    from digest.compose.issue import Composed
+    from digest.app import Compose, Runtime
     from digest.config import Config, DigestConfig, LoadedConfig
     from digest.deliver.outbox import Delivery
-    from digest.ingest import FetchSettings, RunSummary, SourceReport
+    from digest.ingest import RunSummary, SourceReport
     from digest.store.api import Store
     from digest.store.values import SourceForFetch
 
@@ -145,6 +145,12 @@ class Context:
     @property
     def engine(self) -> Engine:
         return self.store.engine
+
+    @property
+    def runtime(self) -> Runtime:
+        from digest.app import Runtime
+
+        return Runtime(config=self.config, store=self.store, data_dir=self.data_dir)
 
     def close(self) -> None:
         if self._store is not None:
@@ -543,63 +549,50 @@ def _print_report(r: SourceReport) -> None:
 
 
 def _fetch(c: Context, *, every: bool, names: list[str], stop: threading.Event | None = None) -> RunSummary:
-    from digest.ingest import FetchSettings
-
-    rules = []
-    if c.config.papers.rules:  # the clean stage's modules load when a body needs them, not on every run
-        from digest.clean.paper_ids import compile_rules
-
-        rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
-    settings = FetchSettings.from_config(c.config.fetch, paper_rules=rules)
-    store = c.store
-    due = store.due_sources(now=now_utc(), default_interval=settings.default_interval, every=every, names=names)
-    if names:
-        missing = set(names) - {d.name for d in due} - {d.url for d in due}
-        if missing:
-            fail(f"no source named {', '.join(sorted(missing))}")
-    summary = _fetch_with_progress(store, due, settings, recheck_due=not (every or names), stop=stop)
-    if summary.refused:  # nothing more is written this run: say why once, and fail (a `run` composes nothing)
-        typer.echo(summary.line())
-        fail(f"cannot write to the store at {c.store_name}: {summary.refused}; {summary.not_stored} of "
-             f"{len(due)} source{'s' if len(due) != 1 else ''} not stored (fetched again on the next run)")
-    store.prune_fetch_log(older_than=now_utc() - timedelta(days=90))
-    return summary
+    return _app(lambda: c.runtime.fetch_run(every=every, names=names, stop=stop, progress=_progress))
 
 
-def _fetch_with_progress(store: Store, due: list[SourceForFetch], settings: FetchSettings,
-                         **kwargs: Any) -> RunSummary:
-    from digest.ingest import fetch_sources
+def _app(work: Callable[[], T]) -> T:
+    """Run an application call; its one-line failures end the command (a refused fetch says what it did first)."""
+    from digest.app import AppError, FetchRefused
 
+    try:
+        return work()
+    except FetchRefused as exc:
+        typer.echo(exc.summary.line())
+        fail(str(exc), code=exc.code)
+    except AppError as exc:
+        fail(str(exc), code=exc.code)
+
+
+def _progress(due: list[SourceForFetch]) -> Callable[[SourceReport], None]:
+    """Each source's problems on stderr as it is written; on a terminal, a progress bar too."""
     if not sys.stderr.isatty():
-        return fetch_sources(store, due, settings, on_done=_print_report, **kwargs)
+        return _print_report
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True) as progress:
-        task = progress.add_task("", total=len(due))
+    progress = Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.description}"), console=console, transient=True)
+    task = progress.add_task("", total=len(due))
+    progress.start()
+    remaining = [len(due)]
 
-        def tick(r: SourceReport) -> None:
-            progress.update(task, advance=1, description=r.name)
-            if (r.error or r.note) and r.outcome != "not_stored":
-                progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}",
-                                       markup=True, highlight=False)
+    def tick(r: SourceReport) -> None:
+        progress.update(task, advance=1, description=r.name)
+        if (r.error or r.note) and r.outcome != "not_stored":
+            progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}", markup=True,
+                                   highlight=False)
+        remaining[0] -= 1
+        if remaining[0] <= 0:
+            progress.stop()
 
-        return fetch_sources(store, due, settings, on_done=tick, **kwargs)
+    return tick
 
 
 def _enrich(c: Context) -> str:
-    """Look papers up, unless another process (a worker on another host) is doing it now: two would ask the same
-    APIs about the same papers."""
-    from digest.enrich.registry import enrich_configured
-    from digest.lock import LockHeld
-
-    try:
-        with c.store.run_lock("enrich"):
-            return enrich_configured(c.engine, c.config.enrich, c.config.fetch.user_agent, now=now_utc()).line()
-    except LockHeld:
-        return "metadata: another process is looking papers up now; skipped"
+    return c.runtime.enrich_run()
 
 
 @app.command()
@@ -622,8 +615,8 @@ def fetch(
     c = _ctx(ctx)
     summary = _fetch(c, every=all_, names=source or [])
     typer.echo(summary.line())
-    if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
-        typer.echo(_enrich(c))
+    if enriched := c.runtime.enrich_after(summary):
+        typer.echo(enriched)
     if summary.reports and summary.failed == len(summary.reports):
         raise typer.Exit(EXIT_ERROR)
 
@@ -641,22 +634,13 @@ def _parse_since(value: str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _issue_dir(c: Context, name: str, now: datetime, out_setting: str | None) -> Path:
-    base = Path(out_setting).expanduser() if out_setting else c.data_dir / "issues" / name
-    return base / now.strftime("%Y-%m-%d_%H%M%S")
-
-
 @contextmanager
-def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
-    """The store's run lock for commands that claim items or issues; held elsewhere, exit 75 at once."""
+def _lock_said() -> Iterator[None]:
+    """The run lock held by another process ends the command at once with exit 75 (cron's "try again later")."""
     from digest.lock import EX_TEMPFAIL, LockError, LockHeld
 
-    if not take:
-        yield
-        return
     try:
-        with c.store.run_lock():
-            yield
+        yield
     except LockHeld as exc:
         typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
         raise typer.Exit(EX_TEMPFAIL) from None
@@ -664,46 +648,33 @@ def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
         fail(str(exc))
 
 
+@contextmanager
+def _run_lock(c: Context, *, take: bool = True) -> Iterator[None]:
+    """The store's run lock for commands that claim items or issues."""
+    with _lock_said(), c.runtime.run_lock(take):
+        yield
+
+
 def _digest_cfg(c: Context, name: str | None) -> DigestConfig:
-    from digest.config import ConfigError
-
-    if not c.config.digests:
-        fail("no [[digests]] configured")
-    try:
-        return c.config.digest(name) if name else c.config.digests[0]
-    except ConfigError as exc:
-        fail(str(exc))
+    return _app(lambda: c.runtime.digest(name))
 
 
-def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
-                record: bool, out_dir: Path | None, scheduled: bool = False) -> tuple[Composed, list[Path]]:
-    """Compose (and write to `out_dir`). A scheduled compose writes nothing when there is no news and marks
-    the slot served instead; an asked-for one writes its "nothing new" issue."""
-    from digest.compose.issue import compose_issue
-    from digest.compose.render import ThemeError
-    from digest.deliver.files import write_issue
-
-    written: list[Path] = []
-
-    def deliver(composed: Composed) -> None:
-        if out_dir is not None and not (scheduled and composed.empty):
-            written.extend(write_issue(out_dir, composed.rendered, composed.message))
-
-    try:
-        composed = compose_issue(c.engine, cfg, c.config.smtp, now=now, since=since, theme=theme, record=record,
-                                 out_dir=out_dir, deliver=deliver, mark_empty=scheduled)
-    except ThemeError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"cannot write the digest to {out_dir}: {exc}")
-    v = composed.view
+def _said_composed(done: Compose, *, record: bool) -> None:
+    v, composed = done.composed.view, done.composed
     note = {"pending": ", queued for sending", "sent": "", "empty": " (nothing new)",
             None: " (not recorded)"}[composed.status]
     if composed.status is None and composed.empty and record:
         note = " (nothing new: no issue recorded)"
-    typer.echo(f"composed {cfg.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
+    typer.echo(f"composed {v.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
                f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}", err=True)
-    return composed, written
+
+
+def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
+                record: bool, out_dir: Path | None) -> Compose:
+    done = _app(lambda: c.runtime.compose_run(cfg, now=now, since=since, theme=theme, record=record,
+                                              out_dir=out_dir))
+    _said_composed(done, record=record)
+    return done
 
 
 @app.command()
@@ -722,11 +693,11 @@ def compose(
     c = _ctx(ctx)
     cfg = _digest_cfg(c, name)
     now = now_utc()
-    out_dir = out or _issue_dir(c, cfg.name, now, cfg.out)
+    out_dir = out or c.runtime.issue_dir(cfg, now)
     # Recording an issue claims items: not while a `run` or `send` could be claiming the same ones.
     with _run_lock(c, take=not preview and since is None):
-        _, paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
-                               out_dir=out_dir)
+        paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
+                            out_dir=out_dir).paths
     for p in paths:
         typer.echo(str(p))
 
@@ -754,28 +725,19 @@ def send(
                                                      "delivery a crashed run could not confirm.")] = False,
 ) -> None:
     """Mail the digest: pending issues first (retries), else compose a new issue and send it. Holds the run lock."""
-    from digest.deliver.outbox import requeue_unconfirmed, send_pending
-    from digest.store import digests as store
-    from digest.store.repository import session
-
     c = _ctx(ctx)
     cfg = _digest_cfg(c, name)
     if not cfg.recipients:
         fail(f"digest {cfg.name!r} has no recipients configured (add recipients = [...] to its [[digests]])")
-    now = now_utc()
     if dry_run:
-        composed, _ = _compose_to(c, cfg, now=now, since=None, theme=None, record=False, out_dir=None)
+        composed = _compose_to(c, cfg, now=now_utc(), since=None, theme=None, record=False, out_dir=None).composed
         typer.echo(f"would send {composed.view.subject!r} ({len(composed.message)} bytes) to "
                    f"{', '.join(cfg.recipients)} via {c.config.smtp.host}:{c.config.smtp.port}")
         return
-    with _run_lock(c):  # one sender at a time: a `run` or another `send` would take the same pending issues
-        results = requeue_unconfirmed(c.engine, cfg.name, now) if resend_unconfirmed else []
-        with session(c.engine) as s:
-            waiting = store.issues_in_state(s, cfg.name, "pending", "sending")
-        if not waiting:
-            _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                        out_dir=_issue_dir(c, cfg.name, now, cfg.out))
-        results += send_pending(c.engine, cfg.name, c.config.smtp, now)
+    with _lock_said():  # send_run takes the run lock
+        results, composed = _app(lambda: c.runtime.send_run(cfg, resend_unconfirmed=resend_unconfirmed))
+    if composed is not None:
+        _said_composed(composed, record=True)
     if not results:
         typer.echo(f"nothing to send for {cfg.name}")
     if not _report_deliveries(results):
@@ -785,34 +747,20 @@ def send(
 @app.command()
 def run(ctx: typer.Context) -> None:
     """What cron calls: fetch due sources, then compose and deliver every digest that is due. Holds a lock."""
-    from digest.compose.schedule import is_due, parse_schedule
-    from digest.deliver.outbox import send_pending
-    from digest.store import digests as store
-    from digest.store.repository import session
-
     c = _ctx(ctx)
-    delivered = True
-    composed_any = False
-    with _run_lock(c):
-        summary = _fetch(c, every=False, names=[])
-        typer.echo(summary.line())
-        if c.config.enrich.after_fetch and summary.new_items + summary.updated_items:
-            typer.echo(_enrich(c))
-        for cfg in c.config.digests:
-            now = now_utc()
-            with session(c.engine) as s:
-                last = store.last_issue(s, cfg.name)
-            if is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
-                      last_issue_at=last.created_at if last else None):
-                composed, paths = _compose_to(c, cfg, now=now, since=None, theme=None, record=True,
-                                              out_dir=_issue_dir(c, cfg.name, now, cfg.out), scheduled=True)
-                composed_any = composed_any or (composed.issue_id is not None and not composed.empty)
-                for p in paths:
-                    typer.echo(str(p))
-            if cfg.recipients:  # due or not, anything pending from a failed run is retried
-                delivered = _report_deliveries(send_pending(c.engine, cfg.name, c.config.smtp, now)) and delivered
-    nothing_done = summary.reports and summary.failed == len(summary.reports) and not composed_any
-    if nothing_done or not delivered:
+
+    def composed(done: Compose) -> None:
+        _said_composed(done, record=True)
+        for p in done.paths:
+            typer.echo(str(p))
+
+    with _lock_said():  # run takes the run lock
+        result = _app(lambda: c.runtime.run(on_fetched=lambda summary: typer.echo(summary.line()),
+                                            on_composed=composed, progress=_progress))
+    if result.enriched:
+        typer.echo(result.enriched)
+    delivered = _report_deliveries(result.deliveries)
+    if result.failed or not delivered:
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -1005,14 +953,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("rescan")
 def db_rescan(ctx: typer.Context) -> None:
     """Find the papers of every stored item again (after changing [[papers.rules]] or upgrading digest)."""
-    from digest.clean.paper_ids import compile_rules
-    from digest.store.papers import rescan
-    from digest.store.repository import session
-
-    c = _ctx(ctx)
-    rules = compile_rules([r.as_pair() for r in c.config.papers.rules])
-    with session(c.engine) as s, s.begin():
-        items, found = rescan(s, rules, now_utc())
+    items, found = _ctx(ctx).runtime.rescan()
     typer.echo(f"rescanned {items} items: {found} paper mentions")
 
 
@@ -1078,8 +1019,8 @@ def worker(
         summary = _fetch(c, every=False, names=[], stop=stop)
         if summary.reports:
             typer.echo(summary.line())
-            if c.config.enrich.after_fetch and summary.new_items + summary.updated_items and not stop.is_set():
-                typer.echo(_enrich(c))
+            if not stop.is_set() and (enriched := c.runtime.enrich_after(summary)):
+                typer.echo(enriched)
             continue  # more may have come due while this round ran
         stop.wait(poll)
     typer.echo("worker stopped", err=True)
@@ -1090,10 +1031,24 @@ def demo(ctx: typer.Context,
          out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's store and digest.",
                                            file_okay=False)] = Path("digest-demo")) -> None:
     """Serve bundled sample feeds on 127.0.0.1, fetch them, and write a digest. No internet needed."""
-    from digest.demo.run import run_demo
+    from digest.config import Config, LoadedConfig
+    from digest.demo.run import DEMO_CONFIG, fresh_store_url, run_demo
 
     c = _ctx(ctx)
-    run_demo(c, out.expanduser().absolute())
+    out = out.expanduser().absolute()
+    own_config = c.config_path is None
+    if own_config:
+        c._loaded = LoadedConfig(Config.model_validate(DEMO_CONFIG), None)
+    if c.db is None:
+        c.db = fresh_store_url(out)
+    paths = _app(lambda: run_demo(c.runtime, out, own_config=own_config))
+    typer.echo("")
+    typer.echo(f"digest written to {out}")
+    for p in paths:
+        typer.echo(f"  {p}")
+    typer.echo(f"store: {c.store_name}")
+    typer.echo("")
+    print_status(c)
 
 
 def main() -> None:

@@ -22,8 +22,13 @@ if TYPE_CHECKING:
 
 class Store(Protocol):
     url: str  # as given (with its password: never print it; `digest.store.url.redacted`)
-    backend: Literal["sqlite", "postgres"]
-    busy_timeout: float | None  # how long a writer waits for another's lock (SQLite); None: the server decides
+
+    @property
+    def backend(self) -> Literal["sqlite", "postgres"]: ...
+
+    @property
+    def busy_timeout(self) -> float | None:
+        """How long a writer waits for another's lock (SQLite); None: the server decides."""
 
     @property
     def engine(self) -> Engine:
