@@ -219,8 +219,8 @@ class Runtime:
             progress: Callable[[list[SourceForFetch]], Callable[[SourceReport], None]] | None = None) -> RunResult:
         """What cron calls: fetch what is due, look papers up, compose every digest whose slot has come and mail
         what is pending. Under the run lock."""
-        from digest.compose.schedule import is_due, parse_schedule
         from digest.deliver.outbox import send_pending
+        from digest.schedule import is_due, parse_schedule
         from digest.store import digests as issues
         from digest.store.repository import session
 

@@ -191,7 +191,7 @@ class DigestConfig(_Strict):
     @field_validator("schedule")
     @classmethod
     def _schedule_parses(cls, value: str) -> str:
-        from digest.compose.schedule import parse_schedule
+        from digest.schedule import parse_schedule
 
         parse_schedule(value)  # raises ValueError with the accepted forms
         return value

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from digest.compose.schedule import Schedule, is_due, latest_slot, parse_schedule
+from digest.schedule import Schedule, is_due, latest_slot, parse_schedule
 
 
 @pytest.mark.parametrize(
