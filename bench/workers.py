@@ -73,8 +73,11 @@ class Result:
     split: list[int]  # sources each worker fetched (or found unchanged)
     requests: int = 0
     paths: int = 0
+    items: int = 0  # distinct (source, guid) stored after the run
+    dups: int = 0  # item rows beyond one per (source, guid)
+    rep: int = 0
     checks: list[str] = field(default_factory=list)  # what passed
-    failures: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (a few words, the evidence)
     low: float = 0.0
     high: float = 0.0
 
@@ -157,22 +160,23 @@ def read_requests(log: Path, offset: int) -> list[tuple[str, str]]:
         return [tuple(line.split()[:2]) for line in f.read().decode().splitlines() if line.strip()]  # type: ignore[misc]
 
 
-def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path) -> tuple[float, float, list[float],
-                                                                                      list[str]]:
+def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path,
+                fetch_args: tuple[str, ...] = ()) -> tuple[float, float, list[float], list[tuple[str, str]]]:
     """`n` concurrent `digest fetch` processes: wall, CPU of them all, each one's peak RSS in MB, each one's output."""
     procs = []
     t0 = time.monotonic()
     for i in range(n):
         so, se = (out.with_name(f"{out.name}-w{i}.{ext}") for ext in ("out", "err"))
-        procs.append((subprocess.Popen(digest_cmd("--db", db, "--config", str(cfg), "fetch"), env=env,
+        procs.append((subprocess.Popen(digest_cmd("--db", db, "--config", str(cfg), "fetch", *fetch_args), env=env,
                                        stdin=subprocess.DEVNULL, stdout=so.open("wb"), stderr=se.open("wb")), so, se))
-    cpu, rss, outputs, bad = 0.0, [], [], []
+    cpu, rss, bad = 0.0, [], []
+    outputs: list[tuple[str, str]] = []
     for proc, so, se in procs:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu += usage.ru_utime + usage.ru_stime
         rss.append(usage.ru_maxrss / 1024)  # KiB on Linux; the largest single process of the worker's tree
-        outputs.append(so.read_text())
+        outputs.append((so.read_text(), se.read_text()))
         if proc.returncode != 0:
             bad.append(f"worker exited {proc.returncode}: {se.read_text()[-1500:]}")
     wall = time.monotonic() - t0
@@ -182,10 +186,12 @@ def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path) -> t
 
 
 def check_run(con: Any, farm: Path, base: str, run: str, feeds: int, requests: list[tuple[str, str]],
-              fetch_lines: int, outputs: list[str]) -> tuple[list[str], list[str], list[int]]:
-    """The run's checks: (passed, failed, the sources each worker reported)."""
+              fetch_lines: int, outputs: list[tuple[str, str]]
+              ) -> tuple[list[str], list[tuple[str, str]], list[int], tuple[int, int]]:
+    """The run's checks: (what passed, what failed as (a few words for the table, the evidence), the sources each
+    worker reported, (distinct items, duplicate rows))."""
     ok: list[str] = []
-    bad: list[str] = []
+    bad: list[tuple[str, str]] = []
     # The store: the farm's items exactly, no (source, guid) twice, papers and mentions as the generator says.
     truth = json.loads((farm / "expected.json").read_text())
     want = sum(len(v) for v in truth.values())
@@ -193,51 +199,61 @@ def check_run(con: Any, farm: Path, base: str, run: str, feeds: int, requests: l
     distinct = con.execute("SELECT count(*) FROM (SELECT DISTINCT source_id, guid FROM items) AS d").fetchone()[0]
     dups = con.execute("SELECT s.url, i.guid, count(*) FROM items i JOIN sources s ON s.id = i.source_id "
                        "GROUP BY s.url, i.guid HAVING count(*) > 1 LIMIT 5").fetchall()
-    if total != want or distinct != total or dups:
-        bad.append(f"items: {total} rows, {distinct} distinct (source, guid), {want} expected; duplicates e.g. {dups}")
-    else:
+    if distinct != total or dups:
+        bad.append((f"{total - distinct} duplicate items",
+                    f"items: {total} rows, {distinct} distinct (source, guid); e.g. {dups}"))
+    if distinct != want:
+        bad.append((f"{want - distinct} items missing" if distinct < want else f"{distinct - want} items extra",
+                    f"items: {distinct} distinct (source, guid) stored, {want} in expected.json"))
+    if distinct == total == want:
         ok.append(f"{total} items once each")
     try:
         ok.append(check_rows(con, farm, base).removeprefix("ok: "))
     except SystemExit as exc:
-        bad.append(str(exc))
+        bad.append(("store != expected.json", str(exc)))
     # The server: one request per feed.
     per_path = Counter(path for path, _ in requests)
     statuses = Counter(status for _, status in requests)
     want_status = "200" if run == "cold" else "304"
-    twice = [p for p, c in per_path.items() if c > 1]
-    missing = {f"/feed-{i}.xml" for i in range(feeds)} - set(per_path)
-    if len(requests) != feeds or len(per_path) != feeds or twice or missing or statuses != {want_status: feeds}:
-        bad.append(f"nginx: {len(requests)} requests, {len(per_path)} distinct paths for {feeds} feeds; "
-                   f"statuses {dict(statuses)}; requested more than once: {twice[:5]} ({len(twice)}); "
-                   f"never: {sorted(missing)[:5]} ({len(missing)})")
-    else:
+    twice = sorted(p for p, c in per_path.items() if c > 1)
+    missing = sorted({f"/feed-{i}.xml" for i in range(feeds)} - set(per_path))
+    if twice:
+        bad.append((f"{len(twice)} feeds requested twice", f"nginx: {len(requests)} requests, {len(per_path)} distinct "
+                    f"paths; more than once: {twice[:10]}"))
+    if missing:
+        bad.append((f"{len(missing)} feeds not requested", f"nginx: no request for {missing[:10]}"))
+    if set(statuses) - {want_status}:
+        other = {k: v for k, v in statuses.items() if k != want_status}
+        bad.append((f"{sum(other.values())} answers not {want_status}", f"nginx: statuses {dict(statuses)}"))
+    if len(requests) == len(per_path) == feeds and not twice and not missing and statuses == {want_status: feeds}:
         ok.append(f"{feeds} requests, {feeds} paths, all {want_status}")
     # digest's own record: one fetch-log line per source, no claim left behind.
     if fetch_lines != feeds:
-        bad.append(f"fetch log: {fetch_lines} lines this run for {feeds} sources")
+        bad.append((f"fetch log {fetch_lines}/{feeds}", f"fetch log: {fetch_lines} lines this run for {feeds} sources"))
     claims = con.execute("SELECT count(*) FROM sources WHERE claimed_by IS NOT NULL").fetchone()[0]
     if claims:
-        bad.append(f"{claims} sources still claimed after the run")
+        bad.append((f"{claims} claims left", f"{claims} sources still claimed after the run"))
     # What each worker says it did; together, every source once.
     split = []
-    for text in outputs:
+    for i, (text, err) in enumerate(outputs):
         m = SUMMARY.search(text)
         if not m:
-            bad.append(f"a worker printed no summary: {text[-300:]!r}")
+            bad.append(("no summary", f"worker {i} printed no summary: {text[-300:]!r} {err[-300:]!r}"))
             continue
         fetched, unchanged, failed = int(m[1]), int(m[2]), int(m[3])
         split.append(fetched + unchanged + failed)
         if failed:
-            bad.append(f"a worker reports {failed} failed fetches: {text.strip()[-300:]}")
+            bad.append((f"{failed} failed", f"worker {i}: {m[0]}, failed {failed}; its errors: "
+                        + " / ".join(line for line in err.splitlines() if line.startswith("digest:"))[:600]))
     if sum(split) != feeds:
-        bad.append(f"the workers reported {sum(split)} sources ({'+'.join(map(str, split))}) for {feeds}")
-    return ok, bad, split
+        bad.append((f"workers did {sum(split)}/{feeds}",
+                    f"the workers reported {sum(split)} sources ({'+'.join(map(str, split))}) for {feeds}"))
+    return ok, bad, split, (distinct, total - distinct)
 
 
 def run_config(store: str, n: int, *, farm: Path, base: str, feeds: int, work: Path, access_log: Path,
                pg_admin: Any, pg_url: str | None, postmaster: int | None, per_host: int,
-               concurrency: int) -> list[Result]:
+               concurrency: int, every: bool = False, rep: int = 0) -> list[Result]:
     work.mkdir(parents=True)
     cfg = write_config(work, f"[fetch]\nconcurrency = {concurrency}\nper_host = {per_host}\n")
     opml = write_opml(work, base, feeds)
@@ -257,26 +273,27 @@ def run_config(store: str, n: int, *, farm: Path, base: str, feeds: int, work: P
         con = sqlite3.connect(db) if store == "sqlite" else pg_connect(db)
         try:
             for run in ("cold", "warm"):
-                if run == "warm":  # every source due again; the validators from the cold run stay
+                if run == "warm" and not every:  # every source due again; the cold run's validators stay
                     con.execute("UPDATE sources SET next_fetch_at = NULL")
                     if store == "sqlite":
                         con.commit()
                 log_before = con.execute("SELECT count(*) FROM fetches").fetchone()[0]
                 offset = access_offset(access_log)
                 cpu0 = server_cpu(postmaster) if store == "postgres" else None
-                wall, cpu, rss, outputs = run_workers(n, db, cfg, env, work / run)
+                wall, cpu, rss, outputs = run_workers(n, db, cfg, env, work / run, ("--all",) if every else ())
                 time.sleep(0.2)  # backends of the workers' closed connections exit
                 cpu1 = server_cpu(postmaster) if store == "postgres" else None
                 if store == "sqlite":
                     con.rollback()  # a fresh snapshot
                 requests = read_requests(access_log, offset)
                 lines = con.execute("SELECT count(*) FROM fetches").fetchone()[0] - log_before
-                ok, bad, split = check_run(con, farm, base, run, feeds, requests, lines, outputs)
+                ok, bad, split, (items, dups) = check_run(con, farm, base, run, feeds, requests, lines, outputs)
                 results.append(Result(store, n, run, wall, cpu, None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
-                                      rss, split, len(requests), len({p for p, _ in requests}), ok, bad))
+                                      rss, split, len(requests), len({p for p, _ in requests}), items, dups, rep,
+                                      ok, bad))
                 print(f"  {store} x{n} {run}: {wall:.2f} s wall, {cpu:.2f} CPU-s"
                       + (f", server {cpu1 - cpu0:.2f} CPU-s" if cpu0 is not None and cpu1 is not None else "")
-                      + f"; {'; '.join(bad) if bad else 'checks ok'}", file=sys.stderr)
+                      + f"; {'; '.join(d for _, d in bad) if bad else 'checks ok'}", file=sys.stderr)
         finally:
             con.close()
     finally:
@@ -291,14 +308,16 @@ def median_of(runs: list[Result]) -> Result:
     ordered = sorted(runs, key=lambda r: r.wall)
     mid = ordered[len(ordered) // 2]
     mid.low, mid.high = ordered[0].wall, ordered[-1].wall
-    mid.failures = [f for r in runs for f in r.failures]
+    mid.failures = [(short, f"run {r.rep + 1}: {detail}") for r in runs for short, detail in r.failures]
+    mid.dups = max(r.dups for r in runs)
     return mid
 
 
 def table(results: list[Result], feeds: int, per_host: int, concurrency: int) -> str:
     base = {r.run: r for r in results if r.store == "postgres" and r.workers == 1}
     head = (f"{'store':<9} {'workers':>7} {'run':<5} {'wall s':>7} {'min-max s':>11} {'speedup':>7} {'CPU s':>7} "
-            f"{'PG CPU s':>8} {'peak MB/worker':>15} {'requests':>9} {'paths':>6} {'split':<20} checks")
+            f"{'PG CPU s':>8} {'peak MB':>9} {'requests':>8} {'paths':>6} {'items':>6} {'dups':>4} "
+            f"{'split':<19} checks")
     lines = [head, "-" * len(head)]
     for r in results:
         one = base.get(r.run)
@@ -307,15 +326,27 @@ def table(results: list[Result], feeds: int, per_host: int, concurrency: int) ->
         server = f"{r.server_cpu:.2f}" if r.server_cpu is not None else "-"
         rss = f"{max(r.rss_mb):.0f}" if len(r.rss_mb) == 1 else f"{min(r.rss_mb):.0f}-{max(r.rss_mb):.0f}"
         split = "+".join(map(str, r.split))
-        checks = "FAILED: " + " | ".join(r.failures) if r.failures else "ok: " + ", ".join(r.checks[:2])
+        checks = "FAILED: " + ", ".join(dict.fromkeys(short for short, _ in r.failures)) if r.failures else "ok"
         lines.append(f"{r.store:<9} {r.workers:>7} {r.run:<5} {r.wall:>7.2f} {spread:>11} {speedup:>7} {r.cpu:>7.2f} "
-                     f"{server:>8} {rss:>15} {r.requests:>9} {r.paths:>6} {split:<20} {checks}")
+                     f"{server:>8} {rss:>9} {r.requests:>8} {r.paths:>6} {r.items:>6} {r.dups:>4} {split:<19} "
+                     f"{checks}")
     lines.append("")
-    lines.append(f"notes: {feeds} feeds on one host (nginx on 127.0.0.1), so [fetch] per_host = {per_host} "
-                 f"(concurrency = {concurrency} per worker); on PostgreSQL per_host caps the requests in flight of "
-                 "all workers together (advisory locks). CPU s: the workers and their parser processes; PG CPU s: "
-                 "the PostgreSQL server's processes over the run. speedup: wall of 1 PostgreSQL worker / this "
-                 "one. warm: every source made due again (next_fetch_at cleared), all answer 304.")
+    notes = [
+        f"All {feeds} feeds are on one host (nginx on 127.0.0.1), so the config raises [fetch] per_host to "
+        f"{per_host} (the default is 2; concurrency = {concurrency} per worker). On PostgreSQL per_host caps the "
+        f"requests in flight of all workers together (advisory locks): the workers share {per_host} slots.",
+        "CPU s: user + system of the worker processes and everything they started (parser processes), summed over "
+        "the workers; PG CPU s: the PostgreSQL server's processes over the run; peak MB: ru_maxrss of each worker "
+        "(its largest process), the range over the workers. speedup: the wall time of 1 PostgreSQL worker / this.",
+        "requests, paths: nginx's access log for the run (every feed once: both equal the feeds); items: distinct "
+        "(source, guid) stored, dups: rows beyond one per (source, guid); split: the sources each worker reported. "
+        "warm: every source made due again (next_fetch_at cleared), each should answer 304.",
+    ]
+    lines += [f"note: {n}" for n in notes]
+    details = [d for r in results for _, d in r.failures]
+    if details:
+        lines.append("failed checks:")
+        lines += [f"  {r.store} x{r.workers} {r.run}, {d}" for r in results for _, d in r.failures]
     return "\n".join(lines)
 
 
@@ -331,6 +362,8 @@ def main() -> None:
                     "wall time is shown (default 1)")
     ap.add_argument("--pg", help="a PostgreSQL superuser URL to create the databases with (default: a private "
                     "cluster started and stopped by the benchmark)")
+    ap.add_argument("--all", action="store_true", help="workers run `digest fetch --all` (each fetches what it "
+                    "claims whether or not another worker fetched it already)")
     ap.add_argument("--keep", type=Path, help="keep the farm, configs and worker outputs in this folder")
     args = ap.parse_args()
     per_host = args.per_host or args.concurrency
@@ -366,7 +399,7 @@ def main() -> None:
             for store, n in configs:
                 for r in run_config(store, n, farm=farm, base=base, feeds=args.feeds, work=root / f"r{rep}-{store}-{n}",
                                     access_log=access_log, pg_admin=admin, pg_url=pg_url, postmaster=postmaster,
-                                    per_host=per_host, concurrency=args.concurrency):
+                                    per_host=per_host, concurrency=args.concurrency, every=args.all, rep=rep):
                     runs.setdefault((r.store, r.workers, r.run), []).append(r)
         admin.close()
     finally:

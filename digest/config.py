@@ -76,14 +76,15 @@ class PapersConfig(_Strict):
     rules: list[PaperRuleConfig] = []
 
 
-RESOLVERS = ("landing", "arxiv", "openreview", "s2", "crossref", "title")
+Resolver = Literal["landing", "arxiv", "openreview", "s2", "crossref", "title"]
+RESOLVERS: tuple[Resolver, ...] = ("landing", "arxiv", "openreview", "s2", "crossref", "title")
 
 
 class EnrichConfig(_Strict):
     after_fetch: bool = True
     # Which resolvers run, in this order: landing pages first (a candidate link becomes a paper, a url: paper
     # its arXiv id or DOI), then the APIs, then resolution by title for papers a listing names without a link.
-    resolvers: list[Literal["landing", "arxiv", "openreview", "s2", "crossref", "title"]] = list(RESOLVERS)
+    resolvers: list[Resolver] = list(RESOLVERS)
     arxiv_api: str = "https://export.arxiv.org/api/query"
     openreview_api: str = "https://api2.openreview.net"
     openreview_legacy_api: str | None = "https://api.openreview.net"  # asked for notes API v2 does not have

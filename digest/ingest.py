@@ -189,10 +189,11 @@ def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpda
     # A move is only taken once the new address has answered with a feed: a 301 into a 404 or a loop
     # must not rewrite the source's URL.
     moved = fetched.moved_to if fetched and r.error is None else None
-    common = dict(source_id=src.id, started_at=r.started_at, duration_ms=r.duration_ms, http_status=status,
-                  bytes=len(fetched.body) if fetched else 0, new_url=moved)
+    common: dict[str, Any] = dict(source_id=src.id, started_at=r.started_at, duration_ms=r.duration_ms,
+                                  http_status=status, bytes=len(fetched.body) if fetched else 0, new_url=moved)
     if r.error is None and fetched is not None:
-        validators = {"etag": fetched.headers.get("etag"), "last_modified": fetched.headers.get("last-modified")}
+        validators: dict[str, Any] = {"etag": fetched.headers.get("etag"),
+                                      "last_modified": fetched.headers.get("last-modified")}
         if fetched.status == 304:  # a 304 may omit validators; keep the ones that matched
             validators = {"etag": validators["etag"] or src.etag,
                           "last_modified": validators["last_modified"] or src.last_modified}

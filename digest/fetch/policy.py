@@ -15,7 +15,8 @@ def backoff(interval: timedelta, consecutive_errors: int, cap: timedelta) -> tim
     factor = 2 ** min(consecutive_errors - 1, 30)
     limit = max(cap, interval)
     try:
-        return min(interval * factor, limit)
+        longer: timedelta = interval * factor
+        return min(longer, limit)
     except OverflowError:  # a daily interval times 2**30 is beyond any timedelta, and beyond the cap
         return limit
 

@@ -71,7 +71,7 @@ def ops_of(s: Session) -> Ops:
     ops = s.info.get(OPS)
     if ops is None:
         ops = s.info[OPS] = SqliteOps() if s.get_bind().dialect.name == "sqlite" else PostgresOps()
-    return ops  # type: ignore[no-any-return]
+    return ops
 
 
 OPS = "digest_bulk_ops"
@@ -170,7 +170,7 @@ def _values(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, An
         return [(one(take(row)),) for row in rows]
     if not convert:
         return [take(row) for row in rows]
-    out = []
+    out: list[Sequence[Any]] = []
     for row in rows:
         values = list(take(row))
         for n, f in convert:

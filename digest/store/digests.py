@@ -6,9 +6,9 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from digest.store import bulk
@@ -101,7 +101,7 @@ class Window:
             shown = (select(DigestEntry.item_id).join(DigestIssue, DigestIssue.id == DigestEntry.digest_id)
                      .where(DigestIssue.name == self.name, DigestEntry.item_id == Item.id))
             query = query.where(~shown.exists())
-        return query
+        return query  # type: ignore[no-any-return]
 
 
 # Candidates are read through Core on the session's connection, as plain rows: a week of a few hundred
@@ -298,7 +298,8 @@ def set_state(s: Session, issue_id: int, status: str, *, now: datetime, error: s
     query = update(DigestIssue).where(DigestIssue.id == issue_id)
     if expect is not None:
         query = query.where(DigestIssue.status == expect)
-    return bool(s.execute(query.values(**values)).rowcount)
+    result: CursorResult[Any] = s.execute(query.values(**values))  # type: ignore[assignment]
+    return bool(result.rowcount)
 
 
 def count_refusal(s: Session, issue_id: int) -> int:

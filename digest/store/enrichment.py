@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
-from digest.clean.mentions import RESOLVER_QUALITY, TITLE_FROM_API, TITLE_FROM_LISTING, normalize_title
-from digest.clean.paper_ids import candidate_id, id_rank
+from digest.clean.mentions import RESOLVER_QUALITY, TITLE_FROM_API, TITLE_FROM_LISTING
+from digest.clean.paper_ids import candidate_id, id_rank, normalize_title
 from digest.enrich import PaperMeta
 from digest.store.identity import add_alias, merge, paper_by_any_id, rekey
 from digest.store.models import CandidateLink, LandingPage, Mention, Paper, PaperAlias, PaperLookup

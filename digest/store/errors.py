@@ -62,10 +62,11 @@ def store_problem(exc: BaseException, *, url: str | None = None, busy_timeout: f
             return str(err).strip().splitlines()[0]  # the connection was lost: psycopg gives no SQLSTATE then
         return None
     code = getattr(err, "sqlite_errorcode", None)
-    what = _REFUSALS.get(code & 0xFF) if isinstance(code, int) else None
+    primary = code & 0xFF if isinstance(code, int) else None
+    what = _REFUSALS.get(primary) if primary is not None else None
     if what is None:
         return None
-    if code & 0xFF in (5, 6) and busy_timeout is not None:
+    if primary in (5, 6) and busy_timeout is not None:
         what += f" for over {busy_timeout:g}s"
     found = _diagnose(sqlite_path(url)) if url else None
     if found and found not in what:

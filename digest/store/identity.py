@@ -8,6 +8,8 @@ issue entries and lookups move over, and the better title and metadata of the tw
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -79,7 +81,7 @@ def _move(s: Session, model: type, other_key: object, keep: int, drop: int) -> N
     """Move `drop`'s rows of a (paper_id, other_key) table to `keep`, except where `keep` has that row."""
     table = model.__table__  # type: ignore[attr-defined]
     key = table.c[other_key.key]  # type: ignore[attr-defined]
-    mine = aliased(model)
+    mine: Any = aliased(model)
     taken = exists().where(mine.paper_id == keep, getattr(mine, other_key.key) == key)  # type: ignore[attr-defined]
     s.execute(update(table).where(table.c.paper_id == drop, ~taken).values(paper_id=keep))
     s.execute(delete(table).where(table.c.paper_id == drop))

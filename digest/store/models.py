@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -268,3 +269,8 @@ class DigestEntry(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     section: Mapped[str | None] = mapped_column(String(200))
+
+
+def table(model: type[Base]) -> Table:
+    """The model's Table (SQLAlchemy types `__table__` as any FromClause; the bulk path needs its columns)."""
+    return model.__table__  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, better_title
 from digest.clean.paper_ids import PaperRule, pdf_url
 from digest.store import bulk
-from digest.store.models import CandidateLink, Item, Mention, Paper, PaperAlias, Source
+from digest.store.models import CandidateLink, Item, Mention, Paper, PaperAlias, Source, table
 
 # The columns a mention can change; loaded once per batch for the papers the batch touches.
 _STATE = ("id", "canonical_id", "title", "title_quality", "norm_title", "authors", "abstract", "categories",
@@ -42,12 +42,12 @@ class _Batch:
 
     def _load(self, refs: Sequence[PaperRef]) -> None:
         names = list({name for r in refs for name in (r.paper_id, r.url) if name})
-        self.alias.update(bulk.select_in(self.s, PaperAlias.__table__, ("alias", "paper_id"), key="alias",
+        self.alias.update(bulk.select_in(self.s, table(PaperAlias), ("alias", "paper_id"), key="alias",
                                          values=names))
         # A paper's own id is its row's canonical_id, never also an alias row (stores written before this
         # have both; either finds it).
         own = list({r.paper_id for r in refs if not r.candidate} - self.alias.keys())
-        self.alias.update(bulk.select_in(self.s, Paper.__table__, ("canonical_id", "id"), key="canonical_id",
+        self.alias.update(bulk.select_in(self.s, table(Paper), ("canonical_id", "id"), key="canonical_id",
                                          values=own))
         norms = list({r.norm_title for r in refs if r.norm_title and not r.candidate and r.paper_id not in self.alias})
         ops = bulk.ops_of(self.s)
@@ -58,14 +58,14 @@ class _Batch:
                            [self.source_id, *chunk])
             self.twins.update({norm: pid for norm, pid in rows})
         ids = list(set(self.alias.values()) | set(self.twins.values()))
-        for row in bulk.select_in(self.s, Paper.__table__, _STATE, key="id", values=ids):
+        for row in bulk.select_in(self.s, table(Paper), _STATE, key="id", values=ids):
             self.state[row[0]] = dict(zip(_STATE, row, strict=True))
 
     def _take_id(self, pid: int, ref: PaperRef) -> None:
         """A real id for a paper known only by URL so far: it becomes the canonical one, and the url: id it
         had an alias, so that it still finds the paper."""
         before = str(self.state[pid]["canonical_id"])
-        if not bulk.select_in(self.s, PaperAlias.__table__, ("alias",), key="alias", values=[before]):
+        if not bulk.select_in(self.s, table(PaperAlias), ("alias",), key="alias", values=[before]):
             self.alias.setdefault(before, pid)
             self.fresh_aliases.setdefault(before, pid)
         self.state[pid]["canonical_id"] = ref.paper_id
@@ -119,7 +119,7 @@ class _Batch:
     def _improve(self, pid: int, ref: PaperRef) -> None:
         st = self.state[pid]
         before = dict(st) if pid > 0 else None  # a new paper is inserted whole: no change to track
-        if better_title(ref.title, ref.title_quality, st["title"], int(st["title_quality"] or 0)):  # type: ignore[arg-type]
+        if better_title(ref.title, ref.title_quality, _str(st["title"]), _int(st["title_quality"])):
             st.update(title=ref.title, title_quality=ref.title_quality, norm_title=ref.norm_title,
                       title_source="listing" if ref.title_quality >= TITLE_FROM_LISTING else "anchor")
         if st["pdf_url"] is None:
@@ -128,7 +128,7 @@ class _Batch:
         info = ref.info
         if info is not None:
             # Authors and abstract: a listing beats nothing, an API answer (TITLE_FROM_API) beats a listing.
-            if (info.authors or info.abstract) and int(st["meta_quality"] or 0) <= TITLE_FROM_LISTING:
+            if (info.authors or info.abstract) and _int(st["meta_quality"]) <= TITLE_FROM_LISTING:
                 st.update(authors=list(info.authors) or st["authors"], abstract=info.abstract or st["abstract"],
                           categories=list(info.categories) or st["categories"], meta_quality=TITLE_FROM_LISTING,
                           meta_source="listing")
@@ -148,23 +148,32 @@ class _Batch:
         """Insert new papers, update changed ones, add aliases; returns temporary id -> real id."""
         real: dict[int, int] = {}
         new_ids = [pid for pid in self.state if pid < 0]
-        table = Paper.__table__
+        papers = table(Paper)
         if new_ids:
             stamps = {"first_seen_at": self.now, "updated_at": self.now}
             rows = [{k: v for k, v in self.state[pid].items() if k != "id"} | stamps for pid in new_ids]
-            by_canonical = bulk.insert_new(self.s, table, rows, unique=("canonical_id",), key="canonical_id")
+            by_canonical = bulk.insert_new(self.s, papers, rows, unique=("canonical_id",), key="canonical_id")
             # A paper another worker stored a moment ago (a store shared by workers) is that worker's row: found
             # here by its id, as it would have been had it been there when this batch looked.
             missing = [str(self.state[pid]["canonical_id"]) for pid in new_ids
                        if self.state[pid]["canonical_id"] not in by_canonical]
-            by_canonical.update(bulk.select_in(self.s, table, ("canonical_id", "id"), key="canonical_id",
+            by_canonical.update(bulk.select_in(self.s, papers, ("canonical_id", "id"), key="canonical_id",
                                                values=missing))
             real = {pid: by_canonical[str(self.state[pid]["canonical_id"])] for pid in new_ids}
-        bulk.update_rows(self.s, table, [{**self.state[pid], "updated_at": self.now}
+        bulk.update_rows(self.s, papers, [{**self.state[pid], "updated_at": self.now}
                                          for pid in self.dirty if pid > 0])
-        bulk.insert_rows(self.s, PaperAlias.__table__, [{"alias": a, "paper_id": real.get(pid, pid)}
+        bulk.insert_rows(self.s, table(PaperAlias), [{"alias": a, "paper_id": real.get(pid, pid)}
                                                         for a, pid in self.fresh_aliases.items()], unique=("alias",))
         return real
+
+
+def _int(value: object) -> int:
+    """A stored integer column of a paper's state (None: 0)."""
+    return value if isinstance(value, int) else 0
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[int, Sequence[PaperRef]]],
@@ -197,9 +206,9 @@ def store_mentions_for(s: Session, *, source_id: int, entries: Sequence[tuple[in
     real = batch.write()
     for row in pending:
         row["paper_id"] = real.get(int(row["paper_id"]), row["paper_id"])  # type: ignore[call-overload]
-    bulk.insert_rows(s, Mention.__table__, pending)
+    bulk.insert_rows(s, table(Mention), pending)
     if candidates:
-        bulk.insert_rows(s, CandidateLink.__table__, candidates)
+        bulk.insert_rows(s, table(CandidateLink), candidates)
     if batch.merges:
         from digest.store.identity import merge
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from digest.clean.items import Item as CleanItem
 from digest.store import bulk, fetch_sql
-from digest.store.models import Fetch, Item, Source
+from digest.store.models import Fetch, Item, Source, table
 from digest.store.papers import store_mentions_for
 from digest.store.values import SourceForFetch, SourceUpdate, WriteResult, is_bookkeeping_only
 
@@ -81,8 +81,8 @@ def update_source(s: Session, src: Source, *, name: str | None = None, url: str 
     changes: list[str] = []
     if name is not None and name != src.name:
         if s.scalars(select(Source.id).where(Source.name == name, Source.id != src.id)).first() is not None:
-            clash = s.scalars(select(Source).where(Source.name == name)).one()
-            raise SourceExists(f"a source with this name already exists: {clash.name} ({clash.url})")
+            named = s.scalars(select(Source).where(Source.name == name)).one()
+            raise SourceExists(f"a source with this name already exists: {named.name} ({named.url})")
         changes.append(f"name {src.name} -> {name}")
         src.name = name
     if url is not None and url != src.url:
@@ -156,7 +156,7 @@ def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta,
 # --- items -----------------------------------------------------------------------------------------
 
 def _existing_hashes(s: Session, source_id: int, guids: list[str]) -> dict[str, tuple[int, str]]:
-    rows = bulk.select_in(s, Item.__table__, ("guid", "id", "content_hash"), key="guid", values=guids,
+    rows = bulk.select_in(s, table(Item), ("guid", "id", "content_hash"), key="guid", values=guids,
                           equal={"source_id": source_id})
     return {guid: (item_id, h) for guid, item_id, h in rows}
 
@@ -195,7 +195,7 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
 def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dict[str, int]:
     """Insert new items; returns guid -> id of the rows inserted. Another process may have stored the same item a
     moment ago (a source fetched with --source while a worker had it): that is not an error."""
-    return bulk.insert_new(s, Item.__table__, rows, unique=("source_id", "guid"), key="guid")
+    return bulk.insert_new(s, table(Item), rows, unique=("source_id", "guid"), key="guid")
 
 
 # --- fetch results ---------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     Through store/bulk.py (on SQLite, the driver itself): this runs for every source of every run.
     """
     note = None
-    found = bulk.select_in(s, Source.__table__, ("url", "title"), key="id", values=[upd.source_id])
+    found = bulk.select_in(s, table(Source), ("url", "title"), key="id", values=[upd.source_id])
     if not found:  # removed while we were fetching it
         return WriteResult(0, 0, "source was removed during the fetch")
     src_url, src_title = found[0]
@@ -239,9 +239,9 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
             values["url"] = upd.new_url
         else:
             note = f"moved permanently to {upd.new_url}, which source {clash!r} already follows"
-    bulk.update_rows(s, Source.__table__, [{"id": upd.source_id, **values}])
+    bulk.update_rows(s, table(Source), [{"id": upd.source_id, **values}])
     warning = "; ".join(w for w in (upd.warning, note) if w) or None
-    bulk.insert_rows(s, Fetch.__table__, [{
+    bulk.insert_rows(s, table(Fetch), [{
         "source_id": upd.source_id, "started_at": upd.started_at, "duration_ms": upd.duration_ms,
         "outcome": upd.outcome, "http_status": upd.http_status, "error": upd.error, "warning": warning,
         "bytes": upd.bytes, "new_items": new, "updated_items": changed}])
