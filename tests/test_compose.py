@@ -13,7 +13,7 @@ from digest.clean.items import Item, content_hash
 from digest.clean.mentions import TITLE_FROM_ANCHOR, PaperRef
 from digest.compose.issue import compose_issue
 from digest.compose.render import ThemeError, available_themes, render
-from digest.compose.rules import DEFAULT_SECTIONS, assign_section, first_match
+from digest.compose.rules import DEFAULT_SECTIONS, Section, assign_section, first_match
 from digest.config import Config, DigestConfig, SmtpConfig, parse_config
 from digest.store import repository as repo
 from tests.conftest import store_rows
@@ -162,8 +162,58 @@ def test_keywords_match_whole_words_any_case_plurals_and_regexes() -> None:
     assert first_match(["language model"], ["Large Language Models"]) == "language model"
     assert first_match(["LLM"], ["LLMOps platforms"]) is None
     assert first_match(["/GPT-?4/"], ["gpt4 evaluation"]) == "GPT-?4"
-    assert assign_section(DEFAULT_SECTIONS, ["Speculative decoding for faster inference"])[0] == "Efficiency"
-    assert assign_section(DEFAULT_SECTIONS, ["A recipe for sourdough"]) == ("More", None)
+    assert assign_section(DEFAULT_SECTIONS, title="Speculative decoding for faster inference")[0] == "Efficiency"
+    assert assign_section(DEFAULT_SECTIONS, title="A recipe for sourdough") == ("More", None)
+
+
+def _sections(*pairs: tuple[str, tuple[str, ...]]) -> tuple[Section, ...]:
+    return tuple(Section(name, keywords) for name, keywords in pairs)
+
+
+# Sections as a reader configured them: the topic that comes first must not take what another is more about.
+READER_SECTIONS = _sections(("Agents", ("agent", "GUI", "tool use")),
+                            ("Efficiency", ("efficient", "quantization")),
+                            ("Software engineering", ("software testing", "test generation")),
+                            ("Embedded", ("microcontroller", "embedded systems")))
+
+
+def test_a_paper_goes_to_the_section_it_is_most_about_not_the_first_with_a_hit() -> None:
+    # "GUI" once in the title against a phrase in the abstract: a software-testing paper is not about agents
+    assert assign_section(READER_SECTIONS, title="Automated GUI Testing for Mobile Apps",
+                          body=["We study software testing of Android apps at scale."]) == \
+        ("Software engineering", "software testing")
+    # "efficient" in the abstract against what the title says the paper is about
+    assert assign_section(READER_SECTIONS, title="Keyword Spotting on Microcontrollers",
+                          body=["An efficient network that fits in 64 KB of RAM."]) == ("Embedded", "microcontroller")
+    # a heading the paper was mentioned under weighs less than its own title and abstract
+    assert assign_section(READER_SECTIONS, title="Post-training quantization of small models",
+                          context=["Agents and tool use this week"])[0] == "Efficiency"
+    assert assign_section(READER_SECTIONS, title="Notes", context=["Agents and tool use this week"])[0] == "Agents"
+
+
+def test_a_phrase_weighs_more_than_a_word_ties_go_to_config_order_and_matching_is_whole_words() -> None:
+    sections = _sections(("Models", ("model",)), ("Language models", ("language model",)), ("Other", ("model",)))
+    assert assign_section(sections, title="A small language model")[0] == "Language models"
+    assert assign_section(sections, title="A model of rain")[0] == "Models"  # "Models" and "Other" tie: the first
+    assert assign_section(READER_SECTIONS, title="Guidelines for reviewers",
+                          body=["GUIs aside, an agentic guide"]) == ("Agents", "GUI")
+    assert assign_section(READER_SECTIONS, title="Guidelines for reviewers", body=["A guide"]) == ("More", None)
+    assert assign_section(READER_SECTIONS, title=None) == ("More", None)
+
+
+def test_a_paper_mentioned_under_a_heading_lands_in_the_section_of_its_own_title(engine, add_source, now) -> None:
+    sid = add_source("https://news.example/feed", name="news")
+    under_agents = PaperRef(paper_id="arxiv:2401.05566", url="https://arxiv.org/abs/2401.05566",
+                            anchor="Sparse attention kernels for efficient long-context inference",
+                            heading="Agents and tool use", context=None,
+                            title="Sparse attention kernels for efficient long-context inference",
+                            title_quality=TITLE_FROM_ANCHOR)
+    _store(engine, sid, [_item("w", "This week", now, papers=(under_agents,))], now)
+    cfg = DigestConfig(name="s", sections=[{"name": n, "keywords": list(k)} for n, k in
+                                           ((s.name, s.keywords) for s in READER_SECTIONS)])  # type: ignore[misc]
+    view = compose_issue(engine, cfg, SMTP, now=now).view
+    assert [(s.title, [p.title for p in s.papers]) for s in view.sections if s.papers] == [
+        ("Efficiency", ["Sparse attention kernels for efficient long-context inference"])]
 
 
 def test_sections_follow_config_order_and_unmatched_goes_last(engine, add_source, now) -> None:

@@ -213,7 +213,8 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
         its = sorted((shown_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
         is_update = full.sent_mentions is not None
         notes = [i.excerpt for i in its if i.source_kind == "listing"]  # a reading list's note on the paper
-        section, hit = assign_section(sections, (full.title, full.abstract, *full.headings, *notes))
+        section, hit = assign_section(sections, title=full.title, body=(full.abstract, *notes),
+                                      context=full.headings)
         shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, matched or hit, is_update),
                                         section=section, is_update=is_update, items=tuple(its)))
 
@@ -224,7 +225,7 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     posts = []
     for candidate in candidates[:max_posts]:
         item = shown_items[candidate.id]
-        section, hit = assign_section(sections, (item.title, item.summary, item.excerpt))
+        section, hit = assign_section(sections, title=item.title, body=(item.summary, item.excerpt))
         posts.append(ChosenPost(item=item, section=section, paper_count=paper_count.get(item.id, 0), matched=hit))
 
     consumed = {p.item.id for p in posts}
