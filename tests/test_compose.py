@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -156,6 +157,82 @@ def test_max_papers_and_max_posts_limit_and_say_how_many_more(engine, add_source
     assert "Not shown: 3 more papers and 2 more posts" in " ".join(render(view).html.split())
 
 
+# --- what the reader is told ----------------------------------------------------------------------------------
+
+def _listing_item(guid: str, arxiv: str, title: str, published: datetime, upvotes: int | None = None) -> Item:
+    """An entry of a listing (Hugging Face daily papers): the item *is* the paper, at listing quality."""
+    from digest.clean.mentions import listing_ref
+    from digest.parse.types import PaperInfo
+
+    ref = listing_ref(PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title, upvotes=upvotes), None)
+    assert ref is not None
+    return Item(guid=guid, url=f"https://huggingface.co/papers/{arxiv}", title=title, author=None, published=published,
+                summary=None, content_html=f"<p>{title}</p>", excerpt=title, image_url=None,
+                content_hash=content_hash(guid, title), mentions=(ref,))
+
+
+def _words(html: str) -> str:
+    """What a reader reads of an HTML part: its text, whitespace folded."""
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html.split("<body", 1)[-1]).split())
+
+
+def test_the_reasons_count_the_posts_the_card_lists_and_a_listing_is_listed_not_a_post(engine, add_source,
+                                                                                   now) -> None:
+    blog = add_source("https://blog.example/feed", name="blog")
+    other = add_source("https://other.example/feed", name="other")
+    hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
+    paper = _ref("2401.05566", "Sleeper Agents")
+    _store(engine, hf, [_listing_item("arxiv:2401.05566", "2401.05566", "Sleeper Agents", now, upvotes=9)], now)
+    _store(engine, blog, [_item("b1", "First take", now - timedelta(hours=2), papers=(paper,))], now)
+    _store(engine, other, [_item("o1", "Second take", now - timedelta(hours=1), papers=(paper,))], now)
+    [card] = _compose(engine, now).view.papers
+    assert [link.title for link in card.discussed_in] == ["Second take", "First take"]
+    assert card.why == ("discussed in 2 posts across 2 sources", "9 upvotes on Hugging Face", "listed on HF daily")
+    # a second issue: one new post. The card lists one post, and its reasons say one post, not three mentions.
+    later = now + timedelta(days=1)
+    _store(engine, blog, [_item("b2", "Third take", later, papers=(paper,))], later)
+    [update] = _compose(engine, later).view.papers
+    assert [link.title for link in update.discussed_in] == ["Third take"]
+    assert update.why[0] == "discussed in 1 post"
+    assert "update: 1 new mention since it was last here" in update.why
+
+
+def test_no_theme_shows_operator_text_and_every_count_agrees_with_its_noun(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
+    _store(engine, hf, [_listing_item("arxiv:2402.00001", "2402.00001", "A language model for proofs", now,
+                                      upvotes=1),
+                        _listing_item("arxiv:2402.00002", "2402.00002", "Another language model", now)], now)
+    quoted = PaperRef(paper_id="arxiv:2401.05566", url="https://arxiv.org/abs/2401.05566", anchor="Sleeper Agents",
+                      heading=None, context="Sleeper Agents shows that backdoors survive safety training entirely.",
+                      title="Sleeper Agents", title_quality=TITLE_FROM_ANCHOR)
+    _store(engine, sid, [_item("p1", "A post on language models", now, papers=(quoted,)),
+                         _item("p2", "A quieter post", now - timedelta(hours=1),
+                               papers=(_ref("2401.05566", "Sleeper Agents"),)),
+                         _item("p3", "Left for later", now - timedelta(hours=2))], now)
+    issue = _compose(engine, now, max_papers=2, max_posts=2)
+    assert issue.view.subject.startswith("Research digest: 2 papers, 2 posts")
+    assert issue.view.more_papers == 1 and issue.view.more_posts == 1
+    singular = re.compile(r"\b1 (?:paper|post|source|upvote|more paper|more post|new mention)s\b")
+    for theme in available_themes():
+        out = render(issue.view, theme=theme)
+        for part in (_words(out.html), out.text):
+            assert "matched" not in part and "max_papers" not in part and "max_posts" not in part, theme
+            assert not singular.search(part), (theme, singular.search(part))
+            assert "1 upvote on Hugging Face" in part and "listed on HF daily" in part, theme
+            # "discussed in 2 posts" and both posts named, the one without a quote too (compact once left it out)
+            assert "discussed in 2 posts" in part, theme
+            assert "A post on language models" in part and "A quieter post" in part, theme
+        assert "Not shown: 1 more paper and 1 more post." in _words(out.html), theme
+        assert "Not shown: 1 more paper and 1 more post." in out.text, theme
+    one = _compose(engine, now, name="one", max_papers=1, max_posts=1, sources=["blog"])
+    assert one.view.subject == "Research digest: 1 paper, 1 post (23 Nov 2026)"
+    compact = _words(render(one.view, theme="compact").html)
+    assert "1 paper · 1 post" in compact
+
+
 # --- sections and filters -------------------------------------------------------------------------------
 
 def test_keywords_match_whole_words_any_case_plurals_and_regexes() -> None:
@@ -237,10 +314,13 @@ def test_include_and_exclude_rules_apply_before_ranking(engine, add_source, now)
     _store(engine, other, [_item("s", "Reasoning spam", now)], now)
     cfg = parse_config('[[digests]]\nname = "f"\ninclude = { keywords = ["reasoning"] }\n'
                        'exclude = { keywords = ["crypto"], sources = ["noise"] }\n', origin="t").digests[0]
-    view = compose_issue(engine, cfg, SMTP, now=now).view
+    composed = compose_issue(engine, cfg, SMTP, now=now)
+    view = composed.view
     assert [p.title for p in view.posts] == ["Reasoning at test time"]
     assert [p.title for p in view.papers] == ["On reasoning"]
-    assert "matched: reasoning" in view.papers[0].why
+    # the rule that kept it is the operator's to know, kept on the selection; the reader is not told "matched:"
+    assert composed.selection.papers[0].matched == "reasoning"
+    assert not [w for w in view.papers[0].why if "matched" in w]
     cfg2 = parse_config('[[digests]]\nname = "g"\nexclude = { authors = ["Ann Author"] }\n', origin="t").digests[0]
     assert "By someone" not in [p.title for p in compose_issue(engine, cfg2, SMTP, now=now).view.posts]
 
@@ -307,7 +387,7 @@ def test_the_message_is_multipart_alternative_with_list_headers(engine, add_sour
     msg = message_from_bytes(issue.message, policy=default_policy)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert msg["Subject"] == "Team digest: 0 papers, 1 posts (23 Nov 2026)"
+    assert msg["Subject"] == "Team digest: 0 papers, 1 post (23 Nov 2026)"
     assert msg["Message-ID"] == issue.message_id and msg["Message-ID"].endswith("@example.org>")
     assert msg["To"] == "Ann <ann@example.org>, bob@example.org" and msg["From"] == "Digest <digest@example.org>"
     assert msg["List-Id"] == "team <team.example.org>"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from digest.compose.render import Rendered, render
 from digest.compose.rules import DEFAULT_SECTIONS, Section
-from digest.compose.select import Filters, Selection, section_order, select_issue
+from digest.compose.select import Filters, Selection, is_listed, section_order, select_issue
 from digest.compose.view import DigestView, build_view
 from digest.deliver.email import build_message, new_message_id
 from digest.deliver.files import staged
@@ -97,7 +97,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
                                  lookback_days=cfg.lookback_days, max_papers=cfg.max_papers,
                                  max_posts=cfg.max_posts, item_text=None if filters.reads_item_text else texts)
         # What the shown papers' posts say about them: read for those cards only, after selection.
-        said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if i.source_kind == "feed"}
+        said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if not is_listed(i)}
                                        for c in selection.papers})
         view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
                           order=section_order(sections), generated_at=now, window_start=window_start or floor,

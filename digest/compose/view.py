@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from digest.compose.quotes import quote
-from digest.compose.select import ChosenPaper, ChosenPost, Selection
+from digest.compose.select import ChosenPaper, ChosenPost, Selection, is_listed
 from digest.store.digests import MentionText
 
 
@@ -188,7 +188,7 @@ def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] 
 
     links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
                        quote=quoted(i.id))
-                  for i in chosen.items if i.source_kind == "feed")
+                  for i in chosen.items if not is_listed(i))
     return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or display_id(p.canonical_id),
                      url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
                      authors=authors_line(p.authors),
@@ -204,8 +204,17 @@ def post_card(chosen: ChosenPost) -> PostCard:
                     paper_count=chosen.paper_count)
 
 
+def _nouns_agree(template: str, papers: int, posts: int) -> str:
+    """"{papers} papers" in a subject template reads "1 paper" for one paper, "{posts} posts" "1 post"."""
+    for noun, count in (("paper", papers), ("post", posts)):
+        if count == 1:
+            template = re.sub(r"(\{" + noun + r"s\}\s+)" + noun + r"s\b", r"\g<1>" + noun, template)
+    return template
+
+
 def subject_line(template: str, *, title: str, name: str, date: str, papers: int, posts: int, top: str) -> str:
-    text = template.format(title=title, name=name, date=date, papers=papers, posts=posts, top=top)
+    text = _nouns_agree(template, papers, posts).format(title=title, name=name, date=date, papers=papers,
+                                                         posts=posts, top=top)
     return " ".join(text.split())[:200]
 
 
