@@ -389,7 +389,12 @@ def test_the_message_is_multipart_alternative_with_list_headers(engine, add_sour
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["Subject"] == "Team digest: 0 papers, 1 post (23 Nov 2026)"
     assert msg["Message-ID"] == issue.message_id and msg["Message-ID"].endswith("@example.org>")
-    assert msg["To"] == "Ann <ann@example.org>, bob@example.org" and msg["From"] == "Digest <digest@example.org>"
+    # the recipients are the SMTP envelope's (deliver/smtp.py), never the message's: the To: is the sender's
+    assert msg["To"] == "Digest <digest@example.org>" and msg["From"] == "Digest <digest@example.org>"
+    assert "ann@example.org" not in issue.message.decode() and "bob@example.org" not in issue.message.decode()
+    listed = compose_issue(engine, cfg.model_copy(update={"name": "listed", "list_address": "team@example.org"}),
+                           SMTP, now=now, record=False)
+    assert message_from_bytes(listed.message, policy=default_policy)["To"] == "team@example.org"
     assert msg["List-Id"] == "team <team.example.org>"
     assert msg["List-Unsubscribe"] == "<https://example.org/unsub>"
     assert msg["Date"] is not None

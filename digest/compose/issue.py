@@ -105,7 +105,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
         rendered = render(view, theme=theme_name, theme_dir=theme_dir)
         message_id = new_message_id(smtp.sender)
         message = build_message(subject=view.subject, html=rendered.html, text=rendered.text, sender=smtp.sender,
-                                recipients=cfg.recipients, now=now, message_id=message_id, list_name=cfg.name,
+                                to=cfg.list_address, now=now, message_id=message_id, list_name=cfg.name,
                                 list_id=cfg.list_id, unsubscribe=cfg.unsubscribe)
         composed = Composed(view=view, rendered=rendered, message=message, message_id=message_id,
                             selection=selection, issue_id=None, status=None)
