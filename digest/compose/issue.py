@@ -121,6 +121,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
             out_dir=str(out_dir) if out_dir and not composed.empty else None,
             item_entries=[(item_id, _section_of_item(selection, item_id)) for item_id in selection.consumed_items],
             paper_entries=[(c.paper.id, c.section, c.paper.mentions, c.is_update) for c in selection.papers],
+            post_count=len(selection.posts),  # as its masthead counts them: a listing's entry is a paper, not a post
         ))
     return replace(composed, issue_id=issue.id, status=status)
 

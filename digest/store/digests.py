@@ -266,6 +266,7 @@ class IssueRecord:
     out_dir: str | None
     item_entries: Sequence[tuple[int, str | None]]  # (item id, section)
     paper_entries: Sequence[tuple[int, str | None, int, bool]]  # (paper id, section, mentions, update)
+    post_count: int | None = None  # the posts the issue shows (its item entries hold its listings' entries too)
 
 
 def record_issue(s: Session, rec: IssueRecord) -> DigestIssue:
@@ -273,7 +274,8 @@ def record_issue(s: Session, rec: IssueRecord) -> DigestIssue:
         name=rec.name, created_at=rec.created_at, window_start=rec.window_start, window_end=rec.created_at,
         status=rec.status, theme=rec.theme, subject=rec.subject, out_dir=rec.out_dir, html=rec.html, text=rec.text,
         message=rec.message, message_id=rec.message_id, recipients=list(rec.recipients), attempts=0,
-        paper_count=len(rec.paper_entries), post_count=len(rec.item_entries),
+        paper_count=len(rec.paper_entries),
+        post_count=len(rec.item_entries) if rec.post_count is None else rec.post_count,
         sent_at=rec.created_at if rec.status == "sent" else None,
     )
     s.add(issue)
