@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from digest.clean.items import Item, content_hash
 from digest.clean.mentions import TITLE_FROM_ANCHOR, PaperRef
@@ -231,6 +233,64 @@ def test_no_theme_shows_operator_text_and_every_count_agrees_with_its_noun(engin
     assert one.view.subject == "Research digest: 1 paper, 1 post (23 Nov 2026)"
     compact = _words(render(one.view, theme="compact").html)
     assert "1 paper · 1 post" in compact
+
+
+# --- thumbnails --------------------------------------------------------------------------------------------------
+
+def _imgs(html: str) -> list[dict[str, str | None]]:
+    from html.parser import HTMLParser
+
+    found: list[dict[str, str | None]] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "img":
+                found.append(dict(attrs))
+
+    Images().feed(html)
+    return found
+
+
+def test_a_paper_card_shows_its_thumbnail_safely_with_alt_text_that_is_not_its_title(engine, add_source,
+                                                                                   now) -> None:
+    blog = add_source("https://blog.example/feed", name="blog")
+    hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
+    # a store filled before papers kept thumbnails: the listing entry's image is the paper's picture
+    listed = replace(_listing_item("arxiv:2402.00001", "2402.00001", "A listed paper", now),
+                     image_url="https://cdn.example/thumbs/2402.00001.png")
+    _store(engine, hf, [listed], now)
+    post = _item("p", "A post with a picture", now, papers=(_ref("2401.05566", "A figured paper"),
+                                                           _ref("2401.05567", "A hostile paper")))
+    _store(engine, blog, [replace(post, image_url="https://blog.example/lead.png")], now)
+    with engine.begin() as conn:  # what a landing page's og:image would have given; and a hostile value
+        conn.execute(text("UPDATE papers SET thumbnail_url = :u WHERE canonical_id = 'arxiv:2401.05566'"),
+                     {"u": 'https://figures.example/1.png?a=1&b="2"'})
+        conn.execute(text("UPDATE papers SET thumbnail_url = 'javascript:alert(1)' "
+                          "WHERE canonical_id = 'arxiv:2401.05567'"))
+    view = _compose(engine, now).view
+    cards = {p.title: p for p in view.papers}
+    assert cards["A figured paper"].thumbnail_url == 'https://figures.example/1.png?a=1&b="2"'
+    assert cards["A listed paper"].thumbnail_url == "https://cdn.example/thumbs/2402.00001.png"
+    assert cards["A hostile paper"].thumbnail_url is None  # http(s) only
+    for theme in available_themes():
+        html = render(view, theme=theme).html
+        images = _imgs(html)
+        if theme == "compact":  # text first: no images at all
+            assert images == []
+            continue
+        thumbs = [i for i in images if i.get("class") == "thumb"]
+        assert sorted(i["src"] for i in thumbs) == sorted(  # type: ignore[type-var]
+            ['https://figures.example/1.png?a=1&b="2"', "https://cdn.example/thumbs/2402.00001.png"]), theme
+        assert 'src="https://figures.example/1.png?a=1&amp;b=&quot;2&quot;"' in html  # escaped in the attribute
+        for img in images:
+            assert img["alt"] and img["alt"] not in {p.title for p in view.papers} | {p.title for p in view.posts}
+            assert img["src"].startswith("https://")  # type: ignore[union-attr]
+            assert "max-width" in (img.get("style") or "") and img.get("width"), theme
+            assert (img.get("width"), img.get("height")) not in (("1", "1"), ("0", "0"))  # no pixel of ours
+        for thumb in thumbs:
+            assert (thumb["alt"], thumb["width"], thumb["height"]) == ("Paper thumbnail", "160", "84")
+        [lead] = [i for i in images if i.get("class") == "lead"]
+        assert lead["alt"] == "Image from the post"
 
 
 # --- sections and filters -------------------------------------------------------------------------------

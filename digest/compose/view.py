@@ -34,6 +34,9 @@ class PaperCard:
     discussed_in: tuple[Link, ...]
     is_update: bool
     upvotes: int | None
+    thumbnail_url: str | None = None  # http(s) only (safe_url); shown with thumbnail_alt
+
+    thumbnail_alt = "Paper thumbnail"  # what the picture is; the card's title says which paper
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PostCard:
     excerpt: str
     image_url: str | None
     paper_count: int = 0
+
+    image_alt = "Image from the post"  # not the title again: a screen reader reads that just after
 
     @property
     def date_label(self) -> str:
@@ -189,11 +194,15 @@ def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] 
     links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
                        quote=quoted(i.id))
                   for i in chosen.items if not is_listed(i))
+    # The paper's thumbnail, else its listing entry's image (a store filled before papers kept thumbnails has
+    # Hugging Face's there).
+    thumbnail = safe_url(p.thumbnail_url) or next(
+        (url for i in chosen.items if is_listed(i) and (url := safe_url(i.image_url))), None)
     return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or display_id(p.canonical_id),
                      url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
                      authors=authors_line(p.authors),
                      abstract=one_line(p.abstract), why=chosen.why, discussed_in=links, is_update=chosen.is_update,
-                     upvotes=p.upvotes)
+                     upvotes=p.upvotes, thumbnail_url=thumbnail)
 
 
 def post_card(chosen: ChosenPost) -> PostCard:

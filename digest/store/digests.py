@@ -65,6 +65,7 @@ class CandidatePaper:
     mentions: int  # items mentioning it, all time
     sources: int  # distinct sources mentioning it, all time
     sent_mentions: int | None  # what the last issue of this digest showing it counted, None if never shown
+    thumbnail_url: str | None = None  # a listing's thumbnail, else a landing page's og:image
 
 
 def last_issue(s: Session, name: str) -> DigestIssue | None:
@@ -216,7 +217,8 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
             if item_id in item_ids and heading:
                 headings.setdefault(pid, []).append(heading)
         for row in conn.execute(select(Paper.id, Paper.canonical_id, Paper.title, Paper.authors, Paper.abstract,
-                                       Paper.landing_url, Paper.pdf_url, Paper.upvotes, Paper.code_url)
+                                       Paper.landing_url, Paper.pdf_url, Paper.upvotes, Paper.code_url,
+                                       Paper.thumbnail_url)
                                 .where(Paper.id.in_(chunk))):
             st = by_id[row.id]
             out[row.id] = CandidatePaper(
@@ -224,6 +226,7 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
                 abstract=row.abstract, landing_url=row.landing_url, pdf_url=row.pdf_url, upvotes=row.upvotes,
                 code_url=row.code_url, item_ids=st.item_ids, headings=tuple(dict.fromkeys(headings.get(row.id, ()))),
                 mentions=st.mentions, sources=st.sources, sent_mentions=st.sent_mentions,
+                thumbnail_url=row.thumbnail_url,
             )
     return out
 
