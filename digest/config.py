@@ -160,6 +160,9 @@ class DigestConfig(_Strict):
     include: FilterConfig = FilterConfig()
     exclude: FilterConfig = FilterConfig()
     recipients: list[str] = []
+    # The To: header every recipient sees (default: smtp.from); the recipients themselves go in the SMTP envelope
+    # only, so no reader learns who else reads the digest.
+    list_address: str | None = None
     subject: str = "{title}: {papers} papers, {posts} posts ({date})"
     list_id: str | None = None
     unsubscribe: str | None = None
@@ -182,12 +185,14 @@ class DigestConfig(_Strict):
     @field_validator("recipients")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        from email.utils import parseaddr
-
         for v in value:
-            if "@" not in parseaddr(v)[1]:
-                raise ValueError(f"not an e-mail address: {v!r}")
+            _address(v)
         return value
+
+    @field_validator("list_address")
+    @classmethod
+    def _list_address(cls, value: str | None) -> str | None:
+        return None if value is None else _address(value)
 
     @field_validator("schedule")
     @classmethod
@@ -207,6 +212,14 @@ class DigestConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin')") from None
         return value
+
+
+def _address(value: str) -> str:
+    from email.utils import parseaddr
+
+    if "@" not in parseaddr(value)[1] or any(c in value for c in "\r\n"):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value
 
 
 def _default_digests() -> list[DigestConfig]:

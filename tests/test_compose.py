@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from digest.clean.items import Item, content_hash
 from digest.clean.mentions import TITLE_FROM_ANCHOR, PaperRef
 from digest.compose.issue import compose_issue
 from digest.compose.render import ThemeError, available_themes, render
-from digest.compose.rules import DEFAULT_SECTIONS, assign_section, first_match
+from digest.compose.rules import DEFAULT_SECTIONS, Section, assign_section, first_match
 from digest.config import Config, DigestConfig, SmtpConfig, parse_config
 from digest.store import repository as repo
 from tests.conftest import store_rows
@@ -156,14 +159,198 @@ def test_max_papers_and_max_posts_limit_and_say_how_many_more(engine, add_source
     assert "Not shown: 3 more papers and 2 more posts" in " ".join(render(view).html.split())
 
 
+# --- what the reader is told ----------------------------------------------------------------------------------
+
+def _listing_item(guid: str, arxiv: str, title: str, published: datetime, upvotes: int | None = None) -> Item:
+    """An entry of a listing (Hugging Face daily papers): the item *is* the paper, at listing quality."""
+    from digest.clean.mentions import listing_ref
+    from digest.parse.types import PaperInfo
+
+    ref = listing_ref(PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title, upvotes=upvotes), None)
+    assert ref is not None
+    return Item(guid=guid, url=f"https://huggingface.co/papers/{arxiv}", title=title, author=None, published=published,
+                summary=None, content_html=f"<p>{title}</p>", excerpt=title, image_url=None,
+                content_hash=content_hash(guid, title), mentions=(ref,))
+
+
+def _words(html: str) -> str:
+    """What a reader reads of an HTML part: its text, whitespace folded."""
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html.split("<body", 1)[-1]).split())
+
+
+def test_the_reasons_count_the_posts_the_card_lists_and_a_listing_is_listed_not_a_post(engine, add_source,
+                                                                                   now) -> None:
+    blog = add_source("https://blog.example/feed", name="blog")
+    other = add_source("https://other.example/feed", name="other")
+    hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
+    paper = _ref("2401.05566", "Sleeper Agents")
+    _store(engine, hf, [_listing_item("arxiv:2401.05566", "2401.05566", "Sleeper Agents", now, upvotes=9)], now)
+    _store(engine, blog, [_item("b1", "First take", now - timedelta(hours=2), papers=(paper,))], now)
+    _store(engine, other, [_item("o1", "Second take", now - timedelta(hours=1), papers=(paper,))], now)
+    [card] = _compose(engine, now).view.papers
+    assert [link.title for link in card.discussed_in] == ["Second take", "First take"]
+    assert card.why == ("discussed in 2 posts across 2 sources", "9 upvotes on Hugging Face", "listed on HF daily")
+    # a second issue: one new post. The card lists one post, and its reasons say one post, not three mentions.
+    later = now + timedelta(days=1)
+    _store(engine, blog, [_item("b2", "Third take", later, papers=(paper,))], later)
+    [update] = _compose(engine, later).view.papers
+    assert [link.title for link in update.discussed_in] == ["Third take"]
+    assert update.why[0] == "discussed in 1 post"
+    assert "update: 1 new mention since it was last here" in update.why
+
+
+def test_no_theme_shows_operator_text_and_every_count_agrees_with_its_noun(engine, add_source, now) -> None:
+    sid = add_source("https://blog.example/feed", name="blog")
+    hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
+    _store(engine, hf, [_listing_item("arxiv:2402.00001", "2402.00001", "A language model for proofs", now,
+                                      upvotes=1),
+                        _listing_item("arxiv:2402.00002", "2402.00002", "Another language model", now)], now)
+    quoted = PaperRef(paper_id="arxiv:2401.05566", url="https://arxiv.org/abs/2401.05566", anchor="Sleeper Agents",
+                      heading=None, context="Sleeper Agents shows that backdoors survive safety training entirely.",
+                      title="Sleeper Agents", title_quality=TITLE_FROM_ANCHOR)
+    _store(engine, sid, [_item("p1", "A post on language models", now, papers=(quoted,)),
+                         _item("p2", "A quieter post", now - timedelta(hours=1),
+                               papers=(_ref("2401.05566", "Sleeper Agents"),)),
+                         _item("p3", "Left for later", now - timedelta(hours=2))], now)
+    issue = _compose(engine, now, max_papers=2, max_posts=2)
+    assert issue.view.subject.startswith("Research digest: 2 papers, 2 posts")
+    assert issue.view.more_papers == 1 and issue.view.more_posts == 1
+    singular = re.compile(r"\b1 (?:paper|post|source|upvote|more paper|more post|new mention)s\b")
+    for theme in available_themes():
+        out = render(issue.view, theme=theme)
+        for part in (_words(out.html), out.text):
+            assert "matched" not in part and "max_papers" not in part and "max_posts" not in part, theme
+            assert not singular.search(part), (theme, singular.search(part))
+            assert "1 upvote on Hugging Face" in part and "listed on HF daily" in part, theme
+            # "discussed in 2 posts" and both posts named, the one without a quote too (compact once left it out)
+            assert "discussed in 2 posts" in part, theme
+            assert "A post on language models" in part and "A quieter post" in part, theme
+        assert "Not shown: 1 more paper and 1 more post." in _words(out.html), theme
+        assert "Not shown: 1 more paper and 1 more post." in out.text, theme
+    one = _compose(engine, now, name="one", max_papers=1, max_posts=1, sources=["blog"])
+    assert one.view.subject == "Research digest: 1 paper, 1 post (23 Nov 2026)"
+    compact = _words(render(one.view, theme="compact").html)
+    assert "1 paper · 1 post" in compact
+
+
+# --- thumbnails --------------------------------------------------------------------------------------------------
+
+def _imgs(html: str) -> list[dict[str, str | None]]:
+    from html.parser import HTMLParser
+
+    found: list[dict[str, str | None]] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "img":
+                found.append(dict(attrs))
+
+    Images().feed(html)
+    return found
+
+
+def test_a_paper_card_shows_its_thumbnail_safely_with_alt_text_that_is_not_its_title(engine, add_source,
+                                                                                   now) -> None:
+    blog = add_source("https://blog.example/feed", name="blog")
+    hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
+    # a store filled before papers kept thumbnails: the listing entry's image is the paper's picture
+    listed = replace(_listing_item("arxiv:2402.00001", "2402.00001", "A listed paper", now),
+                     image_url="https://cdn.example/thumbs/2402.00001.png")
+    _store(engine, hf, [listed], now)
+    post = _item("p", "A post with a picture", now, papers=(_ref("2401.05566", "A figured paper"),
+                                                           _ref("2401.05567", "A hostile paper")))
+    _store(engine, blog, [replace(post, image_url="https://blog.example/lead.png")], now)
+    with engine.begin() as conn:  # what a landing page's og:image would have given; and a hostile value
+        conn.execute(text("UPDATE papers SET thumbnail_url = :u WHERE canonical_id = 'arxiv:2401.05566'"),
+                     {"u": 'https://figures.example/1.png?a=1&b="2"'})
+        conn.execute(text("UPDATE papers SET thumbnail_url = 'javascript:alert(1)' "
+                          "WHERE canonical_id = 'arxiv:2401.05567'"))
+    view = _compose(engine, now).view
+    cards = {p.title: p for p in view.papers}
+    assert cards["A figured paper"].thumbnail_url == 'https://figures.example/1.png?a=1&b="2"'
+    assert cards["A listed paper"].thumbnail_url == "https://cdn.example/thumbs/2402.00001.png"
+    assert cards["A hostile paper"].thumbnail_url is None  # http(s) only
+    for theme in available_themes():
+        html = render(view, theme=theme).html
+        images = _imgs(html)
+        if theme == "compact":  # text first: no images at all
+            assert images == []
+            continue
+        thumbs = [i for i in images if i.get("class") == "thumb"]
+        assert sorted(i["src"] for i in thumbs) == sorted(  # type: ignore[type-var]
+            ['https://figures.example/1.png?a=1&b="2"', "https://cdn.example/thumbs/2402.00001.png"]), theme
+        assert 'src="https://figures.example/1.png?a=1&amp;b=&quot;2&quot;"' in html  # escaped in the attribute
+        for img in images:
+            assert img["alt"] and img["alt"] not in {p.title for p in view.papers} | {p.title for p in view.posts}
+            assert img["src"].startswith("https://")  # type: ignore[union-attr]
+            assert "max-width" in (img.get("style") or "") and img.get("width"), theme
+            assert (img.get("width"), img.get("height")) not in (("1", "1"), ("0", "0"))  # no pixel of ours
+        for thumb in thumbs:
+            assert (thumb["alt"], thumb["width"], thumb["height"]) == ("Paper thumbnail", "160", "84")
+        [lead] = [i for i in images if i.get("class") == "lead"]
+        assert lead["alt"] == "Image from the post"
+
+
 # --- sections and filters -------------------------------------------------------------------------------
 
 def test_keywords_match_whole_words_any_case_plurals_and_regexes() -> None:
     assert first_match(["language model"], ["Large Language Models"]) == "language model"
     assert first_match(["LLM"], ["LLMOps platforms"]) is None
     assert first_match(["/GPT-?4/"], ["gpt4 evaluation"]) == "GPT-?4"
-    assert assign_section(DEFAULT_SECTIONS, ["Speculative decoding for faster inference"])[0] == "Efficiency"
-    assert assign_section(DEFAULT_SECTIONS, ["A recipe for sourdough"]) == ("More", None)
+    assert assign_section(DEFAULT_SECTIONS, title="Speculative decoding for faster inference")[0] == "Efficiency"
+    assert assign_section(DEFAULT_SECTIONS, title="A recipe for sourdough") == ("More", None)
+
+
+def _sections(*pairs: tuple[str, tuple[str, ...]]) -> tuple[Section, ...]:
+    return tuple(Section(name, keywords) for name, keywords in pairs)
+
+
+# Sections as a reader configured them: the topic that comes first must not take what another is more about.
+READER_SECTIONS = _sections(("Agents", ("agent", "GUI", "tool use")),
+                            ("Efficiency", ("efficient", "quantization")),
+                            ("Software engineering", ("software testing", "test generation")),
+                            ("Embedded", ("microcontroller", "embedded systems")))
+
+
+def test_a_paper_goes_to_the_section_it_is_most_about_not_the_first_with_a_hit() -> None:
+    # "GUI" once in the title against a phrase in the abstract: a software-testing paper is not about agents
+    assert assign_section(READER_SECTIONS, title="Automated GUI Testing for Mobile Apps",
+                          body=["We study software testing of Android apps at scale."]) == \
+        ("Software engineering", "software testing")
+    # "efficient" in the abstract against what the title says the paper is about
+    assert assign_section(READER_SECTIONS, title="Keyword Spotting on Microcontrollers",
+                          body=["An efficient network that fits in 64 KB of RAM."]) == ("Embedded", "microcontroller")
+    # a heading the paper was mentioned under weighs less than its own title and abstract
+    assert assign_section(READER_SECTIONS, title="Post-training quantization of small models",
+                          context=["Agents and tool use this week"])[0] == "Efficiency"
+    assert assign_section(READER_SECTIONS, title="Notes", context=["Agents and tool use this week"])[0] == "Agents"
+
+
+def test_a_phrase_weighs_more_than_a_word_ties_go_to_config_order_and_matching_is_whole_words() -> None:
+    sections = _sections(("Models", ("model",)), ("Language models", ("language model",)), ("Other", ("model",)))
+    assert assign_section(sections, title="A small language model")[0] == "Language models"
+    assert assign_section(sections, title="A model of rain")[0] == "Models"  # "Models" and "Other" tie: the first
+    assert assign_section(READER_SECTIONS, title="Guidelines for reviewers",
+                          body=["GUIs aside, an agentic guide"]) == ("Agents", "GUI")
+    assert assign_section(READER_SECTIONS, title="Guidelines for reviewers", body=["A guide"]) == ("More", None)
+    assert assign_section(READER_SECTIONS, title=None) == ("More", None)
+
+
+def test_a_paper_mentioned_under_a_heading_lands_in_the_section_of_its_own_title(engine, add_source, now) -> None:
+    sid = add_source("https://news.example/feed", name="news")
+    under_agents = PaperRef(paper_id="arxiv:2401.05566", url="https://arxiv.org/abs/2401.05566",
+                            anchor="Sparse attention kernels for efficient long-context inference",
+                            heading="Agents and tool use", context=None,
+                            title="Sparse attention kernels for efficient long-context inference",
+                            title_quality=TITLE_FROM_ANCHOR)
+    _store(engine, sid, [_item("w", "This week", now, papers=(under_agents,))], now)
+    cfg = DigestConfig(name="s", sections=[{"name": n, "keywords": list(k)} for n, k in
+                                           ((s.name, s.keywords) for s in READER_SECTIONS)])  # type: ignore[misc]
+    view = compose_issue(engine, cfg, SMTP, now=now).view
+    assert [(s.title, [p.title for p in s.papers]) for s in view.sections if s.papers] == [
+        ("Efficiency", ["Sparse attention kernels for efficient long-context inference"])]
 
 
 def test_sections_follow_config_order_and_unmatched_goes_last(engine, add_source, now) -> None:
@@ -187,10 +374,13 @@ def test_include_and_exclude_rules_apply_before_ranking(engine, add_source, now)
     _store(engine, other, [_item("s", "Reasoning spam", now)], now)
     cfg = parse_config('[[digests]]\nname = "f"\ninclude = { keywords = ["reasoning"] }\n'
                        'exclude = { keywords = ["crypto"], sources = ["noise"] }\n', origin="t").digests[0]
-    view = compose_issue(engine, cfg, SMTP, now=now).view
+    composed = compose_issue(engine, cfg, SMTP, now=now)
+    view = composed.view
     assert [p.title for p in view.posts] == ["Reasoning at test time"]
     assert [p.title for p in view.papers] == ["On reasoning"]
-    assert "matched: reasoning" in view.papers[0].why
+    # the rule that kept it is the operator's to know, kept on the selection; the reader is not told "matched:"
+    assert composed.selection.papers[0].matched == "reasoning"
+    assert not [w for w in view.papers[0].why if "matched" in w]
     cfg2 = parse_config('[[digests]]\nname = "g"\nexclude = { authors = ["Ann Author"] }\n', origin="t").digests[0]
     assert "By someone" not in [p.title for p in compose_issue(engine, cfg2, SMTP, now=now).view.posts]
 
@@ -257,9 +447,14 @@ def test_the_message_is_multipart_alternative_with_list_headers(engine, add_sour
     msg = message_from_bytes(issue.message, policy=default_policy)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert msg["Subject"] == "Team digest: 0 papers, 1 posts (23 Nov 2026)"
+    assert msg["Subject"] == "Team digest: 0 papers, 1 post (23 Nov 2026)"
     assert msg["Message-ID"] == issue.message_id and msg["Message-ID"].endswith("@example.org>")
-    assert msg["To"] == "Ann <ann@example.org>, bob@example.org" and msg["From"] == "Digest <digest@example.org>"
+    # the recipients are the SMTP envelope's (deliver/smtp.py), never the message's: the To: is the sender's
+    assert msg["To"] == "Digest <digest@example.org>" and msg["From"] == "Digest <digest@example.org>"
+    assert "ann@example.org" not in issue.message.decode() and "bob@example.org" not in issue.message.decode()
+    listed = compose_issue(engine, cfg.model_copy(update={"name": "listed", "list_address": "team@example.org"}),
+                           SMTP, now=now, record=False)
+    assert message_from_bytes(listed.message, policy=default_policy)["To"] == "team@example.org"
     assert msg["List-Id"] == "team <team.example.org>"
     assert msg["List-Unsubscribe"] == "<https://example.org/unsub>"
     assert msg["Date"] is not None

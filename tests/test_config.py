@@ -41,6 +41,8 @@ def test_digest_config_env_var_is_used(tmp_path: Path, monkeypatch: pytest.Monke
         ("[[digests]]\nname = 'a'\n[[digests]]\nname = 'a'\n", "cfg.toml: digests: digest names must be unique"),
         ("[[digests]]\nschedule = 'daily 07:00'\n", "cfg.toml: digests[0].name: Field required"),
         ("[fetch\n", "cfg.toml: not valid TOML"),
+        ("[[digests]]\nname = 'a'\nlist_address = 'everyone'\n",
+         "cfg.toml: digests[0].list_address: not an e-mail address: 'everyone'"),
     ],
 )
 def test_errors_name_the_file_and_the_key(text: str, expected: str) -> None:

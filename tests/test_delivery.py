@@ -62,7 +62,7 @@ def feed(httpserver) -> Feed:  # type: ignore[no-untyped-def]
 
 
 def write_config(path: Path, port: int, *, security: str = "none", user: bool = False, unsubscribe: bool = True,
-            out: Path | None = None) -> Path:
+            out: Path | None = None, list_address: str | None = None) -> Path:
     smtp = ['host = "127.0.0.1"', f"port = {port}", f'security = "{security}"', f'from = "Digest <{SENDER}>"',
             "timeout = 10"]
     if user:
@@ -72,6 +72,8 @@ def write_config(path: Path, port: int, *, security: str = "none", user: bool = 
               f'out = "{out or path.parent / "issues"}"']
     if unsubscribe:
         digest.append('unsubscribe = "https://example.org/unsubscribe"')
+    if list_address:
+        digest.append(f'list_address = "{list_address}"')
     path.write_text("[enrich]\nafter_fetch = false\n[smtp]\n" + "\n".join(smtp) + "\n[[digests]]\n"
                     + "\n".join(digest) + "\n")
     return path
@@ -200,7 +202,8 @@ def test_the_received_message_has_both_parts_list_headers_and_inlined_css(db_url
     assert msg["Message-ID"] == message_id and message_id.endswith("@example.org>")
     assert abs(parsedate_to_datetime(msg["Date"]) - MONDAY) < timedelta(minutes=5)
     assert msg["Subject"] == subject == "Daily papers: 0 papers, 2 posts (23 Nov 2026)"
-    assert msg["From"] == f"Digest <{SENDER}>" and msg["To"] == ", ".join(RECIPIENTS)
+    # no list address configured: the To: is the sender's, the recipients are in the envelope only
+    assert msg["From"] == f"Digest <{SENDER}>" and msg["To"] == f"Digest <{SENDER}>"
     assert msg["List-Id"] == "daily <daily.example.org>"
     assert msg["List-Unsubscribe"] == "<https://example.org/unsubscribe>"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -286,6 +289,26 @@ def test_recipients_the_server_refuses_do_not_make_the_issue_go_out_again(db_url
     [(_, status, _, _, last_error, _)] = _issues(engine)
     assert status == "sent" and "bob@example.org" in last_error
     assert "some recipients refused: bob@example.org" in first.stdout
+
+
+def test_recipients_are_in_the_envelope_only_and_the_to_is_the_list_address(db_url, engine, tmp_path, feed,
+                                                                            clock) -> None:
+    """One message for everyone: each recipient is a RCPT TO of it, none is named in it (not in To:, not in Cc:,
+    nowhere in the headers), so no reader learns who else reads the digest."""
+    with smtp_server() as server:
+        cli = _setup(db_url, tmp_path, feed, server.port, list_address="Daily papers <daily@example.org>")
+        cli("run")
+    [got] = server.received
+    assert got.rcpt_tos == ("ann@example.org", "bob@example.org")  # each recipient gets it, one message
+    assert got.message["To"] == "Daily papers <daily@example.org>"
+    assert got.message["Cc"] is None and got.message["Bcc"] is None
+    headers = got.data.split(b"\r\n\r\n", 1)[0].decode().lower()
+    for recipient in ("ann@example.org", "bob@example.org", "Ann"):
+        assert recipient.lower() not in headers
+    [(_, status, _, attempts, last_error, _)] = _issues(engine)
+    assert (status, attempts, last_error) == ("sent", 1, None)  # the outbox as ever
+    # the stored message is what was mailed, byte for byte
+    assert store_rows(engine, "SELECT message FROM digests") == [(got.data.decode(),)]
 
 
 def test_send_dry_run_sends_and_records_nothing(db_url, engine, tmp_path, feed, clock) -> None:

@@ -64,6 +64,35 @@ PAPER = minimal('<meta name="citation_title" content="A Small Paper">',
 
 # --- the parser: real pages ---------------------------------------------------------------------------------
 
+def test_a_pages_og_image_is_the_papers_thumbnail_unless_it_is_the_sites_logo_or_a_pixel() -> None:
+    assert parsed("aclanthology_paper.html").thumbnail == "https://aclanthology.org/thumb/2024.acl-long.512.jpg"
+    assert parsed("metascraper__nature_s41586-021-03819-2.head.html").thumbnail == (
+        "https://media.springernature.com/m685/springer-static/image/art%3A10.1038%2Fs41586-021-03819-2/"
+        "MediaObjects/41586_2021_3819_Fig1_HTML.png")
+    # arXiv's og:image is its logo (a relative URL, og:image:alt "arXiv logo"); bioRxiv's too
+    assert parsed("metascraper__arxiv_abs_1706.03762.html", "https://arxiv.org/abs/1706.03762").thumbnail is None
+    assert parsed("metascraper__biorxiv_2020.03.22.002386v3.head.html").thumbnail is None
+    title = '<meta name="citation_title" content="T">'
+
+    def thumbnail(*tags: str) -> str | None:
+        return parsed_html(minimal(title, *tags)).thumbnail
+
+    assert thumbnail('<meta property="og:image" content="/figures/1.png">') == "https://papers.example.org/figures/1.png"
+    assert thumbnail('<meta property="og:image" content="javascript:alert(1)">') is None
+    assert thumbnail('<meta property="og:image" content="data:image/png;base64,AAAA">') is None
+    assert thumbnail('<meta property="og:image" content="https://t.example/p.gif">',
+                     '<meta property="og:image:width" content="1">',
+                     '<meta property="og:image:height" content="1">') is None  # a tracking pixel
+    assert thumbnail('<meta property="og:image" content="https://x.example/' + "a" * 2000 + '.png">') is None
+    assert thumbnail() is None
+
+
+def parsed_html(body: str) -> PaperMeta:
+    meta = parse_landing(body, PAGE_URL)
+    assert meta is not None
+    return meta
+
+
 def test_an_arxiv_abstract_page_is_its_arxiv_paper() -> None:
     meta = parsed("metascraper__arxiv_abs_1706.03762.html", "https://arxiv.org/abs/1706.03762")
 

@@ -361,6 +361,34 @@ def test_hugging_face_upvotes_code_and_project_links_and_abstract_are_stored_on_
     assert experts["landing_url"] == "https://arxiv.org/abs/2608.10231"
 
 
+def test_a_hugging_face_thumbnail_becomes_the_papers_thumbnail_and_a_landing_page_never_replaces_it(
+        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from digest.enrich import PaperMeta
+    from digest.store.enrichment import record_landing
+    from digest.store.repository import session
+
+    serve(httpserver, "/api/daily_papers", document(HF_JSON), JSON)
+    cli_no_enrich("sources", "add", real_host("huggingface.co", "/api/daily_papers"), "--name", "hf")
+    cli_no_enrich("fetch", "--all")
+    hf = "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/"
+    assert dict(store_rows(engine, "SELECT canonical_id, thumbnail_url FROM papers")) == {
+        f"arxiv:{n}": f"{hf}{n}.png" for n in ("2608.10231", "2608.09949", "2608.09812", "2607.31544")}
+    # a page that states the same paper, with a picture of its own: the listing's thumbnail stays
+    now = datetime(2026, 8, 14, tzinfo=UTC)
+    with session(engine) as s, s.begin():
+        record_landing(s, "https://lab.example.org/pubs/experts", "paper", PaperMeta(
+            "arxiv:2608.10231", "Recursive Sparse Experts", thumbnail="https://lab.example.org/fig1.png"), now)
+        # a paper with no picture yet takes the page's
+        record_landing(s, "https://lab.example.org/pubs/other", "paper", PaperMeta(
+            "", "Another lab paper", thumbnail="https://lab.example.org/other.png"), now)
+    assert store_rows(engine, "SELECT thumbnail_url FROM papers WHERE canonical_id = 'arxiv:2608.10231'") == [
+        (f"{hf}2608.10231.png",)]
+    assert store_rows(engine, "SELECT thumbnail_url FROM papers WHERE canonical_id = "
+                              "'url:lab.example.org/pubs/other'") == [("https://lab.example.org/other.png",)]
+
+
 def test_a_later_day_with_more_upvotes_updates_the_paper(
         real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, "/api/daily_papers", document(HF_JSON), JSON)

@@ -159,3 +159,117 @@ def test_the_default_theme_keeps_its_whole_font_stack(seed_issue, open_page) -> 
     """Quoted family names in theme.css must survive rendering and inlining (they were once HTML-escaped)."""
     page = open_page(seed_issue.html["default"]).page
     assert page.evaluate("getComputedStyle(document.body).fontFamily") == 'Georgia, "Times New Roman", serif'
+
+
+# --- thumbnails, at a mail client's width and a phone's ----------------------------------------------------------
+
+HF_JSON = "listings/hf_daily_papers_2026-08-13.json"
+WIDTHS = (600, 375)
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int] = (91, 125, 177)) -> bytes:
+    """A plain PNG of the given size: what a thumbnail's server would send, made here (no image library)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    return (PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def thumbnail_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver,  # type: ignore[no-untyped-def]
+                    seed_feed_bytes: bytes) -> dict[str, str]:
+    """The seed feed and a Hugging Face daily-papers listing (each paper with its thumbnail) fetched into one
+    store, composed once per theme; theme -> digest.html."""
+    from tests.conftest import fixture_bytes
+
+    root = tmp_path_factory.mktemp("thumbnail-render")
+    config = root / "digest.toml"
+    config.write_text('[enrich]\nafter_fetch = false\n[[digests]]\nname = "seed"\nlookback_days = 36500\n')
+    db_url = f"sqlite:///{root / 'store.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DIGEST_HOME", str(root / "home"))
+        make_httpserver.expect_request("/seed.rss").respond_with_data(
+            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8")
+        make_httpserver.expect_request("/daily_papers.json").respond_with_data(
+            fixture_bytes(HF_JSON), content_type="application/json")
+        try:
+            cli = Cli(db_url, config)
+            cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
+            cli("sources", "add", make_httpserver.url_for("/daily_papers.json"), "--name", "hf", "--kind", "listing",
+                "--adapter", "hf-daily")
+            cli("fetch")
+            html = {}
+            for theme in THEMES:
+                cli("compose", "--preview", "--theme", theme, "--out", str(root / theme))
+                html[theme] = (root / theme / "digest.html").read_text()
+        finally:
+            make_httpserver.clear()
+    return html
+
+
+@pytest.fixture
+def open_with_images(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Open HTML at a width; image requests get a real PNG of a social card's shape (1200x630), others are
+    refused, so the layout is the one a reader sees once the images arrive."""
+    contexts = []
+    card = _png(1200, 630)
+
+    def _open(html: str, width: int) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+
+        def answer(route: Any) -> None:
+            if route.request.resource_type == "image":
+                route.fulfill(status=200, content_type="image/png", body=card)
+            else:
+                route.abort()
+
+        page.route("**/*", answer)
+        page.set_content(html, wait_until="load")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("theme", THEMES)
+def test_thumbnails_fit_their_cards_and_nothing_scrolls_sideways(thumbnail_issue, open_with_images, theme: str,
+                                                                 width: int) -> None:
+    page = open_with_images(thumbnail_issue[theme], width)
+    scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert client == width and scroll <= width, f"{theme} at {width}px scrolls sideways: {scroll}px wide"
+    thumbs = page.evaluate("""[...document.querySelectorAll('img.thumb')].map(i => ({
+        alt: i.alt, loaded: i.complete && i.naturalWidth > 0, card: i.closest('td.card') !== null,
+        title: i.closest('td').querySelector('.paper-title').textContent.trim()}))""")
+    if SHOWS_IMAGES[theme]:
+        # the four Hugging Face papers, each with its thumbnail, on its own card, labelled but not by its title
+        assert len(thumbs) == 4, theme
+        assert all(t["loaded"] and t["card"] and t["alt"] == "Paper thumbnail" != t["title"] for t in thumbs)
+    else:
+        assert thumbs == []
+    # every image lies inside its card, and inside the viewport
+    outside = page.evaluate("""[...document.images].filter(i => {
+        const a = i.getBoundingClientRect(), c = i.closest('td').getBoundingClientRect();
+        return a.left < c.left - 0.5 || a.right > c.right + 0.5 || a.top < c.top - 0.5 || a.bottom > c.bottom + 0.5
+            || a.right > window.innerWidth || a.width === 0;
+    }).map(i => i.src)""")
+    assert outside == [], f"{theme} at {width}px: images outside their card: {outside}"
+
+
+def test_an_archived_issue_page_with_its_way_back_fits_a_phone(thumbnail_issue, open_with_images) -> None:
+    from digest.deliver.archive import issue_page
+
+    page = open_with_images(issue_page(thumbnail_issue["default"], title="Research digest"), 375)
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= 375
+    back = page.locator(".digest-archive-nav a").first
+    assert back.is_visible() and back.get_attribute("href") == "../index.html"
+    assert back.bounding_box()["y"] < page.locator("table.page").bounding_box()["y"]  # seen before the issue

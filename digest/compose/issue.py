@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from digest.compose.render import Rendered, render
 from digest.compose.rules import DEFAULT_SECTIONS, Section
-from digest.compose.select import Filters, Selection, section_order, select_issue
+from digest.compose.select import Filters, Selection, is_listed, section_order, select_issue
 from digest.compose.view import DigestView, build_view
 from digest.deliver.email import build_message, new_message_id
 from digest.deliver.files import staged
@@ -99,7 +99,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
                                  lookback_days=cfg.lookback_days, max_papers=cfg.max_papers,
                                  max_posts=cfg.max_posts, item_text=None if filters.reads_item_text else texts)
         # What the shown papers' posts say about them: read for those cards only, after selection.
-        said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if i.source_kind == "feed"}
+        said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if not is_listed(i)}
                                        for c in selection.papers})
         view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
                           order=section_order(sections), generated_at=now, window_start=window_start or floor,
@@ -107,7 +107,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
         rendered = render(view, theme=theme_name, theme_dir=theme_dir)
         message_id = new_message_id(smtp.sender)
         message = build_message(subject=view.subject, html=rendered.html, text=rendered.text, sender=smtp.sender,
-                                recipients=cfg.recipients, now=now, message_id=message_id, list_name=cfg.name,
+                                to=cfg.list_address, now=now, message_id=message_id, list_name=cfg.name,
                                 list_id=cfg.list_id, unsubscribe=cfg.unsubscribe)
         composed = Composed(view=view, rendered=rendered, message=message, message_id=message_id,
                             selection=selection, issue_id=None, status=None)
@@ -123,6 +123,7 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
             out_dir=str(out_dir) if out_dir and not composed.empty else None,
             item_entries=[(item_id, _section_of_item(selection, item_id)) for item_id in selection.consumed_items],
             paper_entries=[(c.paper.id, c.section, c.paper.mentions, c.is_update) for c in selection.papers],
+            post_count=len(selection.posts),  # as its masthead counts them: a listing's entry is a paper, not a post
         ))
     return replace(composed, issue_id=issue.id, status=status)
 

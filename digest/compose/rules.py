@@ -65,10 +65,54 @@ DEFAULT_SECTIONS: tuple[Section, ...] = (
 OTHER_SECTION = "More"
 
 
-def assign_section(sections: Sequence[Section], texts: Sequence[str | None]) -> tuple[str, str | None]:
-    """(section name, the keyword that put it there); unmatched things go to the final section."""
+# Where a keyword is found says how much it tells of the topic: a title most, an abstract (a post's summary and
+# excerpt, a listing's note) next, the headings a paper was mentioned under least: a newsletter's "Agents"
+# heading sits over whatever the week brought, and a title that says "microcontroller" outweighs an abstract
+# that says "efficient".
+TITLE_WEIGHT = 3.0
+BODY_WEIGHT = 2.0
+CONTEXT_WEIGHT = 0.5
+# A phrase ("software testing", "tool use") is specific where one word ("GUI", "efficient") is often incidental.
+PHRASE_WEIGHT = 2.0
+WORD_WEIGHT = 1.0
+
+
+def keyword_weight(keyword: str) -> float:
+    """A phrase of two words or more (hyphens join words too: "chain-of-thought") weighs more than a word; a
+    regex counts as a word."""
+    if len(keyword) > 2 and keyword.startswith("/") and keyword.endswith("/"):
+        return WORD_WEIGHT
+    return PHRASE_WEIGHT if len(re.findall(r"[^\s-]+", keyword)) > 1 else WORD_WEIGHT
+
+
+def section_score(section: Section, *, title: str | None, body: str, context: str) -> tuple[float, str | None]:
+    """The section's score for one card, and the keyword that gave it most (first in config order on a tie).
+    Each keyword counts once per part it is found in, by the part's weight times its own."""
+    score, best, best_points = 0.0, None, 0.0
+    for keyword in section.keywords:
+        pattern = compile_keyword(keyword)
+        points = sum(weight for text, weight in ((title, TITLE_WEIGHT), (body, BODY_WEIGHT),
+                                                 (context, CONTEXT_WEIGHT)) if text and pattern.search(text))
+        if points:
+            points *= keyword_weight(keyword)
+            score += points
+            if points > best_points:
+                best, best_points = keyword.strip("/"), points
+    return score, best
+
+
+def assign_section(sections: Sequence[Section], *, title: str | None, body: Iterable[str | None] = (),
+                   context: Iterable[str | None] = ()) -> tuple[str, str | None]:
+    """(section name, the keyword that weighed most there): every section is scored (section_score) and the
+    best wins, the first in config order on a tie; a card no section's keywords match goes to the final one.
+    `body`: the abstract, or a post's summary and excerpt; `context`: the headings it was mentioned under."""
+    body_text = "\n".join(t for t in body if t)
+    context_text = "\n".join(t for t in context if t)
+    if not (title or body_text or context_text):
+        return OTHER_SECTION, None
+    chosen, hit, top = OTHER_SECTION, None, 0.0
     for section in sections:
-        hit = first_match(section.keywords, texts)
-        if hit:
-            return section.name, hit
-    return OTHER_SECTION, None
+        score, keyword = section_score(section, title=title, body=body_text, context=context_text)
+        if score > top:
+            chosen, hit, top = section.name, keyword, score
+    return chosen, hit

@@ -47,10 +47,11 @@ class Filters:
 class ChosenPaper:
     paper: CandidatePaper
     score: float
-    why: tuple[str, ...]
+    why: tuple[str, ...]  # what the reader is told: reader's words, never the rule that matched
     section: str
     is_update: bool
     items: tuple[CandidateItem, ...]  # the candidate items mentioning it, newest first
+    matched: str | None = None  # for the operator: the include keyword that kept it, else its section's keyword
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,13 @@ class Selection:
     more_papers: int  # left out by max_papers
     more_posts: int
     consumed_items: tuple[int, ...]  # items this issue accounts for (shown posts, items of shown listings)
+
+
+def is_listed(item: CandidateItem) -> bool:
+    """A listing's entry (Hugging Face daily papers, an arXiv listing, a reading list): the paper is "listed on"
+    it. Any other item is a post that "discusses" the papers it links. A source with an adapter is a listing
+    whatever its kind says (a store may hold one written before kinds were checked)."""
+    return item.source_kind != "feed" or item.source_adapter is not None
 
 
 def _item_keep(item: CandidateItem, f: Filters) -> bool:
@@ -151,22 +159,22 @@ def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, Candidate
     return [(-neg, paper, its) for neg, _, _, paper, its in best], eligible
 
 
-def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], matched: str | None,
-            is_update: bool) -> tuple[str, ...]:
+def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], is_update: bool) -> tuple[str, ...]:
+    """Why a reader sees the paper, in words whose counts agree with the card: "discussed in 2 posts" counts the
+    posts the card lists (`items`, this issue's), a listing's entry is "listed on" it and never a post."""
     out: list[str] = []
-    discussed = [i for i in items if i.source_kind == "feed"]
-    if paper.mentions > 1 or discussed:
-        text = f"discussed in {_plural(paper.mentions, 'post')}"
-        if paper.sources > 1:
-            text += f" across {_plural(paper.sources, 'source')}"
+    posts = [i for i in items if not is_listed(i)]
+    if posts:
+        text = f"discussed in {_plural(len(posts), 'post')}"
+        sources = {i.source_id for i in posts}
+        if len(sources) > 1:
+            text += f" across {_plural(len(sources), 'source')}"
         out.append(text)
     if paper.upvotes:
         out.append(f"{_plural(paper.upvotes, 'upvote')} on Hugging Face")
-    listed = sorted({i.source for i in items if i.source_kind == "listing"})
+    listed = sorted({i.source for i in items if is_listed(i)})
     if listed:
         out.append("listed on " + ", ".join(listed))
-    if matched:
-        out.append(f"matched: {matched}")
     if is_update and paper.sent_mentions is not None:
         out.append(f"update: {_plural(paper.mentions - paper.sent_mentions, 'new mention')} since it was last here")
     return tuple(out)
@@ -196,7 +204,7 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     shown_ids = {i for _, _, its, _ in shown for i in its}
     candidates: list[CandidateItem] = []
     for item in sorted(kept_items.values(), key=lambda i: (i.when, i.id), reverse=True):
-        if item.source_kind != "feed":
+        if is_listed(item):
             continue  # a listing's items are papers: they appear as paper cards
         # With include keywords, a post stays if it matches them or discusses a paper that does.
         if (filters.include_keywords
@@ -212,10 +220,11 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     for score, full, item_ids, matched in shown:
         its = sorted((shown_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
         is_update = full.sent_mentions is not None
-        notes = [i.excerpt for i in its if i.source_kind == "listing"]  # a reading list's note on the paper
-        section, hit = assign_section(sections, (full.title, full.abstract, *full.headings, *notes))
-        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, matched or hit, is_update),
-                                        section=section, is_update=is_update, items=tuple(its)))
+        notes = [i.excerpt for i in its if is_listed(i)]  # a reading list's note on the paper
+        section, hit = assign_section(sections, title=full.title, body=(full.abstract, *notes),
+                                      context=full.headings)
+        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, is_update), section=section,
+                                        is_update=is_update, items=tuple(its), matched=matched or hit))
 
     paper_count: dict[int, int] = {}
     for paper in papers:
@@ -224,12 +233,12 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     posts = []
     for candidate in candidates[:max_posts]:
         item = shown_items[candidate.id]
-        section, hit = assign_section(sections, (item.title, item.summary, item.excerpt))
+        section, hit = assign_section(sections, title=item.title, body=(item.summary, item.excerpt))
         posts.append(ChosenPost(item=item, section=section, paper_count=paper_count.get(item.id, 0), matched=hit))
 
     consumed = {p.item.id for p in posts}
     for c in shown_papers:
-        consumed.update(i.id for i in c.items if i.source_kind != "feed")
+        consumed.update(i.id for i in c.items if is_listed(i))
     return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=eligible - len(shown_papers),
                      more_posts=len(candidates) - len(posts), consumed_items=tuple(sorted(consumed)))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from digest.compose.quotes import quote
-from digest.compose.select import ChosenPaper, ChosenPost, Selection
+from digest.compose.select import ChosenPaper, ChosenPost, Selection, is_listed
 from digest.store.digests import MentionText
 
 
@@ -34,6 +34,9 @@ class PaperCard:
     discussed_in: tuple[Link, ...]
     is_update: bool
     upvotes: int | None
+    thumbnail_url: str | None = None  # http(s) only (safe_url); shown with thumbnail_alt
+
+    thumbnail_alt = "Paper thumbnail"  # what the picture is; the card's title says which paper
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PostCard:
     excerpt: str
     image_url: str | None
     paper_count: int = 0
+
+    image_alt = "Image from the post"  # not the title again: a screen reader reads that just after
 
     @property
     def date_label(self) -> str:
@@ -188,12 +193,16 @@ def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] 
 
     links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
                        quote=quoted(i.id))
-                  for i in chosen.items if i.source_kind == "feed")
+                  for i in chosen.items if not is_listed(i))
+    # The paper's thumbnail, else its listing entry's image (a store filled before papers kept thumbnails has
+    # Hugging Face's there).
+    thumbnail = safe_url(p.thumbnail_url) or next(
+        (url for i in chosen.items if is_listed(i) and (url := safe_url(i.image_url))), None)
     return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or display_id(p.canonical_id),
                      url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
                      authors=authors_line(p.authors),
                      abstract=one_line(p.abstract), why=chosen.why, discussed_in=links, is_update=chosen.is_update,
-                     upvotes=p.upvotes)
+                     upvotes=p.upvotes, thumbnail_url=thumbnail)
 
 
 def post_card(chosen: ChosenPost) -> PostCard:
@@ -204,8 +213,17 @@ def post_card(chosen: ChosenPost) -> PostCard:
                     paper_count=chosen.paper_count)
 
 
+def _nouns_agree(template: str, papers: int, posts: int) -> str:
+    """"{papers} papers" in a subject template reads "1 paper" for one paper, "{posts} posts" "1 post"."""
+    for noun, count in (("paper", papers), ("post", posts)):
+        if count == 1:
+            template = re.sub(r"(\{" + noun + r"s\}\s+)" + noun + r"s\b", r"\g<1>" + noun, template)
+    return template
+
+
 def subject_line(template: str, *, title: str, name: str, date: str, papers: int, posts: int, top: str) -> str:
-    text = template.format(title=title, name=name, date=date, papers=papers, posts=posts, top=top)
+    text = _nouns_agree(template, papers, posts).format(title=title, name=name, date=date, papers=papers,
+                                                         posts=posts, top=top)
     return " ".join(text.split())[:200]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +20,30 @@ def _atom_time(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The archive's own header on an issue page, between these marks, is the only thing added to the mailed HTML.
+NAV_START = "<!-- digest archive: the way back -->"
+NAV_END = "<!-- /digest archive -->"
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def issue_page(mailed: str, *, title: str) -> str:
+    """An issue's page: its HTML as mailed, with a bar back to the index (and the feed) right after <body>. The
+    mail itself (the stored message, the Atom entry's content) is never changed. The bar's colours are its own,
+    dark on every theme, light or dark: it must read the same above any issue."""
+    bar = (f'{NAV_START}<div class="digest-archive-nav" style="margin:0;padding:10px 16px;background:#1d1d1b;'
+           'color:#f4f4f1;font-family:Helvetica,Arial,sans-serif;font-size:14px;line-height:1.4;text-align:center;">'
+           f'<a href="../index.html" style="color:#f4f4f1;">&larr; {html_lib.escape(title)}: all issues</a>'
+           ' &middot; <a href="../feed.atom" style="color:#f4f4f1;">Atom feed</a></div>'
+           f'{NAV_END}')
+    body = _BODY.search(mailed)
+    at = body.end() if body else 0
+    return mailed[:at] + bar + mailed[at:]
+
+
 def write_archive(out: Path, issues: Sequence[DigestIssue], *, title: str, base_url: str | None,
                   now: datetime) -> list[Path]:
-    """Issues newest first. Pages are the issues' own HTML, exactly as delivered."""
+    """Issues newest first. Pages are the issues' own HTML as delivered with a way back to the index (issue_page);
+    the feed carries the HTML exactly as delivered. The counts are those each issue showed (its masthead's)."""
     import jinja2
 
     from digest.compose.render import builtin_themes_dir
@@ -34,7 +57,7 @@ def write_archive(out: Path, issues: Sequence[DigestIssue], *, title: str, base_
         when = issue.sent_at or issue.created_at
         path = f"issues/{when:%Y-%m-%d}-{issue.name}-{issue.id}.html"
         page = out / path
-        write_atomic(page, issue.html or "")
+        write_atomic(page, issue_page(issue.html or "", title=title))
         written.append(page)
         rows.append({
             "path": path, "subject": issue.subject or f"{issue.name} {when:%Y-%m-%d}", "name": issue.name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -18,13 +17,16 @@ def new_message_id(sender: str) -> str:
     return make_msgid(idstring="digest", domain=_domain(sender))
 
 
-def build_message(*, subject: str, html: str, text: str, sender: str, recipients: Sequence[str], now: datetime,
+def build_message(*, subject: str, html: str, text: str, sender: str, to: str | None, now: datetime,
                   message_id: str, list_name: str, list_id: str | None = None,
                   unsubscribe: str | None = None) -> bytes:
+    """`to`: the digest's list address (default: the sender). The recipients are never in the message: they
+    go in the SMTP envelope only (deliver/smtp.send_message), as a mailing list sends, so that no reader
+    learns the others' addresses; one message serves them all."""
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = subject
     msg["From"] = sender
-    msg["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
+    msg["To"] = to or sender
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["List-Id"] = f"{list_name} <{list_id or f'{list_name}.digest.{_domain(sender)}'}>"

@@ -29,6 +29,7 @@ class PaperMeta:
     # the store merges them into one paper, keeping the id that ranks first in paper_ids.ID_PRECEDENCE.
     same_as: tuple[str, ...] = ()
     resolver: str = ""  # who said it ("arxiv", "openreview", "s2", "crossref", "landing"): provenance
+    thumbnail: str | None = None  # a landing page's og:image of the paper (never its site's logo)
 
 
 class EnrichUnavailable(Exception):

@@ -61,6 +61,7 @@ MAX_NAME = 300
 MAX_AUTHORS = 1000
 MAX_ABSTRACT = 20000
 MAX_VENUE = 500
+MAX_URL = 2000  # the papers.thumbnail_url column
 
 # Dublin Core names as sites write them ("DC.Title", "dc:title", "DCTERMS.abstract"), lower-cased to "dc.title".
 _DC_PREFIX = re.compile(r"^(dc|dcterms)[.:]")
@@ -91,6 +92,7 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
 _MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
 _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3})[a-z]*\.?,?\s+(\d{4})\b")
 _ANY_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+_ONE_PIXEL = re.compile(r"[01](?:px)?")
 
 
 def _markup_text(value: str) -> str:
@@ -220,6 +222,21 @@ def _http_url(value: str, base: str) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
+def _thumbnail(tags: Mapping[str, list[str]], page_url: str) -> str | None:
+    """The page's picture of the paper (`og:image`), when it is one: an http(s) URL that fits its column, not the
+    site's logo (arXiv's and bioRxiv's pages give theirs: "logo" in its URL or its og:image:alt) and not a pixel
+    (an og:image:width or height of 1)."""
+    if any(_ONE_PIXEL.fullmatch(v.strip()) for v in _all(tags, ("og:image:width", "og:image:height"))):
+        return None
+    if any("logo" in v.lower() for v in tags.get("og:image:alt", ())):
+        return None
+    for value in _all(tags, ("og:image:secure_url", "og:image", "og:image:url")):
+        image = _http_url(value, page_url)
+        if image is not None:
+            return None if "logo" in image.lower() or len(image) > MAX_URL else image
+    return None
+
+
 def _doi_of(value: str) -> str | None:
     """The id a stated DOI gives ("doi:10.x/y", an arXiv DOI as "arxiv:..."), whatever wraps it: "doi:", a doi.org
     URL, "info:doi/"."""
@@ -296,6 +313,7 @@ def parse_landing(body: str, url: str) -> PaperMeta | None:
         year=year,
         same_as=same_as,
         resolver="landing",
+        thumbnail=_thumbnail(tags, url),
     )
 
 

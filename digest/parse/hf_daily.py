@@ -30,6 +30,7 @@ def _paper_item(entry: dict[str, Any]) -> RawItem | None:
         url=abs_url, title=title, authors=authors, abstract=abstract,
         upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
         code_url=_str(paper.get("githubRepo")), project_url=_str(paper.get("projectPage")),
+        thumbnail=_str(entry.get("thumbnail")),
     )
     return RawItem(
         guid=f"arxiv:{arxiv}", url=f"https://huggingface.co/papers/{arxiv}", title=title,

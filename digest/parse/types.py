@@ -22,6 +22,7 @@ class PaperInfo:
     title_is_metadata: bool = True  # False for a reading list's link text: evidence like any anchor
     venue: str | None = None  # a reading list's "…, NeurIPS 2021" tail, kept apart from the title
     year: int | None = None
+    thumbnail: str | None = None  # the listing's picture of the paper (Hugging Face's thumbnail)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class CandidatePaper:
     mentions: int  # items mentioning it, all time
     sources: int  # distinct sources mentioning it, all time
     sent_mentions: int | None  # what the last issue of this digest showing it counted, None if never shown
+    thumbnail_url: str | None = None  # a listing's thumbnail, else a landing page's og:image
 
 
 def last_issue(s: Session, name: str) -> DigestIssue | None:
@@ -210,7 +211,8 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
             if item_id in item_ids and heading:
                 headings.setdefault(pid, []).append(heading)
         for row in conn.execute(select(Paper.id, Paper.canonical_id, Paper.title, Paper.authors, Paper.abstract,
-                                       Paper.landing_url, Paper.pdf_url, Paper.upvotes, Paper.code_url)
+                                       Paper.landing_url, Paper.pdf_url, Paper.upvotes, Paper.code_url,
+                                       Paper.thumbnail_url)
                                 .where(Paper.id.in_(chunk))):
             st = by_id[row.id]
             out[row.id] = CandidatePaper(
@@ -218,6 +220,7 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
                 abstract=row.abstract, landing_url=row.landing_url, pdf_url=row.pdf_url, upvotes=row.upvotes,
                 code_url=row.code_url, item_ids=st.item_ids, headings=tuple(dict.fromkeys(headings.get(row.id, ()))),
                 mentions=st.mentions, sources=st.sources, sent_mentions=st.sent_mentions,
+                thumbnail_url=row.thumbnail_url,
             )
     return out
 
@@ -260,6 +263,7 @@ class IssueRecord:
     out_dir: str | None
     item_entries: Sequence[tuple[int, str | None]]  # (item id, section)
     paper_entries: Sequence[tuple[int, str | None, int, bool]]  # (paper id, section, mentions, update)
+    post_count: int | None = None  # the posts the issue shows (its item entries hold its listings' entries too)
 
 
 def record_issue(s: Session, rec: IssueRecord) -> DigestIssue:
@@ -267,7 +271,8 @@ def record_issue(s: Session, rec: IssueRecord) -> DigestIssue:
         name=rec.name, created_at=rec.created_at, window_start=rec.window_start, window_end=rec.created_at,
         status=rec.status, theme=rec.theme, subject=rec.subject, out_dir=rec.out_dir, html=rec.html, text=rec.text,
         message=rec.message, message_id=rec.message_id, recipients=list(rec.recipients), attempts=0,
-        paper_count=len(rec.paper_entries), post_count=len(rec.item_entries),
+        paper_count=len(rec.paper_entries),
+        post_count=len(rec.item_entries) if rec.post_count is None else rec.post_count,
         sent_at=rec.created_at if rec.status == "sent" else None,
     )
     s.add(issue)

@@ -101,6 +101,8 @@ def apply_meta(s: Session, paper: Paper, meta: PaperMeta, now: datetime, resolve
     if meta.venue and (paper.venue is None or quality >= paper.meta_quality):
         paper.venue = meta.venue
     paper.pdf_url = paper.pdf_url or meta.pdf_url
+    # A page's og:image only where the paper has no picture: a listing's thumbnail is the paper's own.
+    paper.thumbnail_url = paper.thumbnail_url or meta.thumbnail
     paper.updated_at = now
     s.flush()
     for other_id in dict.fromkeys((meta.canonical_id, *meta.same_as)):

@@ -17,7 +17,7 @@ from digest.store.models import CandidateLink, Item, Mention, Paper, PaperAlias,
 # The columns a mention can change; loaded once per batch for the papers the batch touches.
 _STATE = ("id", "canonical_id", "title", "title_quality", "norm_title", "authors", "abstract", "categories",
           "meta_quality", "pdf_url", "landing_url", "upvotes", "code_url", "project_url", "venue", "year",
-          "title_source", "meta_source")
+          "title_source", "meta_source", "thumbnail_url")
 
 
 class _Batch:
@@ -105,7 +105,7 @@ class _Batch:
                                "norm_title": None, "authors": [], "abstract": None, "categories": [],
                                "meta_quality": 0, "pdf_url": None, "landing_url": ref.landing_url,
                                "upvotes": None, "code_url": None, "project_url": None, "venue": None,
-                               "year": None, "title_source": None, "meta_source": None}
+                               "year": None, "title_source": None, "meta_source": None, "thumbnail_url": None}
         self._improve(pid, ref)
         for name in (ref.paper_id, ref.url):
             if name and name not in self.alias:  # an alias never moves once seen
@@ -141,6 +141,7 @@ class _Batch:
                 st["upvotes"] = info.upvotes
             st["code_url"] = info.code_url or st["code_url"]
             st["project_url"] = info.project_url or st["project_url"]
+            st["thumbnail_url"] = info.thumbnail or st["thumbnail_url"]
         if before is not None and st != before:
             self.dirty.add(pid)
 
