@@ -65,10 +65,9 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        """Every source failed and nothing could be composed, or a delivery failed."""
-        nothing = bool(self.fetch.reports) and self.fetch.failed == len(self.fetch.reports) and not any(
-            c.composed.issue_id is not None and not c.composed.empty for c in self.composed)
-        return nothing or any(d.outcome in ("failed", "unconfirmed") for d in self.deliveries)
+        """A source failed to fetch, or a delivery failed (exit 1: cron mails the log). Lookups that could not
+        reach a metadata API are reported, not a failure: the papers are looked up on a later run."""
+        return self.fetch.failed > 0 or any(d.outcome in ("failed", "unconfirmed") for d in self.deliveries)
 
 
 @dataclass
@@ -214,6 +213,23 @@ class Runtime:
             results += send_pending(engine, cfg.name, self.config.smtp, now)
         return results, composed
 
+    def send_plan(self, cfg: DigestConfig) -> list[Planned]:
+        """What `send` would mail now, changing nothing: the pending issues (retries first), else a new issue
+        composed as `send` would compose it (not recorded). Works before any recipient is configured."""
+        from digest.store import digests as issues
+        from digest.store.repository import session
+
+        with session(self.store.reader()) as s:
+            waiting = issues.issues_in_state(s, cfg.name, "pending", "sending")
+            planned = [Planned(i.subject or "", len((i.message or "").encode()), i.id) for i in waiting
+                       if i.status == "pending"]
+            if waiting:
+                return planned
+        done = self.compose_run(cfg, now=self.clock(), record=False)
+        if done.composed.empty:
+            return []
+        return [Planned(done.composed.view.subject, len(done.composed.message), None)]
+
     def run(self, *, on_fetched: Callable[[RunSummary], None] | None = None,
             on_composed: Callable[[Compose], None] | None = None,
             progress: Callable[[list[SourceForFetch]], Callable[[SourceReport], None]] | None = None) -> RunResult:
@@ -254,6 +270,15 @@ class Runtime:
 
     def close(self) -> None:
         self.store.close()
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A message `send` would mail: its subject, size, and the pending issue it is (None: a new issue)."""
+
+    subject: str
+    size: int
+    issue_id: int | None
 
 
 class FetchRefused(AppError):

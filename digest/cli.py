@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -30,6 +30,10 @@ class _Commands(TyperGroup):
     """Every command runs inside this: a store that refuses service (full disk, read-only, locked past
     busy_timeout) or a file system that refuses a write ends the command with one line, never a traceback."""
 
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        _plain_metavars(self)
+
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
@@ -41,6 +45,20 @@ class _Commands(TyperGroup):
         finally:
             if isinstance(ctx.obj, Context):
                 ctx.obj.close()
+
+
+def _plain_metavars(command: Any) -> None:
+    """Help shows `--source SOURCE`, as other tools do, not typer's `--source <list[str]>`."""
+    for param in command.params:
+        if param.param_type_name == "argument" and param.name:  # NAME, [NAME]: no "<str>", no "{url}"
+            shown = param.name.upper() if param.required else f"[{param.name.upper()}]"
+            param.display_type_rich = lambda ctx: ""
+            param._usage_display_name = lambda shown=shown: shown
+            param._rich_display_name = lambda shown=shown: shown.strip("[]")
+        elif param.metavar is None and not getattr(param, "is_flag", False) and param.name:
+            param.metavar = param.name.upper()
+    for sub in getattr(command, "commands", {}).values():
+        _plain_metavars(sub)
 
 
 def _refusal(c: Context | None, exc: BaseException) -> str | None:
@@ -64,7 +82,8 @@ app = typer.Typer(
     name="digest",
     help="Follow research blogs and paper listings; compose them into a digest.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -163,8 +182,23 @@ class Context:
         return self.store.reader()
 
 
+# How much goes to stderr: -q only errors, -v also each source's outcome. Data and JSON go to stdout, unprefixed.
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+_verbosity = NORMAL
+
+
+def say(message: str, *, level: int = NORMAL) -> None:
+    """A line for the person (or the cron log) watching: on stderr, stamped with the UTC time when stderr is not a
+    terminal (a log file), left out below the chosen verbosity."""
+    if level > _verbosity:
+        return
+    if not sys.stderr.isatty():
+        message = "\n".join(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {line}" for line in message.splitlines())
+    typer.echo(message, err=True)
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    typer.echo(f"digest: error: {message}", err=True)
+    say(f"digest: error: {message}", level=QUIET)
     raise typer.Exit(code)
 
 
@@ -201,7 +235,12 @@ def main_options(
                                            "else the config, else the user data dir).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say how each source went.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr (data on stdout is "
+                                        "unchanged).")] = False,
 ) -> None:
+    global _verbosity
+    _verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
     ctx.obj = Context(config_path=config, db=db)
 
 
@@ -370,7 +409,7 @@ def sources_add(
         typer.echo(f"added {src.name}: {src.url}" + (f" ({kind}, {adapter})" if adapter else "")
                    + (f" ({how})" if how else ""))
     if note:
-        typer.echo(note, err=True)
+        say(note)
 
 
 @sources_app.command("list")
@@ -518,7 +557,7 @@ def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help
                                     now=now_utc())
                     added += 1
                     continue
-            typer.echo(o.line(), err=True)
+            say(o.line())
             skipped += 1
     typer.echo(f"imported {added} source{'s' if added != 1 else ''} from {file} ({skipped} skipped)")
 
@@ -543,9 +582,11 @@ def _print_report(r: SourceReport) -> None:
     if r.outcome == "not_stored":  # one line at the end says why for all of them (_fetch)
         return
     if r.error:
-        typer.echo(f"digest: {r.name} ({r.url}): {r.error}", err=True)
+        say(f"digest: {r.name} ({r.url}): {r.error}", level=QUIET)
     if r.note:
-        typer.echo(f"digest: {r.name}: {r.note}", err=True)
+        say(f"digest: {r.name}: {r.note}")
+    if not r.error and not r.note:
+        say(f"{r.name}: {r.outcome.replace('_', ' ')}, {r.new_items} new, {r.updated_items} updated", level=VERBOSE)
 
 
 def _fetch(c: Context, *, every: bool, names: list[str], stop: threading.Event | None = None) -> RunSummary:
@@ -567,7 +608,7 @@ def _app(work: Callable[[], T]) -> T:
 
 def _progress(due: list[SourceForFetch]) -> Callable[[SourceReport], None]:
     """Each source's problems on stderr as it is written; on a terminal, a progress bar too."""
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or _verbosity == QUIET:
         return _print_report
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -610,15 +651,38 @@ def fetch(
     all_: Annotated[bool, typer.Option("--all", help="Fetch every enabled source now, due or not.")] = False,
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Fetch only this source (name or "
                                                      "URL); repeat for several.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of a line.")] = False,
 ) -> None:
-    """Fetch the sources that are due and store their new items."""
+    """Fetch the sources that are due and store their new items. Exit 1 when any source failed."""
     c = _ctx(ctx)
     summary = _fetch(c, every=all_, names=source or [])
-    typer.echo(summary.line())
-    if enriched := c.runtime.enrich_after(summary):
-        typer.echo(enriched)
-    if summary.reports and summary.failed == len(summary.reports):
+    enriched = c.runtime.enrich_after(summary)
+    if as_json:
+        typer.echo(json.dumps({**_fetch_json(summary), "metadata": enriched}, indent=2))
+    else:
+        typer.echo(summary.line())
+        if enriched:
+            typer.echo(enriched)
+    if summary.failed:
         raise typer.Exit(EXIT_ERROR)
+
+
+def _fetch_json(summary: RunSummary) -> dict[str, object]:
+    return {"fetched": summary.count("ok"), "not_modified": summary.count("not_modified"), "failed": summary.failed,
+            "new_items": summary.new_items, "updated_items": summary.updated_items,
+            "taken_by_other_workers": summary.elsewhere, "seconds": round(summary.seconds, 3),
+            "sources": [{"name": r.name, "url": r.url, "outcome": r.outcome, "new_items": r.new_items,
+                         "updated_items": r.updated_items, "error": r.error, "note": r.note} for r in summary.reports]}
+
+
+def _compose_json(done: Compose) -> dict[str, object]:
+    composed, v = done.composed, done.composed.view
+    return {"digest": v.name, "subject": v.subject, "status": composed.status, "papers": v.paper_count,
+            "posts": v.post_count, "files": [str(p) for p in done.paths]}
+
+
+def _delivery_json(d: Delivery) -> dict[str, object]:
+    return {"issue": d.issue_id, "subject": d.subject, "outcome": d.outcome, "detail": d.detail}
 
 
 # --- compose / send / run / archive -------------------------------------------------------------------
@@ -642,7 +706,7 @@ def _lock_said() -> Iterator[None]:
     try:
         yield
     except LockHeld as exc:
-        typer.echo(f"digest: {exc}; exiting (EX_TEMPFAIL)", err=True)
+        say(f"digest: {exc}; exiting (EX_TEMPFAIL)", level=QUIET)
         raise typer.Exit(EX_TEMPFAIL) from None
     except LockError as exc:
         fail(str(exc))
@@ -665,8 +729,8 @@ def _said_composed(done: Compose, *, record: bool) -> None:
             None: " (not recorded)"}[composed.status]
     if composed.status is None and composed.empty and record:
         note = " (nothing new: no issue recorded)"
-    typer.echo(f"composed {v.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
-               f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}", err=True)
+    say(f"composed {v.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
+               f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}")
 
 
 def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
@@ -711,7 +775,7 @@ def _report_deliveries(results: list[Delivery]) -> bool:
             typer.echo(f"re-queued: {d.subject}")
         else:
             ok = False
-            typer.echo(f"digest: {d.outcome}: {d.subject}: {d.detail or ''}".rstrip(": "), err=True)
+            say(f"digest: {d.outcome}: {d.subject}: {d.detail or ''}".rstrip(": "), level=QUIET)
     return ok
 
 
@@ -723,44 +787,79 @@ def send(
                                           "record nothing.")] = False,
     resend_unconfirmed: Annotated[bool, typer.Option("--resend-unconfirmed", help="Queue again issues whose "
                                                      "delivery a crashed run could not confirm.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of lines.")] = False,
 ) -> None:
-    """Mail the digest: pending issues first (retries), else compose a new issue and send it. Holds the run lock."""
+    """Mail the digest: pending issues first (retries), else compose a new issue and send it. Holds the run lock.
+    Exit 1 when a delivery failed."""
     c = _ctx(ctx)
     cfg = _digest_cfg(c, name)
+    if dry_run:
+        _send_preview(c, cfg, as_json=as_json)
+        return
     if not cfg.recipients:
         fail(f"digest {cfg.name!r} has no recipients configured (add recipients = [...] to its [[digests]])")
-    if dry_run:
-        composed = _compose_to(c, cfg, now=now_utc(), since=None, theme=None, record=False, out_dir=None).composed
-        typer.echo(f"would send {composed.view.subject!r} ({len(composed.message)} bytes) to "
-                   f"{', '.join(cfg.recipients)} via {c.config.smtp.host}:{c.config.smtp.port}")
-        return
     with _lock_said():  # send_run takes the run lock
         results, composed = _app(lambda: c.runtime.send_run(cfg, resend_unconfirmed=resend_unconfirmed))
     if composed is not None:
         _said_composed(composed, record=True)
-    if not results:
-        typer.echo(f"nothing to send for {cfg.name}")
-    if not _report_deliveries(results):
+    if as_json:
+        typer.echo(json.dumps({"composed": _compose_json(composed) if composed else None,
+                               "deliveries": [_delivery_json(d) for d in results]}, indent=2))
+        ok = all(d.outcome in ("sent", "requeued") for d in results)
+    else:
+        if not results:
+            typer.echo(f"nothing to send for {cfg.name}")
+        ok = _report_deliveries(results)
+    if not ok:
         raise typer.Exit(EXIT_ERROR)
 
 
+def _send_preview(c: Context, cfg: DigestConfig, *, as_json: bool) -> None:
+    """What `send` would do now, without doing it: the pending issues it would retry, else the new issue."""
+    plan = _app(lambda: c.runtime.send_plan(cfg))
+    to = ", ".join(cfg.recipients) if cfg.recipients else "nobody yet (add recipients = [...] to its [[digests]])"
+    via = f"{c.config.smtp.host}:{c.config.smtp.port}"
+    if as_json:
+        typer.echo(json.dumps({"would_send": [{"subject": p.subject, "bytes": p.size, "pending_issue": p.issue_id}
+                                              for p in plan], "recipients": list(cfg.recipients), "smtp": via},
+                              indent=2))
+        return
+    if not plan:
+        typer.echo(f"nothing to send for {cfg.name}")
+    for p in plan:
+        what = f"pending issue {p.issue_id}" if p.issue_id is not None else "a new issue"
+        typer.echo(f"would send {p.subject!r} ({p.size} bytes, {what}) to {to} via {via}")
+
+
 @app.command()
-def run(ctx: typer.Context) -> None:
-    """What cron calls: fetch due sources, then compose and deliver every digest that is due. Holds a lock."""
+def run(ctx: typer.Context,
+        as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of lines.")] = False,
+        ) -> None:
+    """What cron calls: fetch due sources, then compose and deliver every digest that is due. Holds a lock.
+    Exit 1 when a source failed to fetch or a delivery failed; 75 when another run holds the lock."""
     c = _ctx(ctx)
 
     def composed(done: Compose) -> None:
         _said_composed(done, record=True)
-        for p in done.paths:
-            typer.echo(str(p))
+        if not as_json:
+            for p in done.paths:
+                typer.echo(str(p))
+
+    def fetched(summary: RunSummary) -> None:
+        if not as_json:
+            typer.echo(summary.line())
 
     with _lock_said():  # run takes the run lock
-        result = _app(lambda: c.runtime.run(on_fetched=lambda summary: typer.echo(summary.line()),
-                                            on_composed=composed, progress=_progress))
-    if result.enriched:
-        typer.echo(result.enriched)
-    delivered = _report_deliveries(result.deliveries)
-    if result.failed or not delivered:
+        result = _app(lambda: c.runtime.run(on_fetched=fetched, on_composed=composed, progress=_progress))
+    if as_json:
+        typer.echo(json.dumps({"fetch": _fetch_json(result.fetch), "metadata": result.enriched,
+                               "composed": [_compose_json(d) for d in result.composed],
+                               "deliveries": [_delivery_json(d) for d in result.deliveries]}, indent=2))
+    else:
+        if result.enriched:
+            typer.echo(result.enriched)
+        _report_deliveries(result.deliveries)
+    if result.failed:
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -983,7 +1082,7 @@ def db_copy(
     except StoreError as exc:
         fail(str(exc))
     try:
-        results = copy_store(src, dst, on_table=lambda name, n: typer.echo(f"copying {name}: {n} rows", err=True))
+        results = copy_store(src, dst, on_table=lambda name, n: say(f"copying {name}: {n} rows"))
     except TargetNotEmpty as exc:
         fail(f"{redacted(target)}: {exc}", code=EXIT_USAGE)
     finally:
@@ -1014,7 +1113,7 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    typer.echo(f"worker started on {c.store_name}", err=True)
+    say(f"worker started on {c.store_name}")
     while not stop.is_set():
         summary = _fetch(c, every=False, names=[], stop=stop)
         if summary.reports:
@@ -1023,7 +1122,7 @@ def worker(
                 typer.echo(enriched)
             continue  # more may have come due while this round ran
         stop.wait(poll)
-    typer.echo("worker stopped", err=True)
+    say("worker stopped")
 
 
 @app.command()
@@ -1060,7 +1159,7 @@ def main() -> None:
     # instead of ~50 ms at 100,000, and peak RSS is unchanged (what a run frees, it frees by refcount).
     gc.set_threshold(1_000_000, 50, 100)
     try:
-        app()
+        app(prog_name="digest")
     finally:
         # The interpreter's last full collection at exit would walk every object the run built and the
         # imports made (~40 ms of a 0.5 s warm run); a process about to end need not free them one by one.

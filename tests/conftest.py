@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -117,7 +118,16 @@ def engine(db_url: str):  # type: ignore[no-untyped-def]
 class CliResult:
     exit_code: int
     stdout: str
-    stderr: str
+    stderr: str  # without the time stamps a log line gets when stderr is not a terminal (stderr_raw has them)
+    stderr_raw: str = ""
+
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", re.MULTILINE)
+
+
+def unstamped(stderr: str) -> str:
+    """stderr without the UTC time stamps digest puts before each line when stderr is not a terminal."""
+    return STAMP.sub("", stderr)
 
 
 class Cli:
@@ -138,7 +148,7 @@ class Cli:
         from digest.cli import app
 
         result = self.runner.invoke(app, self._args(args), catch_exceptions=False)
-        out = CliResult(result.exit_code, result.stdout, result.stderr)
+        out = CliResult(result.exit_code, result.stdout, unstamped(result.stderr), result.stderr)
         if ok and result.exit_code != 0:
             raise AssertionError(f"digest {' '.join(args)} exited {result.exit_code}:\n{out.stdout}\n{out.stderr}")
         return out

@@ -177,8 +177,8 @@ def test_a_failing_source_is_reported_and_shown_in_status(cli: Cli, httpserver, 
     httpserver.expect_request("/broken").respond_with_data("oops", status=500)
     cli("sources", "add", httpserver.url_for("/broken"), "--name", "broken")
     cli("sources", "add", serve_feed("/ok.atom", ATOM, "application/atom+xml"), "--name", "ok")
-    result = cli("fetch")
-    assert result.exit_code == 0
+    result = cli("fetch", ok=False)
+    assert result.exit_code == 1  # any source that failed fails the run (docs/cron.md), the others are stored
     assert "fetched 1, not modified 0, failed 1, new items 2" in result.stdout
     assert f"broken ({httpserver.url_for('/broken')}): HTTP 500 Internal Server Error" in result.stderr
     table = cli("status").stdout
@@ -188,7 +188,9 @@ def test_a_failing_source_is_reported_and_shown_in_status(cli: Cli, httpserver, 
     assert rows["broken"]["error_count"] == 1 and rows["ok"]["items"] == 2
 
 
-def test_fetch_exits_non_zero_only_when_every_source_failed(cli: Cli, httpserver) -> None:
+def test_fetch_exits_1_when_any_source_failed_and_0_when_none_did(cli: Cli, httpserver, serve_feed) -> None:
+    cli("sources", "add", serve_feed("/ok.atom", ATOM, "application/atom+xml"), "--name", "ok")
+    assert cli("fetch").exit_code == 0
     httpserver.expect_request("/broken").respond_with_data("oops", status=500)
     cli("sources", "add", httpserver.url_for("/broken"), "--name", "broken")
     assert cli("fetch", ok=False).exit_code == 1
