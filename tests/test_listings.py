@@ -574,6 +574,55 @@ def test_staleness_is_only_judged_for_arxiv_announcement_feeds(
     assert store_rows(engine, "SELECT stale_count FROM sources") == [(0,)]
 
 
+# --- recognised by content, wherever it is served ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "content_type"), [
+    (ARXIV_RSS, JSON), (ARXIV_RSS, "text/xml"), (ARXIV_ATOM, "application/octet-stream"), (ARXIV_ATOM, ATOM),
+])
+def test_an_arxiv_feed_at_a_url_that_does_not_say_so_is_read_as_arxiv_announcements(
+        name: str, content_type: str, serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/mirror/cs-ai.xml", document(name), content_type=content_type)
+    cli_no_enrich("sources", "add", url, "--name", "mirror", "--as-is")  # a plain feed: no adapter stored
+    cli_no_enrich("fetch", "--all")
+    expected = load_expected(name)
+    # each item is its paper, by canonical id; replacements are skipped as from rss.arxiv.org itself
+    assert item_guids(engine) == paper_ids(engine) == set(expected["guids"])
+    assert own_paper_of_each_item(engine) == {guid: guid for guid in expected["guids"]}
+    first = paper_row(engine, expected["guids"][0])
+    assert first["authors"] == list(expected["items"][0]["paper"]["authors"])
+    assert first["title_quality"] == TITLE_FROM_LISTING
+
+
+@pytest.mark.parametrize("content_type", [JSON, TEXT, "text/xml; charset=utf-8"])
+def test_hugging_face_daily_papers_json_at_a_url_that_does_not_say_so_is_read_as_papers(
+        content_type: str, serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/daily.json", document(HF_JSON), content_type=content_type)
+    cli_no_enrich("sources", "add", url, "--name", "daily", "--as-is")
+    cli_no_enrich("fetch", "--all")
+    assert item_guids(engine) == paper_ids(engine) == set(load_expected(HF_JSON)["guids"])
+    assert paper_row(engine, "arxiv:2608.10231")["upvotes"] == 41
+
+
+def test_the_hugging_face_page_served_as_json_is_still_read_as_the_page(
+        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve(httpserver, "/papers/date/2026-08-13", document(HF_PAGE), JSON)
+    cli_no_enrich("sources", "add", real_host("huggingface.co", "/papers/date/2026-08-13"), "--name", "hf")
+    cli_no_enrich("fetch", "--all")
+    assert item_guids(engine) == set(load_expected(HF_PAGE)["guids"])
+
+
+def test_a_source_set_to_read_arxiv_that_serves_a_json_feed_is_read_as_one_and_says_so(
+        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    feed = (FIXTURES / "feeds" / "feedjira__json_feed_inessential.json").read_bytes()
+    url = serve_feed("/moved/feed", feed, content_type=RSS)
+    cli_no_enrich("sources", "add", url, "--name", "moved", "--adapter", "arxiv-rss", "--as-is")
+    result = cli_no_enrich("fetch", "--all")
+    said = "the source is set to read arxiv-rss, but the document is a JSON Feed; read as such"
+    assert f"digest: moved: {said}" in result.stderr
+    assert len(item_guids(engine)) == 20
+    assert store_rows(engine, "SELECT warning FROM fetches") == [(said,)]
+
+
 # --- reading lists -------------------------------------------------------------------------------------------------
 
 def test_pipes_inside_math_code_or_escaped_do_not_split_a_markdown_table_row() -> None:

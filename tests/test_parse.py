@@ -368,3 +368,49 @@ def test_parse_document_reads_json_feeds_by_content_type_and_xml_feeds_by_conten
 def test_xml_that_is_not_a_feed_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="not a feed"):
         parse_feed(b'<?xml version="1.0"?><note><to>you</to></note>', url="https://example.com/f")
+
+
+# --- recognised by content, whatever the Content-Type (issue 14) ----------------------------------------------------
+
+MEDIUM = "rss-parser__medium_content-encoded.rss"
+JEKYLL = "iclr-blogposts-2024__feed_jekyll.atom.xml"
+JSON_FEED = "feedjira__json_feed_inessential.json"
+RDF = (b'<?xml version="1.0" encoding="utf-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+       b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+       b'<channel rdf:about="https://lab.example/"><title>Lab notes</title><link>https://lab.example/</link>'
+       b'<description>notes</description></channel>'
+       b'<item rdf:about="https://lab.example/1"><title>One</title><link>https://lab.example/1</link>'
+       b'<dc:date>2024-03-01T10:00:00Z</dc:date></item>'
+       b'<item rdf:about="https://lab.example/2"><title>Two</title><link>https://lab.example/2</link></item>'
+       b'</rdf:RDF>')
+
+
+def guids_read(body: bytes, content_type: str) -> list[str | None]:
+    return [i.guid for i in parse_feed(body, url="https://example.org/feed", content_type=content_type).items]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "text/plain",
+                                          "application/octet-stream", "text/html; charset=utf-8"])
+def test_xml_feeds_served_as_json_or_anything_else_are_stored_as_feeds(
+        content_type: str, engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_fetch import items_of, report_for
+
+    documents = {"medium": (fixture_bytes(f"feeds/{MEDIUM}"), "application/rss+xml"),
+                 "jekyll": (fixture_bytes(f"feeds/{JEKYLL}"), "application/atom+xml"),
+                 "rdf": (RDF, "application/rdf+xml")}
+    ids = {name: add_source(serve_feed(f"/{name}", body, content_type=content_type), name=name)
+           for name, (body, _) in documents.items()}
+    summary = fetch_all()
+    for name, (body, right_type) in documents.items():
+        report = report_for(summary, name)
+        assert (report.outcome, report.error, report.note) == ("ok", None, None), name
+        assert sorted(i.guid for i in items_of(engine, ids[name])) == sorted(guids_read(body, right_type)), name
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "application/rss+xml; charset=utf-8", None])
+def test_a_json_feed_served_as_xml_even_behind_a_byte_order_mark_is_read(content_type: str | None) -> None:
+    body = fixture_bytes(f"feeds/{JSON_FEED}")
+    for document in (body, b"\xef\xbb\xbf" + body, b"\xef\xbb\xbf\r\n" + body):
+        feed = parse_document(document, url="https://inessential.com/feed.json", content_type=content_type)
+        assert len(feed.items) == 20
+        assert feed.title == "inessential.com"

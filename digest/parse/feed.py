@@ -7,10 +7,13 @@ import html
 import io
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from digest.parse.types import ParsedFeed, ParseError, RawItem
+
+if TYPE_CHECKING:
+    from digest.parse.sniff import Format
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -201,14 +204,14 @@ def _summary(entry: Any) -> str | None:
     return html.escape(value) if detail.get("type") == "text/plain" else str(value)
 
 
-def _looks_like_json(body: bytes, content_type: str | None) -> bool:
-    ct = (content_type or "").lower()
-    return "json" in ct or body.lstrip()[:1] == b"{"
+def parse_feed(body: bytes, *, url: str, content_type: str | None = None, fmt: Format | None = None) -> ParsedFeed:
+    """bytes -> items, whatever the Content-Type says (`fmt`, sniffed when not given, decides JSON or XML).
+    Raises ParseError when the document is not a feed at all."""
+    if fmt is None:
+        from digest.parse.sniff import sniff
 
-
-def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
-    """bytes -> items. Raises ParseError when the document is not a feed at all."""
-    if _looks_like_json(body, content_type):
+        fmt = sniff(body, content_type)
+    if fmt in ("json-feed", "json", "hf-daily"):
         from digest.parse.jsonfeed import parse_json_feed
 
         return parse_json_feed(body, url=url)
@@ -234,11 +237,15 @@ def run_feedparser(body: bytes, content_type: str | None) -> Any:
     Its sanitiser and URI resolution are off (8x faster; clean/ does both). No content-location:
     feedparser would resolve plain <guid>s against it, so a feed that moved would re-key every item;
     links are resolved by the callers instead, and xml:base still applies inside feedparser.
+    The media type it is told is always XML, with the server's charset: under the server's own (text/xml without a
+    charset, application/json) it would try US-ASCII first and call any non-ASCII feed "not well-formed".
     """
     import feedparser
 
+    charset = _charset(content_type)
+    media = f"application/xml; charset={charset}" if charset else "application/xml"
     return feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
-                            response_headers={"content-type": content_type or "application/xml"})
+                            response_headers={"content-type": media})
 
 
 def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
