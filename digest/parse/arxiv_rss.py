@@ -15,10 +15,10 @@ KEEP = frozenset({"new", "cross"})
 def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
     """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries."""
     from digest.clean.paper_ids import arxiv_id
-    from digest.parse.feed import disarm, run_feedparser, to_datetime
+    from digest.parse.feed import prepare_xml, run_feedparser, to_datetime
 
-    body, warnings = disarm(body)
-    d = run_feedparser(body, content_type)
+    body, encoding, warnings = prepare_xml(body, content_type)
+    d = run_feedparser(body, encoding)
     if not d.get("version") and not d.entries:
         raise ParseError("not an arXiv RSS/Atom feed")
     items: list[RawItem] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import html
 import io
 import re
@@ -21,8 +22,9 @@ _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]
 # The possessive `*+` matters: with backtracking, a run of empty comments took exponential time.
 _HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*+<(?:!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
-_SINGLE_BYTE_ENCODINGS = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii",
-                          "iso-8859-15"}
+# The single-byte charsets servers and templates claim by default, by Python's names for them (latin-1, l1,
+# iso_8859-1 and us-ascii are all one of these).
+_SINGLE_BYTE_CODECS = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
 
 
 def _end_of_doctype(body: bytes, start: int) -> int:
@@ -78,36 +80,77 @@ def disarm(body: bytes) -> tuple[bytes, list[str]]:
     return body, warnings
 
 
-def fix_declared_encoding(body: bytes, http_charset: str | None) -> tuple[bytes, list[str]]:
-    """A prolog claiming a single-byte encoding over bytes that are valid UTF-8 is a lie often told.
+# Byte order marks, UTF-32 before UTF-16 (FF FE 00 00 begins with FF FE); the codec named reads and drops its mark.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
 
-    Multi-byte UTF-8 sequences practically never occur by accident in windows-1252 text, so when
-    the server said nothing and the bytes decode as UTF-8, trust the bytes (as Miniflux does).
-    """
-    m = _XML_DECL.match(body)
-    if http_charset:
-        # The HTTP charset wins over the prolog (RFC 7303); say so in the prolog too, so that every
-        # parser (lxml on the fast path, feedparser otherwise) reads the bytes the same way.
-        if m and m.group(2).decode("ascii").lower() != http_charset.lower():
-            import codecs
 
-            try:
-                codecs.lookup(http_charset)
-            except LookupError:
-                return body, [f"unknown charset {http_charset!r} in Content-Type; the prolog's is used"]
-            return body[:m.start(2)] + http_charset.encode("ascii") + body[m.end(2):], []
-        return body, []
-    if not m or m.group(2).decode("ascii").lower() not in _SINGLE_BYTE_ENCODINGS:
-        return body, []
+def _without_bom(body: bytes) -> tuple[bytes, bool]:
+    """The body as UTF-8 without its byte order mark, and whether it had one (UTF-16 and -32 are transcoded)."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:], True
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body.decode(codec, "replace").encode("utf-8"), True
+    return body, False
+
+
+def _is_multibyte_utf8(body: bytes) -> bool:
+    """Non-ASCII bytes that decode as UTF-8: practically never windows-1252 or Latin-1 text by accident."""
     if body.isascii():
-        return body, []
+        return False
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        return body, []
-    declared = m.group(2).decode("ascii")
-    fixed = body[:m.start(2)] + b"utf-8" + body[m.end(2):]
-    return fixed, [f"document declared {declared} but is UTF-8; read as UTF-8"]
+        return False
+    return True
+
+
+def _declare(body: bytes, encoding: str) -> bytes:
+    """The prolog made to name `encoding`, so that lxml and feedparser read the bytes the same way."""
+    m = _XML_DECL.match(body)
+    if not m or m.group(2).decode("ascii").lower() == encoding.lower():
+        return body
+    return body[:m.start(2)] + encoding.encode("ascii") + body[m.end(2):]
+
+
+def _codec(name: str) -> str | None:
+    """Python's name for a charset, or None when Python does not know it."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _single_byte(name: str) -> bool:
+    return _codec(name) in _SINGLE_BYTE_CODECS
+
+
+def settle_encoding(body: bytes, http_charset: str | None) -> tuple[bytes, str | None, list[str]]:
+    """(body, encoding, warnings): the encoding decided once for both parsers, in RFC 7303's order.
+
+    A byte order mark decides first (the body comes back as UTF-8 without it), then the HTTP charset, then the
+    prolog. One exception, in either of the last two: a single-byte charset (Latin-1, windows-1252, ASCII) over
+    bytes that are valid multi-byte UTF-8 is a lie often told (a server's default, a template's prolog), and the
+    bytes are read as UTF-8 with a warning, as Miniflux does. `encoding` is None when the prolog (or XML's
+    default, UTF-8) decides; the prolog, when there is one, is rewritten to name what was decided.
+    """
+    body, had_bom = _without_bom(body)
+    if had_bom:
+        return _declare(body, "utf-8"), "utf-8", []
+    warnings: list[str] = []
+    if http_charset and _codec(http_charset) is None:
+        warnings.append(f"unknown charset {http_charset!r} in Content-Type; the prolog's is used")
+    elif http_charset:
+        if _single_byte(http_charset) and _is_multibyte_utf8(body):
+            return (_declare(body, "utf-8"), "utf-8",
+                    [f"the server said the document is {http_charset} but it is UTF-8; read as UTF-8"])
+        return _declare(body, http_charset), http_charset, []
+    m = _XML_DECL.match(body)
+    if m and _single_byte(m.group(2).decode("ascii")) and _is_multibyte_utf8(body):
+        warnings.append(f"document declared {m.group(2).decode('ascii')} but is UTF-8; read as UTF-8")
+        return _declare(body, "utf-8"), "utf-8", warnings
+    return body, None, warnings
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -204,6 +247,13 @@ def _summary(entry: Any) -> str | None:
     return html.escape(value) if detail.get("type") == "text/plain" else str(value)
 
 
+def prepare_xml(body: bytes, content_type: str | None) -> tuple[bytes, str | None, list[str]]:
+    """(body, encoding, warnings): a feed disarmed and its encoding settled, for either parser."""
+    body, warnings = disarm(body)
+    body, encoding, more = settle_encoding(body, _charset(content_type))
+    return body, encoding, [*warnings, *more]
+
+
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None, fmt: Format | None = None) -> ParsedFeed:
     """bytes -> items, whatever the Content-Type says (`fmt`, sniffed when not given, decides JSON or XML).
     Raises ParseError when the document is not a feed at all."""
@@ -215,43 +265,42 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None, fmt: F
         from digest.parse.jsonfeed import parse_json_feed
 
         return parse_json_feed(body, url=url)
-    body, warnings = disarm(body)
-    body, more = fix_declared_encoding(body, _charset(content_type))
-    warnings += more
+    body, encoding, warnings = prepare_xml(body, content_type)
     from digest.parse.fastfeed import NotFast, parse_fast
 
     try:
         parsed = parse_fast(body, url=url)
     except NotFast:
-        parsed = _parse_with_feedparser(body, url=url, content_type=content_type)
+        parsed = _parse_with_feedparser(body, url=url, content_type=content_type, encoding=encoding)
     if warnings:
         parsed = ParsedFeed(title=parsed.title, site_url=parsed.site_url, items=parsed.items,
                             warnings=[*warnings, *parsed.warnings], built=parsed.built)
     return parsed
 
 
-def run_feedparser(body: bytes, content_type: str | None) -> Any:
-    """The one way digest calls feedparser; `body` must already be disarmed.
+def run_feedparser(body: bytes, encoding: str | None) -> Any:
+    """The one way digest calls feedparser; `body` must already be disarmed and its `encoding` settled.
 
     Always a file object: given bytes or str, feedparser may read a local path or fetch a URL itself.
     Its sanitiser and URI resolution are off (8x faster; clean/ does both). No content-location:
     feedparser would resolve plain <guid>s against it, so a feed that moved would re-key every item;
     links are resolved by the callers instead, and xml:base still applies inside feedparser.
-    The media type it is told is always XML, with the server's charset: under the server's own (text/xml without a
-    charset, application/json) it would try US-ASCII first and call any non-ASCII feed "not well-formed".
+    The media type it is told is always XML: under the server's (text/xml without a charset, application/json)
+    it would ignore the settled encoding, try US-ASCII first and call any non-ASCII feed "not well-formed".
     """
     import feedparser
 
-    charset = _charset(content_type)
-    media = f"application/xml; charset={charset}" if charset else "application/xml"
+    media = f"application/xml; charset={encoding}" if encoding else "application/xml"
     return feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
                             response_headers={"content-type": media})
 
 
-def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
-    """The lenient path, for everything the fast path declines. `body` is already disarmed."""
+def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
+                           encoding: str | None = None) -> ParsedFeed:
+    """The lenient path, for everything the fast path declines. `body` is already disarmed and its `encoding`
+    settled; the Content-Type only tells an HTML page apart."""
     warnings: list[str] = []
-    d = run_feedparser(body, content_type)
+    d = run_feedparser(body, encoding)
     if not d.entries and not d.get("version"):
         # Checked for well-formed pages too: an XHTML page is XML but still not a feed.
         if _HTML_START.match(body) or (content_type or "").startswith("text/html"):
