@@ -576,6 +576,14 @@ def test_staleness_is_only_judged_for_arxiv_announcement_feeds(
 
 # --- recognised by content, wherever it is served ------------------------------------------------------------------
 
+API_ANSWER = "arxiv.py__q_testing_s0_m10_bc5a6c384fe9.json"
+
+
+def arxiv_api_answer() -> bytes:
+    """arxiv.py's recording of a real arXiv API answer: Atom in arXiv's namespace, each entry with its <author>s."""
+    return json.loads(document(API_ANSWER))["body"].encode()
+
+
 @pytest.mark.parametrize(("name", "content_type"), [
     (ARXIV_RSS, JSON), (ARXIV_RSS, "text/xml"), (ARXIV_ATOM, "application/octet-stream"), (ARXIV_ATOM, ATOM),
 ])
@@ -621,6 +629,33 @@ def test_a_source_set_to_read_arxiv_that_serves_a_json_feed_is_read_as_one_and_s
     assert f"digest: moved: {said}" in result.stderr
     assert len(item_guids(engine)) == 20
     assert store_rows(engine, "SELECT warning FROM fetches") == [(said,)]
+
+
+# --- every author ------------------------------------------------------------------------------------------------
+
+def test_a_real_arxiv_api_answer_served_anywhere_gives_its_papers_with_every_author(
+        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/saved/query.xml", arxiv_api_answer(), content_type="application/xml")
+    cli_no_enrich("sources", "add", url, "--name", "saved-query", "--as-is")
+    cli_no_enrich("fetch", "--all")
+    expected = load_expected(API_ANSWER)
+    assert item_guids(engine) == paper_ids(engine) == set(expected["ids"])
+    for paper, entry in expected["entries"].items():
+        assert paper_row(engine, paper)["authors"] == list(entry["authors"])
+    assert store_rows(engine, "SELECT author FROM items WHERE guid = 'arxiv:2202.12139'") == [
+        ("Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker",)]
+
+
+def test_dc_creator_lists_keep_every_author_however_they_are_joined() -> None:
+    feed = document(ARXIV_RSS).replace(b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, Kofi Mensah</dc:creator>",
+                                       b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, and Kofi Mensah</dc:creator>")
+    feed = feed.replace(b"<dc:creator>Sofia Lindqvist</dc:creator>",
+                        b"<dc:creator>Sofia Lindqvist</dc:creator><dc:creator>Tom Okafor and Ana Silva</dc:creator>")
+    first, second, _ = parse_document(feed, url="https://rss.arxiv.org/rss/cs.AI", content_type=RSS).items
+    assert first.paper is not None and second.paper is not None
+    assert first.paper.authors == ("Hannah M\u00fcller", "Diego Alvarez", "Kofi Mensah")
+    assert second.paper.authors == ("Sofia Lindqvist", "Tom Okafor", "Ana Silva")
+    assert second.author == "Sofia Lindqvist, Tom Okafor, Ana Silva"
 
 
 # --- reading lists -------------------------------------------------------------------------------------------------

@@ -414,3 +414,52 @@ def test_a_json_feed_served_as_xml_even_behind_a_byte_order_mark_is_read(content
         feed = parse_document(document, url="https://inessential.com/feed.json", content_type=content_type)
         assert len(feed.items) == 20
         assert feed.title == "inessential.com"
+
+
+# --- every author (issue 14) ---------------------------------------------------------------------------------------
+
+def both_paths(body: bytes):  # type: ignore[no-untyped-def]
+    """The fast path's parse and feedparser's of one document, which must agree."""
+    from digest.parse.fastfeed import parse_fast
+    from digest.parse.feed import _parse_with_feedparser, prepare_xml
+
+    prepared, encoding, _ = prepare_xml(body, None)
+    url = "https://example.org/feed"
+    return parse_fast(prepared, url=url), _parse_with_feedparser(prepared, url=url, content_type=None,
+                                                                 encoding=encoding)
+
+
+def test_an_atom_entry_with_several_authors_keeps_them_all_on_both_paths() -> None:
+    body = atom('<title>t</title><entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>'
+                '<link href="https://example.org/1"/><author><name>Ann Lee</name></author>'
+                '<author><name>Bo Chen</name><email>bo@example.org</email></author>'
+                '<author><email>nobody@example.org</email></author><author><name>Cy Diaz</name></author></entry>')
+    fast, slow = both_paths(body)
+    assert fast.items[0].author == slow.items[0].author == "Ann Lee, Bo Chen, Cy Diaz"
+
+
+def test_atom_entries_without_authors_inherit_every_author_of_the_feed_on_both_paths() -> None:
+    body = atom('<title>t</title><author><name>Ann Lee</name></author><author><name>Bo Chen</name></author>'
+                '<entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>'
+                '<link href="https://example.org/1"/></entry>')
+    fast, slow = both_paths(body)
+    assert fast.items[0].author == slow.items[0].author == "Ann Lee, Bo Chen"
+
+
+def test_rss_items_with_several_creators_keep_them_all_on_both_paths() -> None:
+    body = rss('<item><title>x</title><link>https://example.com/1</link><dc:creator>Ann Lee</dc:creator>'
+               '<dc:creator><![CDATA[Bo Chen]]></dc:creator><dc:creator>Ann Lee</dc:creator></item>'
+               '<item><title>y</title><link>https://example.com/2</link><author>jo@example.com (Jo Park)</author>'
+               '</item>').replace(b'<rss version="2.0">',
+                                  b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">')
+    fast, slow = both_paths(body)
+    assert [i.author for i in fast.items] == [i.author for i in slow.items] == ["Ann Lee, Bo Chen", "Jo Park"]
+
+
+def test_the_real_arxiv_api_answer_read_as_a_plain_feed_names_every_author_on_both_paths() -> None:
+    import json
+
+    body = json.loads(fixture_bytes("listings/arxiv.py__q_testing_s0_m10_bc5a6c384fe9.json"))["body"].encode()
+    fast, slow = both_paths(body)
+    assert [i.author for i in fast.items] == [i.author for i in slow.items]
+    assert fast.items[0].author == "Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker"

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
 
 _OAI = re.compile(r"oai:arXiv\.org:(.+)$", re.IGNORECASE)
 _ABSTRACT = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
+# dc:creator holds every author in one element: "A, B, C", "A and B", "A, B, and C".
+_NAME_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 KEEP = frozenset({"new", "cross"})
+
+
+def author_names(entry: Any) -> tuple[str, ...]:
+    """Every author: each <author> of an Atom entry, each <dc:creator>, each name inside one ("A, B, C")."""
+    from digest.parse.feed import person_name
+
+    stated = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict)] or [entry.get("author")]
+    names: list[str] = []
+    for text in stated:
+        for part in _NAME_SEPARATOR.split(str(text or "")):
+            name = person_name(part)
+            if name and name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
@@ -37,8 +54,7 @@ def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> Pars
         arxiv = canonical.removeprefix("arxiv:")
         abstract = _ABSTRACT.sub("", html.unescape(re.sub(r"<[^>]+>", " ", str(e.get("summary", ""))))).strip()
         abstract = " ".join(abstract.split()) or None
-        authors_text = str(e.get("author", "") or "")
-        authors = tuple(a.strip() for a in re.split(r",\s*|\s+and\s+", authors_text) if a.strip())
+        authors = author_names(e)
         categories = tuple(t.get("term") for t in e.get("tags") or [] if t.get("term"))
         title = " ".join(str(e.get("title", "")).split()) or None
         items.append(RawItem(

@@ -7,6 +7,7 @@ import codecs
 import html
 import io
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -204,16 +205,46 @@ def _entry_image(entry: Any) -> str | None:
     return None
 
 
-def _author(entry: Any, feed: Any) -> str | None:
-    """The entry's author name, else the feed's (Atom entries inherit it); never a bare e-mail address."""
-    for source in (entry, feed):
-        detail = source.get("author_detail") or {}
-        if detail.get("name"):
-            return str(detail["name"])
-        name = source.get("author")
-        if name and "@" not in name:
-            return str(name)
-    return None
+_EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
+
+
+def person_name(text: str | None) -> str | None:
+    """A person's name as a feed states it: "jo@example.org (Jo)" gives "Jo"; a bare e-mail address is no name."""
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    m = _EMAIL_NAME.match(text)
+    if m:
+        return m.group(1).strip()
+    return None if "@" in text else text
+
+
+def join_names(names: Iterable[str | None]) -> str | None:
+    """Every author of an item, as readers see them everywhere ("Ann, Bo, Cy"): a post or paper with three
+    authors has three, not the first or the last (feedparser's `author` is the last <author> of an entry)."""
+    kept: list[str] = []
+    for name in names:
+        if name and name not in kept:
+            kept.append(name)
+    return ", ".join(kept) or None
+
+
+def _names(source: Any) -> str | None:
+    """All the names feedparser collected for an entry or a feed (<author>, <dc:creator>...), in document order."""
+    listed = join_names(person_name(a.get("name")) for a in source.get("authors") or [] if isinstance(a, dict))
+    return listed or person_name((source.get("author_detail") or {}).get("name")) or person_name(source.get("author"))
+
+
+def _first_name(source: Any) -> str | None:
+    """The first name feedparser collected for a feed: an RSS channel names one author (dc:creator,
+    managingEditor...), and the fast path takes the first it finds."""
+    names = (person_name(a.get("name")) for a in source.get("authors") or [] if isinstance(a, dict))
+    return next((name for name in names if name), None) or person_name(source.get("author"))
+
+
+def _author(entry: Any, feed: Any, *, atom: bool) -> str | None:
+    """The entry's authors, else the feed's: all of them for Atom, whose entries inherit the feed's authors."""
+    return _names(entry) or (_names(feed) if atom else _first_name(feed))
 
 
 def _entry_link(entry: Any) -> str | None:
@@ -311,6 +342,7 @@ def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
     if d.bozo:
         what = "read leniently" if d.entries else "and no items could be read"
         warnings.append(f"feed is not well-formed, {what}: {_one_line(d.get('bozo_exception'))}")
+    atom = str(d.get("version", "")).startswith("atom")
     feed = d.feed
     site_url = _http_url(feed.get("link"), url)
     feed_base = site_url or url
@@ -322,7 +354,7 @@ def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
                 guid=str(entry["id"]).strip() if entry.get("id") else None,
                 url=link,
                 title=_text(entry.get("title"), entry.get("title_detail")),
-                author=_text(_author(entry, feed)),
+                author=_text(_author(entry, feed, atom=atom)),
                 published=to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
                 summary_html=_summary(entry),
                 content_html=_entry_content(entry),
