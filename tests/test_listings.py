@@ -631,7 +631,7 @@ def test_a_source_set_to_read_arxiv_that_serves_a_json_feed_is_read_as_one_and_s
     assert store_rows(engine, "SELECT warning FROM fetches") == [(said,)]
 
 
-# --- every author ------------------------------------------------------------------------------------------------
+# --- every author --------------------------------------------------------------------------------------------------
 
 def test_a_real_arxiv_api_answer_served_anywhere_gives_its_papers_with_every_author(
         serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
@@ -656,6 +656,26 @@ def test_dc_creator_lists_keep_every_author_however_they_are_joined() -> None:
     assert first.paper.authors == ("Hannah M\u00fcller", "Diego Alvarez", "Kofi Mensah")
     assert second.paper.authors == ("Sofia Lindqvist", "Tom Okafor", "Ana Silva")
     assert second.author == "Sofia Lindqvist, Tom Okafor, Ana Silva"
+
+
+# --- old-style arXiv ids -------------------------------------------------------------------------------------------
+
+def test_old_style_arxiv_ids_in_an_arxiv_feed_are_kept_in_their_canonical_form(
+        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    """The API names papers by URL (http://arxiv.org/abs/<id>vN); ids before 2007-04 hold a slash, and a subject
+    class (math.GT) is not part of the id (clean/paper_ids.py's form: arxiv:math/0309136)."""
+    body = (arxiv_api_answer().replace(b"2202.12139v1", b"hep-th/9901001v2")
+            .replace(b"2405.13786v1", b"math.GT/0309136v1").replace(b"2005.14124v2", b"astro-ph/0601001v3"))
+    serve(httpserver, "/atom/cs.SE", body, ATOM)
+    cli_no_enrich("sources", "add", real_host("rss.arxiv.org", "/atom/cs.SE"), "--name", "old")
+    result = cli_no_enrich("fetch", "--all")
+    assert "without an arXiv id" not in result.stderr
+    old = {"arxiv:hep-th/9901001", "arxiv:math/0309136", "arxiv:astro-ph/0601001"}
+    assert old <= item_guids(engine) and old <= paper_ids(engine)
+    assert len(item_guids(engine)) == 10
+    assert paper_row(engine, "arxiv:hep-th/9901001")["landing_url"] == "https://arxiv.org/abs/hep-th/9901001"
+    assert store_rows(engine, "SELECT url FROM items WHERE guid = 'arxiv:math/0309136'") == [
+        ("https://arxiv.org/abs/math/0309136",)]
 
 
 # --- reading lists -------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""arXiv's RSS and Atom feeds (rss.arxiv.org): new and cross-listed papers; replacements skipped."""
+"""arXiv's RSS and Atom feeds (rss.arxiv.org, and the API's answers): new and cross-listed papers, not replacements."""
 
 from __future__ import annotations
 
@@ -13,6 +13,21 @@ _ABSTRACT = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", r
 # dc:creator holds every author in one element: "A, B, C", "A and B", "A, B, and C".
 _NAME_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 KEEP = frozenset({"new", "cross"})
+
+
+def paper_id(entry: Any) -> str | None:
+    """The entry's canonical arXiv id, from its OAI id (rss.arxiv.org), else from its id or link as a URL (the
+    API's `http://arxiv.org/abs/<id>vN`); old-style ids (`hep-th/9901001`, `math.GT/0309136`) included."""
+    from digest.clean.paper_ids import arxiv_id, canonical_id
+
+    m = _OAI.match(str(entry.get("id", "")).strip())
+    if m:
+        return arxiv_id(m[1])
+    for url in (str(entry.get("link", "")), str(entry.get("id", ""))):
+        found = canonical_id(url) if "/abs/" in url else None
+        if found is not None and found.startswith("arxiv:"):
+            return found
+    return None
 
 
 def author_names(entry: Any) -> tuple[str, ...]:
@@ -31,7 +46,6 @@ def author_names(entry: Any) -> tuple[str, ...]:
 
 def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
     """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries."""
-    from digest.clean.paper_ids import arxiv_id
     from digest.parse.feed import prepare_xml, run_feedparser, to_datetime
 
     body, encoding, warnings = prepare_xml(body, content_type)
@@ -43,11 +57,7 @@ def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> Pars
         kind = str(e.get("arxiv_announce_type", "new")).strip().lower()
         if kind not in KEEP:  # replacements are not new papers
             continue
-        m = _OAI.match(str(e.get("id", "")))
-        canonical = arxiv_id(m[1]) if m else None
-        if canonical is None:
-            link = str(e.get("link", ""))
-            canonical = arxiv_id(link.rstrip("/").rsplit("/", 1)[-1]) if "/abs/" in link else None
+        canonical = paper_id(e)
         if canonical is None:
             warnings.append(f"skipped an entry without an arXiv id ({str(e.get('id', ''))[:80]!r})")
             continue
