@@ -336,7 +336,8 @@ def test_windows_1252_prolog_over_utf8_bytes_reads_euro_sign_when_parsed() -> No
     result, _ = timed_parse(body)
     assert isinstance(result, ParsedFeed)
     assert result.title == "Euro €"
-    assert result.warnings == ["document declared windows-1252 but is UTF-8; read as UTF-8"]
+    # and it lists no items, which a reader should know too
+    assert result.warnings == ["document declared windows-1252 but is UTF-8; read as UTF-8", "the feed has no items"]
 
 
 @pytest.mark.parametrize("content_type", ["application/rss+xml", "application/rss+xml; charset=utf-8", "text/xml"])

@@ -463,3 +463,49 @@ def test_the_real_arxiv_api_answer_read_as_a_plain_feed_names_every_author_on_bo
     fast, slow = both_paths(body)
     assert [i.author for i in fast.items] == [i.author for i in slow.items]
     assert fast.items[0].author == "Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker"
+
+
+# --- quiet problems are said (issue 14) ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    rss(""),
+    atom("<title>Empty</title>"),
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "Empty", "items": []}',
+    RDF.split(b"<item ")[0] + b"</rdf:RDF>",
+], ids=["rss", "atom", "json", "rdf"])
+def test_a_feed_with_no_items_says_so(body: bytes) -> None:
+    assert parse_feed(body, url="https://example.com/feed").warnings == ["the feed has no items"]
+
+
+@pytest.mark.parametrize("name", ["aipapertrails_substack.rss.xml", MEDIUM, JEKYLL])
+def test_a_feed_cut_short_is_read_as_far_as_it_goes_and_says_it_was_cut_short(name: str) -> None:
+    whole = fixture_bytes(f"feeds/{name}")
+    count = len(parse_feed(whole, url="https://example.org/feed").items)
+    feed = parse_feed(whole[:len(whole) * 2 // 3], url="https://example.org/feed")
+    assert 0 < len(feed.items) < count
+    assert feed.warnings == ["feed is not well-formed, read leniently: the document stops before its end (cut short?)"]
+
+
+def test_a_feed_that_is_broken_but_whole_says_why_not_that_it_was_cut() -> None:
+    body = rss("<item><title>Fish & chips</title><link>https://example.com/1</link></item>")
+    [warning] = parse_feed(body, url="https://example.org/feed").warnings
+    assert warning.startswith("feed is not well-formed, read leniently: ") and "cut short" not in warning
+
+
+def test_a_json_feed_cut_short_is_an_error_that_says_so() -> None:
+    body = fixture_bytes(f"feeds/{JSON_FEED}")
+    with pytest.raises(ParseError, match=r"^not a readable JSON feed: the document stops before its end \(cut short"):
+        parse_feed(body[:len(body) // 2], url="https://inessential.com/feed.json")
+
+
+@pytest.mark.parametrize(("cut", "warning"), [
+    (lambda body: body.replace(b"household tasks", b"household & kitchen tasks"),
+     "feed is not well-formed, read leniently: "),
+    (lambda body: body[:body.index(b"</item>", body.index(b"</item>") + 1) + 7],
+     "feed is not well-formed, read leniently: the document stops before its end (cut short?)"),
+], ids=["recovered", "cut-short"])
+def test_an_arxiv_feed_read_leniently_says_so(cut, warning: str) -> None:  # type: ignore[no-untyped-def]
+    body = cut(fixture_bytes("listings/arxiv_rss_cs.AI.rss.xml"))
+    feed = parse_document(body, url="https://rss.arxiv.org/rss/cs.AI", content_type="application/rss+xml")
+    assert [i.guid for i in feed.items][:2] == ["arxiv:2608.11001", "arxiv:2608.11002"]
+    assert len(feed.warnings) == 1 and feed.warnings[0].startswith(warning)

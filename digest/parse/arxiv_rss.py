@@ -45,13 +45,18 @@ def author_names(entry: Any) -> tuple[str, ...]:
 
 
 def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
-    """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries."""
-    from digest.parse.feed import prepare_xml, run_feedparser, to_datetime
+    """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries.
+
+    An announcement without papers says nothing: arXiv announces none on weekends and holidays (and the ingest
+    stage's staleness check notices a feed that stopped moving)."""
+    from digest.parse.feed import lenient_warning, prepare_xml, run_feedparser, to_datetime
 
     body, encoding, warnings = prepare_xml(body, content_type)
     d = run_feedparser(body, encoding)
     if not d.get("version") and not d.entries:
         raise ParseError("not an arXiv RSS/Atom feed")
+    if (warning := lenient_warning(d, body)) is not None:
+        warnings.append(warning)
     items: list[RawItem] = []
     for e in d.entries:
         kind = str(e.get("arxiv_announce_type", "new")).strip().lower()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from digest.parse.types import ParsedFeed, ParseError, RawItem
+from digest.parse.types import NO_ITEMS, ParsedFeed, ParseError, RawItem
 
 if TYPE_CHECKING:
     from digest.parse.sniff import Format
@@ -278,6 +278,17 @@ def _summary(entry: Any) -> str | None:
     return html.escape(value) if detail.get("type") == "text/plain" else str(value)
 
 
+# The closing tag of a feed's root, looked for at its end when the parser met an error: without it, the
+# document stopped early (a close-delimited body cut short; fetch/http catches those that have a length).
+_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>", re.IGNORECASE)
+_TAIL_BYTES = 512
+
+
+def is_cut_short(body: bytes) -> bool:
+    """True when the document's last bytes hold no closing </rss>, </feed> or </rdf:RDF>."""
+    return _ROOT_END.search(body, max(0, len(body) - _TAIL_BYTES)) is None
+
+
 def prepare_xml(body: bytes, content_type: str | None) -> tuple[bytes, str | None, list[str]]:
     """(body, encoding, warnings): a feed disarmed and its encoding settled, for either parser."""
     body, warnings = disarm(body)
@@ -301,6 +312,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None, fmt: F
 
     try:
         parsed = parse_fast(body, url=url)
+        if not parsed.items:
+            warnings.append(NO_ITEMS)
     except NotFast:
         parsed = _parse_with_feedparser(body, url=url, content_type=content_type, encoding=encoding)
     if warnings:
@@ -326,11 +339,20 @@ def run_feedparser(body: bytes, encoding: str | None) -> Any:
                             response_headers={"content-type": media})
 
 
+def lenient_warning(d: Any, body: bytes) -> str | None:
+    """What the reader should know of a document feedparser read despite its faults, or None if it had none."""
+    if not d.bozo:
+        return None
+    what = "read leniently" if d.entries else "and no items could be read"
+    why = ("the document stops before its end (cut short?)" if is_cut_short(body)
+           else _one_line(d.get("bozo_exception")))
+    return f"feed is not well-formed, {what}: {why}"
+
+
 def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
                            encoding: str | None = None) -> ParsedFeed:
     """The lenient path, for everything the fast path declines. `body` is already disarmed and its `encoding`
     settled; the Content-Type only tells an HTML page apart."""
-    warnings: list[str] = []
     d = run_feedparser(body, encoding)
     if not d.entries and not d.get("version"):
         # Checked for well-formed pages too: an XHTML page is XML but still not a feed.
@@ -339,9 +361,8 @@ def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
         if d.bozo:
             raise ParseError(f"not a readable feed: {_one_line(d.get('bozo_exception'))}")
         raise ParseError("not a feed: no RSS or Atom elements found")
-    if d.bozo:
-        what = "read leniently" if d.entries else "and no items could be read"
-        warnings.append(f"feed is not well-formed, {what}: {_one_line(d.get('bozo_exception'))}")
+    warning = lenient_warning(d, body) or (None if d.entries else NO_ITEMS)
+    warnings = [warning] if warning else []
     atom = str(d.get("version", "")).startswith("atom")
     feed = d.feed
     site_url = _http_url(feed.get("link"), url)
