@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from digest.parse.fastfeed import NotFast, parse_fast
-from digest.parse.feed import _parse_with_feedparser, disarm, fix_declared_encoding
+from digest.parse.feed import _parse_with_feedparser, disarm, settle_encoding
 from tests.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ DOCUMENTS = sorted(
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
 def test_the_fast_path_agrees_with_feedparser_or_declines(path: Path) -> None:
     body, _ = disarm(path.read_bytes())
-    body, _ = fix_declared_encoding(body, None)
+    body, _, _ = settle_encoding(body, None)
     url = "https://example.org/feeds/feed.xml"
     try:
         fast = parse_fast(body, url=url)

@@ -345,6 +345,27 @@ def test_a_greeting_dripped_a_byte_at_a_time_cannot_stretch_the_smtp_timeout(db_
     assert server.received == []
 
 
+def test_a_close_delimited_body_cut_short_is_stored_as_far_as_it_goes_with_a_cut_short_warning(
+        engine, add_source, fetch_all, scripted: Scripted) -> None:
+    """No length and no chunks: a close ends the body, so a cut one cannot be told from a whole one by HTTP. The
+    parser can: the feed stops before its closing tag. What arrived is kept, and the fetch log says why it is
+    short (the next fetch, if the server answers whole, brings the rest as new items)."""
+    body = big_feed(200)
+
+    def script(conn: socket.socket, n: int) -> None:
+        read_request(conn)
+        conn.sendall(http_head("Content-Type: application/rss+xml", "Connection: close"))
+        conn.sendall(body[:10_240])  # then closes: for HTTP that is the end of the body
+
+    sid = add_source(f"http://127.0.0.1:{scripted.start(script)}/feed.xml", name="cut-by-close")
+    report = report_for(fetch_all(timeout_total=5, timeout_connect=5), "cut-by-close")
+    assert report.outcome == "ok"
+    assert 0 < len(items_of(engine, sid)) < 200
+    [fetch] = fetch_log(engine, sid)
+    assert fetch.warning == "feed is not well-formed, read leniently: the document stops before its end (cut short?)"
+    assert report.note == fetch.warning
+
+
 # --- 3. never mailed twice: no confirmation after the message is not a failure ---------------------------------------
 
 class _Silent(Mailbox):

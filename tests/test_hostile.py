@@ -336,7 +336,8 @@ def test_windows_1252_prolog_over_utf8_bytes_reads_euro_sign_when_parsed() -> No
     result, _ = timed_parse(body)
     assert isinstance(result, ParsedFeed)
     assert result.title == "Euro €"
-    assert result.warnings == ["document declared windows-1252 but is UTF-8; read as UTF-8"]
+    # and it lists no items, which a reader should know too
+    assert result.warnings == ["document declared windows-1252 but is UTF-8; read as UTF-8", "the feed has no items"]
 
 
 @pytest.mark.parametrize("content_type", ["application/rss+xml", "application/rss+xml; charset=utf-8", "text/xml"])
@@ -355,6 +356,97 @@ def test_a_real_windows_1252_document_is_still_read_as_windows_1252() -> None:
     result, _ = timed_parse(body)
     assert isinstance(result, ParsedFeed)
     assert result.title == "Café €"
+
+
+# Real non-ASCII text of every width: two-byte é, three-byte curly quotes and CJK, a four-byte emoji.
+WIDE = "Caf\u00e9 \u201cquotes\u201d \u4e2d\u6587 \U0001f389"
+
+
+def wide_feed(prolog: str = '<?xml version="1.0" encoding="utf-8"?>', *, rdf: bool = False) -> bytes:
+    """UTF-8 bytes of an RSS 2.0 feed (the fast path's) or an RSS 1.0 one (feedparser's) titled WIDE."""
+    if rdf:
+        return (f'{prolog}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+                f'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://example.com/"><title>{WIDE}</title>'
+                f'<link>https://example.com/</link></channel><item rdf:about="https://example.com/1">'
+                f'<title>{WIDE}</title><link>https://example.com/1</link></item></rdf:RDF>').encode()
+    return (f'{prolog}<rss version="2.0"><channel><title>{WIDE}</title><link>https://example.com/</link>'
+            f'<item><title>{WIDE}</title><link>https://example.com/1</link></item></channel></rss>').encode()
+
+
+@pytest.mark.parametrize("rdf", [False, True], ids=["rss", "rdf"])
+@pytest.mark.parametrize("charset", ["iso-8859-1", "latin-1", "windows-1252", "us-ascii", "ISO-8859-15"])
+def test_utf8_bytes_under_a_single_byte_http_charset_are_read_as_utf8_with_a_warning(charset: str, rdf: bool) -> None:
+    result, _ = timed_parse(wide_feed(rdf=rdf), content_type=f"application/rss+xml; charset={charset}")
+    assert isinstance(result, ParsedFeed)
+    assert (result.title, result.items[0].title) == (WIDE, WIDE)
+    assert result.warnings == [f"the server said the document is {charset} but it is UTF-8; read as UTF-8"]
+
+
+def test_utf8_under_a_latin1_header_is_stored_as_utf8_with_the_warning_in_the_fetch_log(
+        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/wide.xml", wide_feed(), content_type="text/xml; charset=ISO-8859-1")
+    add_source(url, name="wide")
+    [report] = fetch_all().reports
+    assert report.outcome == "ok"
+    assert source_row(engine, url)[0] == WIDE
+    assert store_rows(engine, "select title from items") == [(WIDE,)]
+    assert fetch_warnings(engine) == ["the server said the document is ISO-8859-1 but it is UTF-8; read as UTF-8"]
+
+
+@pytest.mark.parametrize("rdf", [False, True], ids=["rss", "rdf"])
+def test_a_real_latin1_document_under_a_latin1_header_is_still_read_as_latin1(rdf: bool) -> None:
+    body = wide_feed(rdf=rdf).replace(WIDE.encode(), "Caf\u00e9 \u00bd".encode("latin-1"))
+    result, _ = timed_parse(body, content_type="application/rss+xml; charset=iso-8859-1")
+    assert isinstance(result, ParsedFeed)
+    assert result.title == "Caf\u00e9 \u00bd" and result.warnings == []
+
+
+PROLOGS = ["", '<?xml version="1.0" encoding="utf-8"?>', '<?xml version="1.0" encoding="windows-1252"?>',
+           "<?xml version='1.0' encoding='ISO-8859-1'?>"]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/xml", "application/rss+xml; charset=iso-8859-1",
+                                          "application/rss+xml; charset=windows-1252", "application/json"])
+@pytest.mark.parametrize("prolog", PROLOGS, ids=["none", "utf-8", "windows-1252", "latin-1"])
+def test_a_utf8_byte_order_mark_decides_and_its_characters_come_through_on_both_paths(
+        prolog: str, content_type: str | None) -> None:
+    """RFC 7303: the byte order mark before the HTTP charset and the prolog. lxml (the fast path) and feedparser
+    (the lenient one) each read the document as it is prepared, and neither may mangle it or call it broken."""
+    from digest.parse.fastfeed import parse_fast
+    from digest.parse.feed import _parse_with_feedparser, prepare_xml
+
+    body = b"\xef\xbb\xbf" + wide_feed(prolog)
+    prepared, encoding, warnings = prepare_xml(body, content_type)
+    assert warnings == []
+    fast = parse_fast(prepared, url="https://example.com/feed")
+    slow = _parse_with_feedparser(prepared, url="https://example.com/feed", content_type=content_type,
+                                  encoding=encoding)
+    for feed in (fast, slow):
+        assert (feed.title, feed.items[0].title, feed.warnings) == (WIDE, WIDE, [])
+    for rdf in (False, True):  # and the whole way, where RSS 1.0 takes feedparser's path
+        result, _ = timed_parse(b"\xef\xbb\xbf" + wide_feed(prolog, rdf=rdf), content_type=content_type)
+        assert isinstance(result, ParsedFeed)
+        assert (result.title, result.items[0].title, result.warnings) == (WIDE, WIDE, [])
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_a_utf16_document_with_its_byte_order_mark_is_read_on_both_paths(codec: str) -> None:
+    for rdf in (False, True):
+        text = wide_feed('<?xml version="1.0" encoding="UTF-16"?>', rdf=rdf).decode("utf-8")
+        body = text.encode(codec) if codec == "utf-16" else b"\xfe\xff" + text.encode(codec)
+        result, _ = timed_parse(body, content_type="application/xml; charset=utf-8")
+        assert isinstance(result, ParsedFeed)
+        assert (result.title, result.items[0].title, result.warnings) == (WIDE, WIDE, [])
+
+
+def test_a_bom_feed_served_as_text_xml_is_stored_unmangled_and_without_a_warning(
+        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/bom.rdf", b"\xef\xbb\xbf" + wide_feed(rdf=True), content_type="text/xml")
+    add_source(url, name="bom")
+    [report] = fetch_all().reports
+    assert (report.outcome, report.note) == ("ok", None)
+    assert store_rows(engine, "select title from items") == [(WIDE,)]
+    assert fetch_warnings(engine) == [None]
 
 
 # --- HTML where a feed should be -----------------------------------------------------------------------------

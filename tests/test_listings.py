@@ -602,6 +602,110 @@ def test_staleness_is_only_judged_for_arxiv_announcement_feeds(
     assert store_rows(engine, "SELECT stale_count FROM sources") == [(0,)]
 
 
+# --- recognised by content, wherever it is served ------------------------------------------------------------------
+
+API_ANSWER = "arxiv.py__q_testing_s0_m10_bc5a6c384fe9.json"
+
+
+def arxiv_api_answer() -> bytes:
+    """arxiv.py's recording of a real arXiv API answer: Atom in arXiv's namespace, each entry with its <author>s."""
+    return json.loads(document(API_ANSWER))["body"].encode()
+
+
+@pytest.mark.parametrize(("name", "content_type"), [
+    (ARXIV_RSS, JSON), (ARXIV_RSS, "text/xml"), (ARXIV_ATOM, "application/octet-stream"), (ARXIV_ATOM, ATOM),
+])
+def test_an_arxiv_feed_at_a_url_that_does_not_say_so_is_read_as_arxiv_announcements(
+        name: str, content_type: str, serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/mirror/cs-ai.xml", document(name), content_type=content_type)
+    cli_no_enrich("sources", "add", url, "--name", "mirror", "--as-is")  # a plain feed: no adapter stored
+    cli_no_enrich("fetch", "--all")
+    expected = load_expected(name)
+    # each item is its paper, by canonical id; replacements are skipped as from rss.arxiv.org itself
+    assert item_guids(engine) == paper_ids(engine) == set(expected["guids"])
+    assert own_paper_of_each_item(engine) == {guid: guid for guid in expected["guids"]}
+    first = paper_row(engine, expected["guids"][0])
+    assert first["authors"] == list(expected["items"][0]["paper"]["authors"])
+    assert first["title_quality"] == TITLE_FROM_LISTING
+
+
+@pytest.mark.parametrize("content_type", [JSON, TEXT, "text/xml; charset=utf-8"])
+def test_hugging_face_daily_papers_json_at_a_url_that_does_not_say_so_is_read_as_papers(
+        content_type: str, serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/daily.json", document(HF_JSON), content_type=content_type)
+    cli_no_enrich("sources", "add", url, "--name", "daily", "--as-is")
+    cli_no_enrich("fetch", "--all")
+    assert item_guids(engine) == paper_ids(engine) == set(load_expected(HF_JSON)["guids"])
+    assert paper_row(engine, "arxiv:2608.10231")["upvotes"] == 41
+
+
+def test_the_hugging_face_page_served_as_json_is_still_read_as_the_page(
+        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve(httpserver, "/papers/date/2026-08-13", document(HF_PAGE), JSON)
+    cli_no_enrich("sources", "add", real_host("huggingface.co", "/papers/date/2026-08-13"), "--name", "hf")
+    cli_no_enrich("fetch", "--all")
+    assert item_guids(engine) == set(load_expected(HF_PAGE)["guids"])
+
+
+def test_a_source_set_to_read_arxiv_that_serves_a_json_feed_is_read_as_one_and_says_so(
+        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    feed = (FIXTURES / "feeds" / "feedjira__json_feed_inessential.json").read_bytes()
+    url = serve_feed("/moved/feed", feed, content_type=RSS)
+    cli_no_enrich("sources", "add", url, "--name", "moved", "--adapter", "arxiv-rss", "--as-is")
+    result = cli_no_enrich("fetch", "--all")
+    said = "the source is set to read arxiv-rss, but the document is a JSON Feed; read as such"
+    assert f"digest: moved: {said}" in result.stderr
+    assert len(item_guids(engine)) == 20
+    assert store_rows(engine, "SELECT warning FROM fetches") == [(said,)]
+
+
+# --- every author --------------------------------------------------------------------------------------------------
+
+def test_a_real_arxiv_api_answer_served_anywhere_gives_its_papers_with_every_author(
+        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    url = serve_feed("/saved/query.xml", arxiv_api_answer(), content_type="application/xml")
+    cli_no_enrich("sources", "add", url, "--name", "saved-query", "--as-is")
+    cli_no_enrich("fetch", "--all")
+    expected = load_expected(API_ANSWER)
+    assert item_guids(engine) == paper_ids(engine) == set(expected["ids"])
+    for paper, entry in expected["entries"].items():
+        assert paper_row(engine, paper)["authors"] == list(entry["authors"])
+    assert store_rows(engine, "SELECT author FROM items WHERE guid = 'arxiv:2202.12139'") == [
+        ("Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker",)]
+
+
+def test_dc_creator_lists_keep_every_author_however_they_are_joined() -> None:
+    feed = document(ARXIV_RSS).replace(b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, Kofi Mensah</dc:creator>",
+                                       b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, and Kofi Mensah</dc:creator>")
+    feed = feed.replace(b"<dc:creator>Sofia Lindqvist</dc:creator>",
+                        b"<dc:creator>Sofia Lindqvist</dc:creator><dc:creator>Tom Okafor and Ana Silva</dc:creator>")
+    first, second, _ = parse_document(feed, url="https://rss.arxiv.org/rss/cs.AI", content_type=RSS).items
+    assert first.paper is not None and second.paper is not None
+    assert first.paper.authors == ("Hannah M\u00fcller", "Diego Alvarez", "Kofi Mensah")
+    assert second.paper.authors == ("Sofia Lindqvist", "Tom Okafor", "Ana Silva")
+    assert second.author == "Sofia Lindqvist, Tom Okafor, Ana Silva"
+
+
+# --- old-style arXiv ids -------------------------------------------------------------------------------------------
+
+def test_old_style_arxiv_ids_in_an_arxiv_feed_are_kept_in_their_canonical_form(
+        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    """The API names papers by URL (http://arxiv.org/abs/<id>vN); ids before 2007-04 hold a slash, and a subject
+    class (math.GT) is not part of the id (clean/paper_ids.py's form: arxiv:math/0309136)."""
+    body = (arxiv_api_answer().replace(b"2202.12139v1", b"hep-th/9901001v2")
+            .replace(b"2405.13786v1", b"math.GT/0309136v1").replace(b"2005.14124v2", b"astro-ph/0601001v3"))
+    serve(httpserver, "/atom/cs.SE", body, ATOM)
+    cli_no_enrich("sources", "add", real_host("rss.arxiv.org", "/atom/cs.SE"), "--name", "old")
+    result = cli_no_enrich("fetch", "--all")
+    assert "without an arXiv id" not in result.stderr
+    old = {"arxiv:hep-th/9901001", "arxiv:math/0309136", "arxiv:astro-ph/0601001"}
+    assert old <= item_guids(engine) and old <= paper_ids(engine)
+    assert len(item_guids(engine)) == 10
+    assert paper_row(engine, "arxiv:hep-th/9901001")["landing_url"] == "https://arxiv.org/abs/hep-th/9901001"
+    assert store_rows(engine, "SELECT url FROM items WHERE guid = 'arxiv:math/0309136'") == [
+        ("https://arxiv.org/abs/math/0309136",)]
+
+
 # --- reading lists -------------------------------------------------------------------------------------------------
 
 def test_pipes_inside_math_code_or_escaped_do_not_split_a_markdown_table_row() -> None:

@@ -320,3 +320,71 @@ def test_a_real_jekyll_feed_titles_papers_by_their_links_only() -> None:
         "arxiv:2002.08791": None,
     }
     assert not set(titles.values()) & headings
+
+
+# --- an item whose own link is a paper (issue 14) ----------------------------------------------------------------
+
+MEDIUM = "feeds/rss-parser__medium_content-encoded.rss"
+FORAGER = b"https://medium.com/invironment/the-creative-forager-125af37d838f?source=rss----d12c403d4976--food"
+EIGHT = b"https://medium.com/invironment/eight-reasons-you-shouldnt-grow-your-own-food-77cbb94ffe0b?source=rss" \
+        b"----d12c403d4976--food"
+
+
+def linking(item_link: str, body: str = "<p>No links here.</p>"):  # type: ignore[no-untyped-def]
+    from digest.clean.items import clean_items
+    from digest.parse.types import RawItem
+
+    raw = RawItem(guid="g", url=item_link, title="What I read this week", author=None, published=None,
+                  summary_html=None, content_html=body, base_url=item_link)
+    [item] = clean_items([raw])
+    return item.mentions
+
+
+@pytest.mark.parametrize(("link", "paper"), [
+    ("https://arxiv.org/abs/2401.01234", "arxiv:2401.01234"),
+    ("https://arxiv.org/abs/2401.01234v3?utm_source=rss", "arxiv:2401.01234"),
+    ("https://openreview.net/forum?id=Hkx1qkrKPr", "openreview:Hkx1qkrKPr"),
+    ("https://huggingface.co/papers/2401.01234", "arxiv:2401.01234"),
+    ("https://doi.org/10.1038/nature14539", "doi:10.1038/nature14539"),
+    ("https://arxiv.org/abs/hep-th/9901001v2", "arxiv:hep-th/9901001"),
+])
+def test_an_item_whose_own_link_is_a_paper_is_about_that_paper_even_if_its_body_links_nothing(link: str,
+                                                                                           paper: str) -> None:
+    [ref] = linking(link)
+    assert ref.paper_id == paper
+    assert ref.title is None  # the post's title is never the paper's: a resolver names it
+
+
+def test_the_items_own_paper_comes_first_and_keeps_the_evidence_of_the_bodys_link_to_it() -> None:
+    body = ('<p>Compare <a href="https://arxiv.org/abs/1706.03762">Attention Is All You Need</a> with '
+            '<a href="https://arxiv.org/pdf/2401.01234v2">Sparse Routing for Long Contexts</a>.</p>')
+    refs = linking("https://arxiv.org/abs/2401.01234", body)
+    assert [r.paper_id for r in refs] == ["arxiv:2401.01234", "arxiv:1706.03762"]
+    assert refs[0].title == "Sparse Routing for Long Contexts" and refs[0].context
+
+
+@pytest.mark.parametrize("link", [
+    "https://blog.example/posts/attention",
+    "https://blog.example/papers/attention-is-all-you-need",  # a blog's own post under /papers/: not the paper
+    "https://github.com/org/repo",
+])
+def test_an_item_whose_own_link_is_no_paper_gets_nothing_from_it(link: str) -> None:
+    assert linking(link) == ()
+
+
+def test_a_real_blog_feed_whose_items_link_papers_stores_them_as_each_items_first_mention(
+        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import fixture_bytes, store_rows
+
+    feed = fixture_bytes(MEDIUM).replace(FORAGER, b"https://arxiv.org/abs/2401.01234").replace(
+        EIGHT, b"https://openreview.net/forum?id=Hkx1qkrKPr")
+    add_source(serve_feed("/medium.rss", feed), name="medium")
+    fetch_all()
+    first_mentions = dict(store_rows(engine, """SELECT items.url, papers.canonical_id FROM mentions
+        JOIN items ON items.id = mentions.item_id JOIN papers ON papers.id = mentions.paper_id
+        WHERE mentions.position = 0"""))
+    assert first_mentions["https://arxiv.org/abs/2401.01234"] == "arxiv:2401.01234"
+    assert first_mentions["https://openreview.net/forum?id=Hkx1qkrKPr"] == "openreview:Hkx1qkrKPr"
+    # the other posts are about themselves: their first mention is the first paper their body links, as before
+    assert first_mentions["https://medium.com/invironment/pull-up-your-plants-lambs-quarter-4d7c4321674"] == \
+        "doi:10.1007/s13197-014-1553-x"

@@ -368,3 +368,144 @@ def test_parse_document_reads_json_feeds_by_content_type_and_xml_feeds_by_conten
 def test_xml_that_is_not_a_feed_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="not a feed"):
         parse_feed(b'<?xml version="1.0"?><note><to>you</to></note>', url="https://example.com/f")
+
+
+# --- recognised by content, whatever the Content-Type (issue 14) ----------------------------------------------------
+
+MEDIUM = "rss-parser__medium_content-encoded.rss"
+JEKYLL = "iclr-blogposts-2024__feed_jekyll.atom.xml"
+JSON_FEED = "feedjira__json_feed_inessential.json"
+RDF = (b'<?xml version="1.0" encoding="utf-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+       b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+       b'<channel rdf:about="https://lab.example/"><title>Lab notes</title><link>https://lab.example/</link>'
+       b'<description>notes</description></channel>'
+       b'<item rdf:about="https://lab.example/1"><title>One</title><link>https://lab.example/1</link>'
+       b'<dc:date>2024-03-01T10:00:00Z</dc:date></item>'
+       b'<item rdf:about="https://lab.example/2"><title>Two</title><link>https://lab.example/2</link></item>'
+       b'</rdf:RDF>')
+
+
+def guids_read(body: bytes, content_type: str) -> list[str | None]:
+    return [i.guid for i in parse_feed(body, url="https://example.org/feed", content_type=content_type).items]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "text/plain",
+                                          "application/octet-stream", "text/html; charset=utf-8"])
+def test_xml_feeds_served_as_json_or_anything_else_are_stored_as_feeds(
+        content_type: str, engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_fetch import items_of, report_for
+
+    documents = {"medium": (fixture_bytes(f"feeds/{MEDIUM}"), "application/rss+xml"),
+                 "jekyll": (fixture_bytes(f"feeds/{JEKYLL}"), "application/atom+xml"),
+                 "rdf": (RDF, "application/rdf+xml")}
+    ids = {name: add_source(serve_feed(f"/{name}", body, content_type=content_type), name=name)
+           for name, (body, _) in documents.items()}
+    summary = fetch_all()
+    for name, (body, right_type) in documents.items():
+        report = report_for(summary, name)
+        assert (report.outcome, report.error, report.note) == ("ok", None, None), name
+        assert sorted(i.guid for i in items_of(engine, ids[name])) == sorted(guids_read(body, right_type)), name
+
+
+@pytest.mark.parametrize("content_type", ["text/xml", "application/rss+xml; charset=utf-8", None])
+def test_a_json_feed_served_as_xml_even_behind_a_byte_order_mark_is_read(content_type: str | None) -> None:
+    body = fixture_bytes(f"feeds/{JSON_FEED}")
+    for document in (body, b"\xef\xbb\xbf" + body, b"\xef\xbb\xbf\r\n" + body):
+        feed = parse_document(document, url="https://inessential.com/feed.json", content_type=content_type)
+        assert len(feed.items) == 20
+        assert feed.title == "inessential.com"
+
+
+# --- every author (issue 14) ---------------------------------------------------------------------------------------
+
+def both_paths(body: bytes):  # type: ignore[no-untyped-def]
+    """The fast path's parse and feedparser's of one document, which must agree."""
+    from digest.parse.fastfeed import parse_fast
+    from digest.parse.feed import _parse_with_feedparser, prepare_xml
+
+    prepared, encoding, _ = prepare_xml(body, None)
+    url = "https://example.org/feed"
+    return parse_fast(prepared, url=url), _parse_with_feedparser(prepared, url=url, content_type=None,
+                                                                 encoding=encoding)
+
+
+def test_an_atom_entry_with_several_authors_keeps_them_all_on_both_paths() -> None:
+    body = atom('<title>t</title><entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>'
+                '<link href="https://example.org/1"/><author><name>Ann Lee</name></author>'
+                '<author><name>Bo Chen</name><email>bo@example.org</email></author>'
+                '<author><email>nobody@example.org</email></author><author><name>Cy Diaz</name></author></entry>')
+    fast, slow = both_paths(body)
+    assert fast.items[0].author == slow.items[0].author == "Ann Lee, Bo Chen, Cy Diaz"
+
+
+def test_atom_entries_without_authors_inherit_every_author_of_the_feed_on_both_paths() -> None:
+    body = atom('<title>t</title><author><name>Ann Lee</name></author><author><name>Bo Chen</name></author>'
+                '<entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>'
+                '<link href="https://example.org/1"/></entry>')
+    fast, slow = both_paths(body)
+    assert fast.items[0].author == slow.items[0].author == "Ann Lee, Bo Chen"
+
+
+def test_rss_items_with_several_creators_keep_them_all_on_both_paths() -> None:
+    body = rss('<item><title>x</title><link>https://example.com/1</link><dc:creator>Ann Lee</dc:creator>'
+               '<dc:creator><![CDATA[Bo Chen]]></dc:creator><dc:creator>Ann Lee</dc:creator></item>'
+               '<item><title>y</title><link>https://example.com/2</link><author>jo@example.com (Jo Park)</author>'
+               '</item>').replace(b'<rss version="2.0">',
+                                  b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">')
+    fast, slow = both_paths(body)
+    assert [i.author for i in fast.items] == [i.author for i in slow.items] == ["Ann Lee, Bo Chen", "Jo Park"]
+
+
+def test_the_real_arxiv_api_answer_read_as_a_plain_feed_names_every_author_on_both_paths() -> None:
+    import json
+
+    body = json.loads(fixture_bytes("listings/arxiv.py__q_testing_s0_m10_bc5a6c384fe9.json"))["body"].encode()
+    fast, slow = both_paths(body)
+    assert [i.author for i in fast.items] == [i.author for i in slow.items]
+    assert fast.items[0].author == "Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker"
+
+
+# --- quiet problems are said (issue 14) ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    rss(""),
+    atom("<title>Empty</title>"),
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "Empty", "items": []}',
+    RDF.split(b"<item ")[0] + b"</rdf:RDF>",
+], ids=["rss", "atom", "json", "rdf"])
+def test_a_feed_with_no_items_says_so(body: bytes) -> None:
+    assert parse_feed(body, url="https://example.com/feed").warnings == ["the feed has no items"]
+
+
+@pytest.mark.parametrize("name", ["aipapertrails_substack.rss.xml", MEDIUM, JEKYLL])
+def test_a_feed_cut_short_is_read_as_far_as_it_goes_and_says_it_was_cut_short(name: str) -> None:
+    whole = fixture_bytes(f"feeds/{name}")
+    count = len(parse_feed(whole, url="https://example.org/feed").items)
+    feed = parse_feed(whole[:len(whole) * 2 // 3], url="https://example.org/feed")
+    assert 0 < len(feed.items) < count
+    assert feed.warnings == ["feed is not well-formed, read leniently: the document stops before its end (cut short?)"]
+
+
+def test_a_feed_that_is_broken_but_whole_says_why_not_that_it_was_cut() -> None:
+    body = rss("<item><title>Fish & chips</title><link>https://example.com/1</link></item>")
+    [warning] = parse_feed(body, url="https://example.org/feed").warnings
+    assert warning.startswith("feed is not well-formed, read leniently: ") and "cut short" not in warning
+
+
+def test_a_json_feed_cut_short_is_an_error_that_says_so() -> None:
+    body = fixture_bytes(f"feeds/{JSON_FEED}")
+    with pytest.raises(ParseError, match=r"^not a readable JSON feed: the document stops before its end \(cut short"):
+        parse_feed(body[:len(body) // 2], url="https://inessential.com/feed.json")
+
+
+@pytest.mark.parametrize(("cut", "warning"), [
+    (lambda body: body.replace(b"household tasks", b"household & kitchen tasks"),
+     "feed is not well-formed, read leniently: "),
+    (lambda body: body[:body.index(b"</item>", body.index(b"</item>") + 1) + 7],
+     "feed is not well-formed, read leniently: the document stops before its end (cut short?)"),
+], ids=["recovered", "cut-short"])
+def test_an_arxiv_feed_read_leniently_says_so(cut, warning: str) -> None:  # type: ignore[no-untyped-def]
+    body = cut(fixture_bytes("listings/arxiv_rss_cs.AI.rss.xml"))
+    feed = parse_document(body, url="https://rss.arxiv.org/rss/cs.AI", content_type="application/rss+xml")
+    assert [i.guid for i in feed.items][:2] == ["arxiv:2608.11001", "arxiv:2608.11002"]
+    assert len(feed.warnings) == 1 and feed.warnings[0].startswith(warning)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from digest.clean.html import excerpt_from, first_image_in, html_to_text, sanitize_html, truncate
 from digest.clean.math import math_as_text
-from digest.clean.mentions import PaperRef, find_mentions_in, listing_ref
+from digest.clean.mentions import PaperRef, find_mentions_in, listing_ref, own_link_ref
 from digest.clean.paper_ids import PaperRule
 from digest.clean.urls import absolute_url, clean_link, strip_tracking
 from digest.parse.types import RawItem
@@ -78,7 +78,7 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
     tree = LexborHTMLParser(content) if content else None
     if tree is not None:
         math_as_text(tree)  # a mention's context and the excerpt read a formula's TeX, not MathML's tokens
-    mentions = _mentions(raw, tree, rules)
+    mentions = _mentions(raw, url, tree, rules)
     image = (first_image_in(tree) if tree is not None and "<img" in content else None) or \
         absolute_url(raw.image_url, base)
     excerpt = (excerpt_from(tree, content) if tree is not None else "") or (summary or "")
@@ -95,11 +95,15 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
                 content_html=content, excerpt=excerpt, image_url=image, content_hash=digest, mentions=mentions)
 
 
-def _mentions(raw: RawItem, tree: LexborHTMLParser | None, rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
-    """The papers the content links; for a listing item, the paper it is comes first and wins."""
+def _mentions(raw: RawItem, url: str | None, tree: LexborHTMLParser | None,
+              rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
+    """The papers the content links; the paper the item is comes first: a listing's, else the one its own link is
+    (in any feed), whose link in the body, if any, is kept for its evidence (anchor text, context)."""
     root = tree.body if tree is not None else None
     linked = find_mentions_in(root, rules, raw.title) if root is not None else []
     own = listing_ref(raw.paper, raw.guid, rules) if raw.paper else None
+    if own is None and (own := own_link_ref(url, rules)) is not None:
+        own = next((ref for ref in linked if ref.paper_id == own.paper_id), own)
     if own is None:
         return tuple(linked)
     return (own, *(ref for ref in linked if ref.paper_id != own.paper_id))

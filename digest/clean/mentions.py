@@ -14,6 +14,7 @@ from digest.clean.paper_ids import (
     landing_url,
     normalize_title,
     pdf_url,
+    publication_id,
 )
 from digest.parse.types import PaperInfo
 
@@ -252,6 +253,16 @@ def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperR
         quality = TITLE_FROM_LISTING if info.title_is_metadata else title_evidence(info.title)[1]
     return PaperRef(paper_id=paper_id, url=info.url, anchor=None, heading=None, context=None,
                     title=clean_title(info.title) if quality else None, title_quality=quality, info=info)
+
+
+def own_link_ref(url: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef | None:
+    """The paper an item's own link is (a blog's item linking https://arxiv.org/abs/..., an OpenReview forum): the
+    item is about it, whatever its body links. No title: the post's title is never a paper's."""
+    paper_id = publication_id(url, rules) if url else None
+    if paper_id is None:
+        return None
+    return PaperRef(paper_id=paper_id, url=url or "", anchor=None, heading=None, context=None, title=None,
+                    title_quality=0)
 
 
 def fold(text: str | None) -> str:

@@ -316,6 +316,23 @@ def _canonical_cached(url: str, rules: tuple[PaperRule, ...]) -> str | None:
     return path_named_id(host, path, query)
 
 
+def publication_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
+    """The paper a URL *is*, for an item's own link: canonical_id, less the `url:` ids only a path names
+    (/papers/<slug>): a site's own posts may live there, and a post is not the paper it discusses. A PDF and a
+    scholarly host's publication page are the paper."""
+    paper_id = canonical_id(url, rules)
+    if paper_id is None or not paper_id.startswith("url:"):
+        return paper_id
+    split = http_parts(url.strip())
+    if split is None:
+        return None
+    netloc, path, _query = split
+    scholarly = _on_any(_host(netloc), SCHOLARLY_HOSTS)
+    if path.lower().endswith(".pdf") or (scholarly is not None and SCHOLARLY_HOSTS[scholarly].search(path)):
+        return paper_id
+    return None
+
+
 # A path that names one paper on any host: /paper/<id>, /papers/<id>, /poster/<n>, /forum?id=<id> (conference
 # virtual sites, paper finders, lab pages, OpenReview mirrors). The id segment must look like an id, not a
 # listing ("/papers/", "/papers/2024", "/paper/index.html", "/papers/tags/rl").

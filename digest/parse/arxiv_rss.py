@@ -1,44 +1,75 @@
-"""arXiv's RSS and Atom feeds (rss.arxiv.org): new and cross-listed papers; replacements skipped."""
+"""arXiv's RSS and Atom feeds (rss.arxiv.org, and the API's answers): new and cross-listed papers, not replacements."""
 
 from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
 
 _OAI = re.compile(r"oai:arXiv\.org:(.+)$", re.IGNORECASE)
 _ABSTRACT = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
+# dc:creator holds every author in one element: "A, B, C", "A and B", "A, B, and C".
+_NAME_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 KEEP = frozenset({"new", "cross"})
 
 
-def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
-    """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries."""
-    from digest.clean.paper_ids import arxiv_id
-    from digest.parse.feed import disarm, run_feedparser, to_datetime
+def paper_id(entry: Any) -> str | None:
+    """The entry's canonical arXiv id, from its OAI id (rss.arxiv.org), else from its id or link as a URL (the
+    API's `http://arxiv.org/abs/<id>vN`); old-style ids (`hep-th/9901001`, `math.GT/0309136`) included."""
+    from digest.clean.paper_ids import arxiv_id, canonical_id
 
-    body, warnings = disarm(body)
-    d = run_feedparser(body, content_type)
+    m = _OAI.match(str(entry.get("id", "")).strip())
+    if m:
+        return arxiv_id(m[1])
+    for url in (str(entry.get("link", "")), str(entry.get("id", ""))):
+        found = canonical_id(url) if "/abs/" in url else None
+        if found is not None and found.startswith("arxiv:"):
+            return found
+    return None
+
+
+def author_names(entry: Any) -> tuple[str, ...]:
+    """Every author: each <author> of an Atom entry, each <dc:creator>, each name inside one ("A, B, C")."""
+    from digest.parse.feed import person_name
+
+    stated = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict)] or [entry.get("author")]
+    names: list[str] = []
+    for text in stated:
+        for part in _NAME_SEPARATOR.split(str(text or "")):
+            name = person_name(part)
+            if name and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+    """Reuses the disarmed feedparser path, then reads arXiv's own fields from the entries.
+
+    An announcement without papers says nothing: arXiv announces none on weekends and holidays (and the ingest
+    stage's staleness check notices a feed that stopped moving)."""
+    from digest.parse.feed import lenient_warning, prepare_xml, run_feedparser, to_datetime
+
+    body, encoding, warnings = prepare_xml(body, content_type)
+    d = run_feedparser(body, encoding)
     if not d.get("version") and not d.entries:
         raise ParseError("not an arXiv RSS/Atom feed")
+    if (warning := lenient_warning(d, body)) is not None:
+        warnings.append(warning)
     items: list[RawItem] = []
     for e in d.entries:
         kind = str(e.get("arxiv_announce_type", "new")).strip().lower()
         if kind not in KEEP:  # replacements are not new papers
             continue
-        m = _OAI.match(str(e.get("id", "")))
-        canonical = arxiv_id(m[1]) if m else None
-        if canonical is None:
-            link = str(e.get("link", ""))
-            canonical = arxiv_id(link.rstrip("/").rsplit("/", 1)[-1]) if "/abs/" in link else None
+        canonical = paper_id(e)
         if canonical is None:
             warnings.append(f"skipped an entry without an arXiv id ({str(e.get('id', ''))[:80]!r})")
             continue
         arxiv = canonical.removeprefix("arxiv:")
         abstract = _ABSTRACT.sub("", html.unescape(re.sub(r"<[^>]+>", " ", str(e.get("summary", ""))))).strip()
         abstract = " ".join(abstract.split()) or None
-        authors_text = str(e.get("author", "") or "")
-        authors = tuple(a.strip() for a in re.split(r",\s*|\s+and\s+", authors_text) if a.strip())
+        authors = author_names(e)
         categories = tuple(t.get("term") for t in e.get("tags") or [] if t.get("term"))
         title = " ".join(str(e.get("title", "")).split()) or None
         items.append(RawItem(

@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from digest.parse.feed import plain_text
+from digest.parse.feed import join_names, person_name, plain_text
 from digest.parse.types import ParsedFeed, RawItem
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ thead tr tt u ul var""".split())
 _CLOSE_TAG = re.compile(r"</(\w+)>")
 _ENTITY = re.compile(r"&#?\w+;")
 _TAG = re.compile(r"</?(\w+)")
-_EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
 
 
 class NotFast(Exception):
@@ -96,14 +95,9 @@ def _iso_date(value: str | None) -> datetime | None:
     return _utc(when, value)
 
 
-def _rss_author(text: str | None) -> str | None:
-    if not text or not text.strip():
-        return None
-    text = text.strip()
-    m = _EMAIL_NAME.match(text)
-    if m:
-        return m.group(1).strip()
-    return None if "@" in text else text
+def _rss_authors(item: _Element) -> str | None:
+    """Every <dc:creator> and <author> of an item, in document order, as feedparser collects them."""
+    return join_names(person_name(el.text) for el in item if el.tag in (f"{DC}creator", "author"))
 
 
 def _rss_image(item: _Element) -> str | None:
@@ -126,9 +120,9 @@ def _parse_rss(root: _Element, url: str) -> ParsedFeed:
     feed_link = _child_text(channel, "link")
     site_url = _http(feed_link, url)
     feed_base = site_url or url
-    feed_author = next((a for a in (_rss_author(_child_text(channel, f"{DC}creator")),
-                                    _rss_author(_child_text(channel, "managingEditor")),
-                                    _rss_author(_child_text(channel, f"{ITUNES}author"))) if a), None)
+    feed_author = next((a for a in (person_name(_child_text(channel, f"{DC}creator")),
+                                    person_name(_child_text(channel, "managingEditor")),
+                                    person_name(_child_text(channel, f"{ITUNES}author"))) if a), None)
     items = []
     for item in channel.findall("item"):
         guid_el = item.find("guid")
@@ -139,7 +133,7 @@ def _parse_rss(root: _Element, url: str) -> ParsedFeed:
         link = _http(link, url)
         description = _child_text(item, "description")
         content = _child_text(item, f"{CONTENT}encoded")
-        author = _rss_author(_child_text(item, f"{DC}creator")) or _rss_author(_child_text(item, "author"))
+        author = _rss_authors(item)
         published = _rss_date(_child_text(item, "pubDate"))
         if published is None and item.find(f"{DC}date") is not None:
             published = _iso_date(_child_text(item, f"{DC}date"))
@@ -179,11 +173,9 @@ def _atom_text(el: _Element | None) -> tuple[str | None, str]:
 
 
 def _atom_author(el: _Element) -> str | None:
-    author = el.find(f"{ATOM}author")
-    name = (author.findtext(f"{ATOM}name") or "").strip() if author is not None else ""
-    if not name:  # arXiv's Atom feeds name authors in dc:creator
-        name = (el.findtext(f"{DC}creator") or "").strip()
-    return name or None
+    """Every <author> of an entry or feed; else its <dc:creator>s (arXiv's Atom feeds name authors there)."""
+    return (join_names(person_name(a.findtext(f"{ATOM}name")) for a in el.findall(f"{ATOM}author"))
+            or join_names(person_name(c.text) for c in el.findall(f"{DC}creator")))
 
 
 def _atom_link(entry: _Element) -> str | None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import html
 import io
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from digest.parse.types import ParsedFeed, ParseError, RawItem
+from digest.parse.types import NO_ITEMS, ParsedFeed, ParseError, RawItem
+
+if TYPE_CHECKING:
+    from digest.parse.sniff import Format
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -18,8 +23,9 @@ _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]
 # The possessive `*+` matters: with backtracking, a run of empty comments took exponential time.
 _HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*+<(?:!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
-_SINGLE_BYTE_ENCODINGS = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii",
-                          "iso-8859-15"}
+# The single-byte charsets servers and templates claim by default, by Python's names for them (latin-1, l1,
+# iso_8859-1 and us-ascii are all one of these).
+_SINGLE_BYTE_CODECS = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
 
 
 def _end_of_doctype(body: bytes, start: int) -> int:
@@ -75,36 +81,77 @@ def disarm(body: bytes) -> tuple[bytes, list[str]]:
     return body, warnings
 
 
-def fix_declared_encoding(body: bytes, http_charset: str | None) -> tuple[bytes, list[str]]:
-    """A prolog claiming a single-byte encoding over bytes that are valid UTF-8 is a lie often told.
+# Byte order marks, UTF-32 before UTF-16 (FF FE 00 00 begins with FF FE); the codec named reads and drops its mark.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
 
-    Multi-byte UTF-8 sequences practically never occur by accident in windows-1252 text, so when
-    the server said nothing and the bytes decode as UTF-8, trust the bytes (as Miniflux does).
-    """
-    m = _XML_DECL.match(body)
-    if http_charset:
-        # The HTTP charset wins over the prolog (RFC 7303); say so in the prolog too, so that every
-        # parser (lxml on the fast path, feedparser otherwise) reads the bytes the same way.
-        if m and m.group(2).decode("ascii").lower() != http_charset.lower():
-            import codecs
 
-            try:
-                codecs.lookup(http_charset)
-            except LookupError:
-                return body, [f"unknown charset {http_charset!r} in Content-Type; the prolog's is used"]
-            return body[:m.start(2)] + http_charset.encode("ascii") + body[m.end(2):], []
-        return body, []
-    if not m or m.group(2).decode("ascii").lower() not in _SINGLE_BYTE_ENCODINGS:
-        return body, []
+def _without_bom(body: bytes) -> tuple[bytes, bool]:
+    """The body as UTF-8 without its byte order mark, and whether it had one (UTF-16 and -32 are transcoded)."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:], True
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body.decode(codec, "replace").encode("utf-8"), True
+    return body, False
+
+
+def _is_multibyte_utf8(body: bytes) -> bool:
+    """Non-ASCII bytes that decode as UTF-8: practically never windows-1252 or Latin-1 text by accident."""
     if body.isascii():
-        return body, []
+        return False
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
-        return body, []
-    declared = m.group(2).decode("ascii")
-    fixed = body[:m.start(2)] + b"utf-8" + body[m.end(2):]
-    return fixed, [f"document declared {declared} but is UTF-8; read as UTF-8"]
+        return False
+    return True
+
+
+def _declare(body: bytes, encoding: str) -> bytes:
+    """The prolog made to name `encoding`, so that lxml and feedparser read the bytes the same way."""
+    m = _XML_DECL.match(body)
+    if not m or m.group(2).decode("ascii").lower() == encoding.lower():
+        return body
+    return body[:m.start(2)] + encoding.encode("ascii") + body[m.end(2):]
+
+
+def _codec(name: str) -> str | None:
+    """Python's name for a charset, or None when Python does not know it."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _single_byte(name: str) -> bool:
+    return _codec(name) in _SINGLE_BYTE_CODECS
+
+
+def settle_encoding(body: bytes, http_charset: str | None) -> tuple[bytes, str | None, list[str]]:
+    """(body, encoding, warnings): the encoding decided once for both parsers, in RFC 7303's order.
+
+    A byte order mark decides first (the body comes back as UTF-8 without it), then the HTTP charset, then the
+    prolog. One exception, in either of the last two: a single-byte charset (Latin-1, windows-1252, ASCII) over
+    bytes that are valid multi-byte UTF-8 is a lie often told (a server's default, a template's prolog), and the
+    bytes are read as UTF-8 with a warning, as Miniflux does. `encoding` is None when the prolog (or XML's
+    default, UTF-8) decides; the prolog, when there is one, is rewritten to name what was decided.
+    """
+    body, had_bom = _without_bom(body)
+    if had_bom:
+        return _declare(body, "utf-8"), "utf-8", []
+    warnings: list[str] = []
+    if http_charset and _codec(http_charset) is None:
+        warnings.append(f"unknown charset {http_charset!r} in Content-Type; the prolog's is used")
+    elif http_charset:
+        if _single_byte(http_charset) and _is_multibyte_utf8(body):
+            return (_declare(body, "utf-8"), "utf-8",
+                    [f"the server said the document is {http_charset} but it is UTF-8; read as UTF-8"])
+        return _declare(body, http_charset), http_charset, []
+    m = _XML_DECL.match(body)
+    if m and _single_byte(m.group(2).decode("ascii")) and _is_multibyte_utf8(body):
+        warnings.append(f"document declared {m.group(2).decode('ascii')} but is UTF-8; read as UTF-8")
+        return _declare(body, "utf-8"), "utf-8", warnings
+    return body, None, warnings
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -158,16 +205,46 @@ def _entry_image(entry: Any) -> str | None:
     return None
 
 
-def _author(entry: Any, feed: Any) -> str | None:
-    """The entry's author name, else the feed's (Atom entries inherit it); never a bare e-mail address."""
-    for source in (entry, feed):
-        detail = source.get("author_detail") or {}
-        if detail.get("name"):
-            return str(detail["name"])
-        name = source.get("author")
-        if name and "@" not in name:
-            return str(name)
-    return None
+_EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
+
+
+def person_name(text: str | None) -> str | None:
+    """A person's name as a feed states it: "jo@example.org (Jo)" gives "Jo"; a bare e-mail address is no name."""
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    m = _EMAIL_NAME.match(text)
+    if m:
+        return m.group(1).strip()
+    return None if "@" in text else text
+
+
+def join_names(names: Iterable[str | None]) -> str | None:
+    """Every author of an item, as readers see them everywhere ("Ann, Bo, Cy"): a post or paper with three
+    authors has three, not the first or the last (feedparser's `author` is the last <author> of an entry)."""
+    kept: list[str] = []
+    for name in names:
+        if name and name not in kept:
+            kept.append(name)
+    return ", ".join(kept) or None
+
+
+def _names(source: Any) -> str | None:
+    """All the names feedparser collected for an entry or a feed (<author>, <dc:creator>...), in document order."""
+    listed = join_names(person_name(a.get("name")) for a in source.get("authors") or [] if isinstance(a, dict))
+    return listed or person_name((source.get("author_detail") or {}).get("name")) or person_name(source.get("author"))
+
+
+def _first_name(source: Any) -> str | None:
+    """The first name feedparser collected for a feed: an RSS channel names one author (dc:creator,
+    managingEditor...), and the fast path takes the first it finds."""
+    names = (person_name(a.get("name")) for a in source.get("authors") or [] if isinstance(a, dict))
+    return next((name for name in names if name), None) or person_name(source.get("author"))
+
+
+def _author(entry: Any, feed: Any, *, atom: bool) -> str | None:
+    """The entry's authors, else the feed's: all of them for Atom, whose entries inherit the feed's authors."""
+    return _names(entry) or (_names(feed) if atom else _first_name(feed))
 
 
 def _entry_link(entry: Any) -> str | None:
@@ -201,50 +278,82 @@ def _summary(entry: Any) -> str | None:
     return html.escape(value) if detail.get("type") == "text/plain" else str(value)
 
 
-def _looks_like_json(body: bytes, content_type: str | None) -> bool:
-    ct = (content_type or "").lower()
-    return "json" in ct or body.lstrip()[:1] == b"{"
+# The closing tag of a feed's root, looked for at its end when the parser met an error: without it, the
+# document stopped early (a close-delimited body cut short; fetch/http catches those that have a length).
+_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>", re.IGNORECASE)
+_TAIL_BYTES = 512
 
 
-def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
-    """bytes -> items. Raises ParseError when the document is not a feed at all."""
-    if _looks_like_json(body, content_type):
+def is_cut_short(body: bytes) -> bool:
+    """True when the document's last bytes hold no closing </rss>, </feed> or </rdf:RDF>."""
+    return _ROOT_END.search(body, max(0, len(body) - _TAIL_BYTES)) is None
+
+
+def prepare_xml(body: bytes, content_type: str | None) -> tuple[bytes, str | None, list[str]]:
+    """(body, encoding, warnings): a feed disarmed and its encoding settled, for either parser."""
+    body, warnings = disarm(body)
+    body, encoding, more = settle_encoding(body, _charset(content_type))
+    return body, encoding, [*warnings, *more]
+
+
+def parse_feed(body: bytes, *, url: str, content_type: str | None = None, fmt: Format | None = None) -> ParsedFeed:
+    """bytes -> items, whatever the Content-Type says (`fmt`, sniffed when not given, decides JSON or XML).
+    Raises ParseError when the document is not a feed at all."""
+    if fmt is None:
+        from digest.parse.sniff import sniff
+
+        fmt = sniff(body, content_type)
+    if fmt in ("json-feed", "json", "hf-daily"):
         from digest.parse.jsonfeed import parse_json_feed
 
         return parse_json_feed(body, url=url)
-    body, warnings = disarm(body)
-    body, more = fix_declared_encoding(body, _charset(content_type))
-    warnings += more
+    body, encoding, warnings = prepare_xml(body, content_type)
     from digest.parse.fastfeed import NotFast, parse_fast
 
     try:
         parsed = parse_fast(body, url=url)
+        if not parsed.items:
+            warnings.append(NO_ITEMS)
     except NotFast:
-        parsed = _parse_with_feedparser(body, url=url, content_type=content_type)
+        parsed = _parse_with_feedparser(body, url=url, content_type=content_type, encoding=encoding)
     if warnings:
         parsed = ParsedFeed(title=parsed.title, site_url=parsed.site_url, items=parsed.items,
                             warnings=[*warnings, *parsed.warnings], built=parsed.built)
     return parsed
 
 
-def run_feedparser(body: bytes, content_type: str | None) -> Any:
-    """The one way digest calls feedparser; `body` must already be disarmed.
+def run_feedparser(body: bytes, encoding: str | None) -> Any:
+    """The one way digest calls feedparser; `body` must already be disarmed and its `encoding` settled.
 
     Always a file object: given bytes or str, feedparser may read a local path or fetch a URL itself.
     Its sanitiser and URI resolution are off (8x faster; clean/ does both). No content-location:
     feedparser would resolve plain <guid>s against it, so a feed that moved would re-key every item;
     links are resolved by the callers instead, and xml:base still applies inside feedparser.
+    The media type it is told is always XML: under the server's (text/xml without a charset, application/json)
+    it would ignore the settled encoding, try US-ASCII first and call any non-ASCII feed "not well-formed".
     """
     import feedparser
 
+    media = f"application/xml; charset={encoding}" if encoding else "application/xml"
     return feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
-                            response_headers={"content-type": content_type or "application/xml"})
+                            response_headers={"content-type": media})
 
 
-def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
-    """The lenient path, for everything the fast path declines. `body` is already disarmed."""
-    warnings: list[str] = []
-    d = run_feedparser(body, content_type)
+def lenient_warning(d: Any, body: bytes) -> str | None:
+    """What the reader should know of a document feedparser read despite its faults, or None if it had none."""
+    if not d.bozo:
+        return None
+    what = "read leniently" if d.entries else "and no items could be read"
+    why = ("the document stops before its end (cut short?)" if is_cut_short(body)
+           else _one_line(d.get("bozo_exception")))
+    return f"feed is not well-formed, {what}: {why}"
+
+
+def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
+                           encoding: str | None = None) -> ParsedFeed:
+    """The lenient path, for everything the fast path declines. `body` is already disarmed and its `encoding`
+    settled; the Content-Type only tells an HTML page apart."""
+    d = run_feedparser(body, encoding)
     if not d.entries and not d.get("version"):
         # Checked for well-formed pages too: an XHTML page is XML but still not a feed.
         if _HTML_START.match(body) or (content_type or "").startswith("text/html"):
@@ -252,9 +361,9 @@ def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None) -
         if d.bozo:
             raise ParseError(f"not a readable feed: {_one_line(d.get('bozo_exception'))}")
         raise ParseError("not a feed: no RSS or Atom elements found")
-    if d.bozo:
-        what = "read leniently" if d.entries else "and no items could be read"
-        warnings.append(f"feed is not well-formed, {what}: {_one_line(d.get('bozo_exception'))}")
+    warning = lenient_warning(d, body) or (None if d.entries else NO_ITEMS)
+    warnings = [warning] if warning else []
+    atom = str(d.get("version", "")).startswith("atom")
     feed = d.feed
     site_url = _http_url(feed.get("link"), url)
     feed_base = site_url or url
@@ -266,7 +375,7 @@ def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None) -
                 guid=str(entry["id"]).strip() if entry.get("id") else None,
                 url=link,
                 title=_text(entry.get("title"), entry.get("title_detail")),
-                author=_text(_author(entry, feed)),
+                author=_text(_author(entry, feed, atom=atom)),
                 published=to_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
                 summary_html=_summary(entry),
                 content_html=_entry_content(entry),

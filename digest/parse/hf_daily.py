@@ -7,7 +7,7 @@ import json
 from typing import Any
 from urllib.parse import urljoin
 
-from digest.parse.jsonvalues import iso_datetime
+from digest.parse.jsonvalues import iso_datetime, json_error
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
 
 
@@ -46,7 +46,7 @@ def parse_hf_api(body: bytes, *, url: str) -> ParsedFeed:
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"not readable Hugging Face daily papers JSON: {exc}") from None
+        raise ParseError(f"not readable Hugging Face daily papers JSON: {json_error(exc)}") from None
     if isinstance(doc, dict) and "error" in doc:
         raise ParseError(f"Hugging Face API error: {str(doc['error'])[:200]}")
     if not isinstance(doc, list):

@@ -6,8 +6,8 @@ import html
 import json
 from typing import Any
 
-from digest.parse.jsonvalues import iso_datetime
-from digest.parse.types import ParsedFeed, ParseError, RawItem
+from digest.parse.jsonvalues import iso_datetime, json_error
+from digest.parse.types import NO_ITEMS, ParsedFeed, ParseError, RawItem
 
 
 def _author(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
@@ -25,7 +25,7 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"not a readable JSON feed: {exc}") from None
+        raise ParseError(f"not a readable JSON feed: {json_error(exc)}") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ParseError("not a feed: JSON without a jsonfeed.org version")
     raw_items = doc.get("items")
@@ -52,4 +52,5 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
                 image_url=_str(it.get("image")) or _str(it.get("banner_image")),
             )
         )
-    return ParsedFeed(title=_str(doc.get("title")), site_url=_str(doc.get("home_page_url")), items=items)
+    return ParsedFeed(title=_str(doc.get("title")), site_url=_str(doc.get("home_page_url")), items=items,
+                      warnings=[] if items else [NO_ITEMS])

@@ -48,5 +48,10 @@ class ParsedFeed:
     built: str | None = None  # the feed's own build/updated stamp, to notice a feed that stopped moving
 
 
+# The warning of a document that reads well and lists nothing: quiet in itself, but a feed that empties for good
+# (a moved blog, a broken generator) would otherwise never be noticed.
+NO_ITEMS = "the feed has no items"
+
+
 class ParseError(Exception):
     """The document is not a feed we can read; the message is one line for the user."""
