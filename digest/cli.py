@@ -919,11 +919,13 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
     with repo.session(c.reader) as s:
         rows = repo.list_sources(s)
         counts = repo.item_counts(s)
+        warnings = repo.last_warnings(s)
     if as_json:
         typer.echo(json.dumps([
             {"name": r.name, "url": r.url, "enabled": r.enabled, "last_fetch": _iso(r.last_fetch_at),
              "last_status": r.last_status, "items": counts.get(r.id, 0), "error_count": r.error_count,
              "next_due": _iso(r.next_fetch_at), "last_error": r.last_error, "disabled_reason": r.disabled_reason,
+             "warning": warnings.get(r.id),
              "stale": r.stale_count >= STALE_AFTER}
             for r in rows
         ], indent=2))
@@ -945,6 +947,8 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         problem = r.disabled_reason or r.last_error or ""
         if not problem and r.stale_count >= STALE_AFTER:
             problem = f"stale: {r.stale_count} builds without new items"
+        if not problem and r.id in warnings:
+            problem = f"warning: {warnings[r.id]}"
         table.add_row(r.name, _ago(r.last_fetch_at, now), str(r.last_status or "-"), str(counts.get(r.id, 0)),
                       str(r.error_count) if r.error_count else "0", due, problem)
     console = Console(width=None if sys.stdout.isatty() else 140)

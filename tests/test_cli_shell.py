@@ -160,3 +160,16 @@ def test_the_exit_statuses_are_documented(doc: str) -> None:
     for code in ("**0**", "**1**", "**2**", "**75**"):
         assert code in text
     assert "metadata" in text  # an unreachable metadata API is not a failure
+
+
+def test_status_shows_a_quiet_problem_as_a_warning(cli: Cli, serve_feed) -> None:
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title><link>https://q.example/</link>' \
+            b"<description>d</description></channel></rss>"
+    cli("sources", "add", serve_feed("/empty.xml", empty), "--name", "quiet", "--as-is")
+    cli("sources", "add", serve_feed("/small.atom", ATOM, "application/atom+xml"), "--name", "small")
+    cli("fetch")
+    rows = {r["name"]: r for r in json.loads(cli("status", "--json").stdout)}
+    assert rows["quiet"]["warning"] and "no items" in rows["quiet"]["warning"]
+    assert rows["small"]["warning"] is None
+    quiet_row = next(line for line in cli("status").stdout.splitlines() if "quiet" in line)
+    assert "warning" in quiet_row

@@ -554,9 +554,6 @@ def test_ranking_the_best_few_gives_the_head_of_the_full_ranking(now) -> None:  
 
 # --- an undated post shows no date (issue 14) ----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the store hands compose `when` = coalesce(published_at, first_seen_at) "
-                   "(store/digests.py CandidateItem); compose cannot tell an undated post from a dated one until "
-                   "the store also hands over published_at (left to the store's rewrite, issue 14 point 7)")
 def test_a_post_without_a_date_shows_no_date_not_the_day_it_was_first_seen(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
     _store(engine, sid, [_item("dated", "Dated post", now - timedelta(days=3)), _item("undated", "Undated post", None)],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,24 +32,12 @@ def seed_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver, seed_f
     from digest.store.db import open_engine
 
     root = tmp_path_factory.mktemp("seed-render")
-    config = root / "digest.toml"
-    # The seed posts are old: a digest looking back a century shows them whatever the day.
-    config.write_text('[enrich]\nafter_fetch = false\n[[digests]]\nname = "seed"\nlookback_days = 36500\n')
     db_url = f"sqlite:///{root / 'store.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DIGEST_HOME", str(root / "home"))
-        make_httpserver.expect_request("/seed.rss").respond_with_data(
-            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8")
-        try:
-            cli = Cli(db_url, config)
-            cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
-            assert "new items 12" in cli("fetch").stdout
-            html = {}
-            for theme in THEMES:
-                cli("compose", "--preview", "--theme", theme, "--out", str(root / theme))
-                html[theme] = (root / theme / "digest.html").read_text()
-        finally:
-            make_httpserver.clear()
+
+    def add(cli: Cli) -> None:
+        cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
+
+    html = _themes_composed(root, make_httpserver, seed_feed_bytes, add, expect_new=12)
     engine = open_engine(db_url)
     try:
         images = frozenset(url for (url,) in store_rows(engine, "SELECT image_url FROM items WHERE image_url != ''"))
@@ -56,6 +45,31 @@ def seed_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver, seed_f
         engine.dispose()
     assert len(images) == 12 and all(u.startswith("https://") for u in images)  # substackcdn.com, medium.com
     return SeedIssue(html=html, item_images=images)
+
+
+def _themes_composed(root: Path, server: Any, seed_feed_bytes: bytes, add: Any,
+                     expect_new: int | None = None) -> dict[str, str]:
+    """Sources added by `add` (the seed feed served at /seed.rss) fetched over loopback into a store in `root`,
+    then `digest compose --preview` once per theme; theme -> digest.html."""
+    config = root / "digest.toml"
+    # The seed posts are old: a digest looking back a century shows them whatever the day.
+    config.write_text('[enrich]\nafter_fetch = false\n[[digests]]\nname = "seed"\nlookback_days = 36500\n')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DIGEST_HOME", str(root / "home"))
+        server.expect_request("/seed.rss").respond_with_data(
+            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8")
+        try:
+            cli = Cli(f"sqlite:///{root / 'store.db'}", config)
+            add(cli)
+            fetched = cli("fetch").stdout
+            assert expect_new is None or f"new items {expect_new}" in fetched
+            html = {}
+            for theme in THEMES:
+                cli("compose", "--preview", "--theme", theme, "--out", str(root / theme))
+                html[theme] = (root / theme / "digest.html").read_text()
+        finally:
+            server.clear()
+    return html
 
 
 @pytest.fixture(scope="module")
@@ -188,27 +202,15 @@ def thumbnail_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver,  
     from tests.conftest import fixture_bytes
 
     root = tmp_path_factory.mktemp("thumbnail-render")
-    config = root / "digest.toml"
-    config.write_text('[enrich]\nafter_fetch = false\n[[digests]]\nname = "seed"\nlookback_days = 36500\n')
-    db_url = f"sqlite:///{root / 'store.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DIGEST_HOME", str(root / "home"))
-        make_httpserver.expect_request("/seed.rss").respond_with_data(
-            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8")
-        make_httpserver.expect_request("/daily_papers.json").respond_with_data(
-            fixture_bytes(HF_JSON), content_type="application/json")
-        try:
-            cli = Cli(db_url, config)
-            cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
-            cli("sources", "add", make_httpserver.url_for("/daily_papers.json"), "--name", "hf", "--kind", "listing",
-                "--adapter", "hf-daily")
-            cli("fetch")
-            html = {}
-            for theme in THEMES:
-                cli("compose", "--preview", "--theme", theme, "--out", str(root / theme))
-                html[theme] = (root / theme / "digest.html").read_text()
-        finally:
-            make_httpserver.clear()
+    make_httpserver.expect_request("/daily_papers.json").respond_with_data(
+        fixture_bytes(HF_JSON), content_type="application/json")
+
+    def add(cli: Cli) -> None:
+        cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
+        cli("sources", "add", make_httpserver.url_for("/daily_papers.json"), "--name", "hf", "--kind", "listing",
+            "--adapter", "hf-daily")
+
+    html = _themes_composed(root, make_httpserver, seed_feed_bytes, add)
     return html
 
 

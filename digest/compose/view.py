@@ -208,7 +208,7 @@ def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] 
 def post_card(chosen: ChosenPost) -> PostCard:
     i = chosen.item
     return PostCard(item_id=i.id, title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
-                    source_url=safe_url(i.site_url), author=i.author, published=i.when,
+                    source_url=safe_url(i.site_url), author=i.author, published=None if i.undated else i.when,
                     excerpt=i.excerpt or i.summary or "", image_url=safe_url(i.image_url),
                     paper_count=chosen.paper_count)
 

@@ -35,6 +35,7 @@ class CandidateItem(NamedTuple):
     summary: str | None
     excerpt: str | None
     image_url: str | None
+    undated: bool = False  # the feed gave no date: `when` is the day it was first seen, not a publication date
 
 
 class PaperStats(NamedTuple):
@@ -137,7 +138,7 @@ def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[Ca
     # row (its overflow pages) only for the few items without a published date.
     when = func.coalesce(Item.published_at, Item.first_seen_at)
     texts = _ITEM_TEXT if text else ()
-    query = window.query(Item.id, Item.source_id, when, *texts).select_from(Item)
+    query = window.query(Item.id, Item.source_id, when, Item.published_at.is_(None), *texts).select_from(Item)
     result = conn.execute(query.order_by(when.desc(), Item.id.desc()))
     try:
         # The driver's rows: SQLAlchemy's per-row processing (its SQLite dates are parsed with a regular
@@ -147,11 +148,11 @@ def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[Ca
         result.close()
     if not text:
         return [CandidateItem(item_id, source_id, *sources[source_id], None, None, None, _stored_utc(dated),
-                              None, None, None)
-                for item_id, source_id, dated in rows]
+                              None, None, None, bool(undated))
+                for item_id, source_id, dated, undated in rows]
     return [CandidateItem(item_id, source_id, *sources[source_id], url, title, author, _stored_utc(dated),
-                          summary, excerpt, image)
-            for item_id, source_id, dated, url, title, author, summary, excerpt, image in rows]
+                          summary, excerpt, image, bool(undated))
+            for item_id, source_id, dated, undated, url, title, author, summary, excerpt, image in rows]
 
 
 def item_text(s: Session, items: Sequence[CandidateItem]) -> dict[int, CandidateItem]:

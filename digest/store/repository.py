@@ -140,6 +140,13 @@ def list_sources(s: Session) -> list[Source]:
     return list(s.scalars(select(Source).order_by(Source.name)))
 
 
+def last_warnings(s: Session) -> dict[int, str]:
+    """Each source's warning from its latest fetch, if it had one (read leniently, cut short, no items...)."""
+    latest = select(func.max(Fetch.id)).group_by(Fetch.source_id).scalar_subquery()
+    rows = s.execute(select(Fetch.source_id, Fetch.warning).where(Fetch.id.in_(latest), Fetch.warning.is_not(None)))
+    return {source_id: warning for source_id, warning in rows if warning}
+
+
 def item_counts(s: Session) -> dict[int, int]:
     rows = s.execute(select(Item.source_id, func.count()).group_by(Item.source_id))
     return {source_id: n for source_id, n in rows}
