@@ -11,12 +11,12 @@ Every worker is a plain `digest fetch` (not `--all`, which fetches a source whet
 did): the workers list the due sources, claim them a batch at a time and skip those another worker claimed or
 fetched. Per run: wall time from the first worker's start to the last one's exit; CPU (user + system) of the
 worker processes and everything they started (parser processes included, through bench/reap.py), from wait4;
-the largest peak RSS of any one worker's processes (ru_maxrss from wait4); the PostgreSQL server's CPU over the
-run (its processes' clocks in /proc: on 2 cores the server competes with the workers). Checks, which fail the
-benchmark: the store holds exactly the farm's items (expected.json) with no duplicate (source, guid), papers and
-mentions as bench/run.py checks them; nginx's access log for the run has one request for every feed (as many
-requests as feeds, as many distinct paths, all 200 on a cold run and 304 on a warm one); digest's fetch log got
-one line per source; no claim is left on any source.
+each worker's peak RSS (its largest process, as GNU time reports it: see run_workers); the PostgreSQL
+server's CPU over the run (its processes' clocks in /proc: on 2 cores the server competes with the workers).
+Checks, which fail the benchmark: the store holds exactly the farm's items (expected.json) with no duplicate
+(source, guid), papers and mentions as bench/run.py checks them; nginx's access log for the run has one
+request for every feed (as many requests as feeds, as many distinct paths, all 200 on a cold run and 304 on a
+warm one); digest's fetch log got one line per source; no claim is left on any source; every worker exits 0.
 
 Unless --pg names a server, the benchmark starts a private PostgreSQL cluster of its own (.ci/postgres, on its own
 port and folder, fsync off as for the tests) and stops it at the end: the server's CPU is then the benchmark's
@@ -46,6 +46,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.farm import generate  # noqa: E402
 from bench.run import (  # noqa: E402
+    TIME,
     check_rows,
     compile_digest,
     digest_cmd,
@@ -166,19 +167,24 @@ def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path,
     """`n` concurrent `digest fetch` processes: wall, CPU of them all, each one's peak RSS in MB, each one's exit
     status and output (stdout, stderr). A worker that exits non-zero (digest fetch does when a source failed) is a
     failed check of its run, not the end of the benchmark."""
+    # Each worker runs under GNU time, which reports its peak RSS: the ru_maxrss that wait4 gives for a child of
+    # this process counts this process's own memory (Linux keeps the larger of the pre-exec image's and the
+    # program's peak; the pre-exec image here is a copy of this process, which holds the farm's truth). GNU time's
+    # child is forked from GNU time, a small process. CPU is wait4's: GNU time adds a millisecond or so.
     procs = []
     t0 = time.monotonic()
     for i in range(n):
-        so, se = (out.with_name(f"{out.name}-w{i}.{ext}") for ext in ("out", "err"))
-        procs.append((subprocess.Popen(digest_cmd("--db", db, "--config", str(cfg), "fetch", *fetch_args), env=env,
-                                       stdin=subprocess.DEVNULL, stdout=so.open("wb"), stderr=se.open("wb")), so, se))
+        so, se, tm = (out.with_name(f"{out.name}-w{i}.{ext}") for ext in ("out", "err", "time"))
+        cmd = [TIME, "-f", "%M", "-o", str(tm), *digest_cmd("--db", db, "--config", str(cfg), "fetch", *fetch_args)]
+        procs.append((subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=so.open("wb"),
+                                       stderr=se.open("wb")), so, se, tm))
     cpu, rss, codes = 0.0, [], []
     outputs: list[tuple[str, str]] = []
-    for proc, so, se in procs:
+    for proc, so, se, tm in procs:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu += usage.ru_utime + usage.ru_stime
-        rss.append(usage.ru_maxrss / 1024)  # KiB on Linux; the largest single process of the worker's tree
+        rss.append(int(tm.read_text().split()[-1]) / 1024)  # KiB: the largest single process of the worker's tree
         outputs.append((so.read_text(), se.read_text()))
         codes.append(proc.returncode)
     wall = time.monotonic() - t0
@@ -338,8 +344,9 @@ def table(results: list[Result], feeds: int, per_host: int, concurrency: int) ->
         f"{per_host} (the default is 2; concurrency = {concurrency} per worker). On PostgreSQL per_host caps the "
         f"requests in flight of all workers together (advisory locks): the workers share {per_host} slots.",
         "CPU s: user + system of the worker processes and everything they started (parser processes), summed over "
-        "the workers; PG CPU s: the PostgreSQL server's processes over the run; peak MB: ru_maxrss of each worker "
-        "(its largest process), the range over the workers. speedup: the wall time of 1 PostgreSQL worker / this.",
+        "the workers; PG CPU s: the PostgreSQL server's processes over the run; peak MB: each worker's peak RSS "
+        "(its largest process, GNU time's %M), the range over the workers. speedup: the wall time of 1 PostgreSQL "
+        "worker / this.",
         "requests, paths: nginx's access log for the run (every feed once: both equal the feeds); items: distinct "
         "(source, guid) stored, dups: rows beyond one per (source, guid); split: the sources each worker reported. "
         "warm: every source made due again (next_fetch_at cleared), each should answer 304.",

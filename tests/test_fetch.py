@@ -1248,6 +1248,25 @@ def test_a_kept_connection_the_server_has_dropped_is_replaced_not_reported(add_s
     assert len(accepted) == 5  # each request after the first found its kept connection closed, and retried
 
 
+def test_several_kept_connections_the_server_dropped_are_all_replaced(raw_server) -> None:
+    """A server closes every idle connection at once (nginx's keepalive_timeout): the request that finds the
+    first one dead must not be retried on the next dead one from the pool (seen in the 2,000-feed benchmark:
+    "bad status line 'Remote end closed connection without response'", the feed never requested)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from digest.fetch.http import Limits, fetch_url, make_client
+
+    port, accepted = raw_server(rss(entry("A", guid="a")), drop=True)
+    limits = Limits()
+    with make_client(user_agent="t", limits=limits, max_connections=4) as client:
+        urls = [f"http://127.0.0.1:{port}/feed-{n}.xml" for n in range(4)]
+        with ThreadPoolExecutor(4) as pool:  # four connections at once, all kept: the pool holds four
+            list(pool.map(lambda u: fetch_url(client, u, limits=limits, now=datetime.now(UTC)), urls))
+        time.sleep(0.2)  # the server has closed every one of them
+        got = fetch_url(client, urls[0], limits=limits, now=datetime.now(UTC))
+    assert got.status == 200 and len(accepted) >= 5
+
+
 @pytest.fixture
 def socket_server() -> Iterator[Callable[[bytes], tuple[int, list[bytes]]]]:
     """A TCP server on 127.0.0.1 that answers each connection's first read with `answer`, whatever it was

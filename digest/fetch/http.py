@@ -247,6 +247,13 @@ class Client:
                 return
         conn.close()
 
+    def drop_idle(self, scheme: str, host: str, port: int) -> None:
+        """Close the connections kept for (scheme, host, port)."""
+        with self._lock:
+            idle = self._idle.pop((scheme, host, port), [])
+        for conn in idle:
+            conn.close()
+
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, {}
@@ -395,6 +402,9 @@ def open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: 
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             if reused and attempt == 1 and isinstance(exc, _STALE):
+                # The server closed its idle connections (a keep-alive timeout closes them all at once): the
+                # others kept for this host are as dead, so the retry goes out on a new one.
+                client.drop_idle(*key)
                 continue
             raise FetchError(exchange_failure(exc, limits), url=url) from None
     raise AssertionError("unreachable")
