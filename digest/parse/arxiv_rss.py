@@ -32,7 +32,7 @@ def paper_id(entry: Any) -> str | None:
 
 def author_names(entry: Any) -> tuple[str, ...]:
     """Every author: each <author> of an Atom entry, each <dc:creator>, each name inside one ("A, B, C")."""
-    from digest.parse.feed import person_name
+    from digest.parse.text import person_name
 
     stated = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict)] or [entry.get("author")]
     names: list[str] = []

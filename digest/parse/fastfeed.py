@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from digest.parse.feed import join_names, person_name, plain_text
+from digest.parse.text import join_names, person_name, plain_text
 from digest.parse.types import ParsedFeed, RawItem
 
 if TYPE_CHECKING:

@@ -7,11 +7,11 @@ import codecs
 import html
 import io
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from digest.parse.text import join_names, person_name, plain_text
 from digest.parse.types import NO_ITEMS, ParsedFeed, ParseError, RawItem
 
 if TYPE_CHECKING:
@@ -170,23 +170,6 @@ def to_datetime(value: Any) -> datetime | None:
         return None
 
 
-_TAGS = re.compile(r"<[^>]*>")
-_ENTITY_REF = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});")
-
-
-def plain_text(value: str | None, *, htmlish: bool) -> str | None:
-    """Titles and names as plain text: tags dropped from HTML-typed values, entities decoded.
-
-    Parsers unescape text fields themselves, so a plain-text value that still holds an entity
-    reference was escaped twice by its publisher (common in RSS titles). Both parsing paths use this.
-    """
-    if value is None:
-        return None
-    if htmlish:
-        return html.unescape(_TAGS.sub("", value))
-    return html.unescape(value) if _ENTITY_REF.search(value) else value
-
-
 def _text(value: str | None, detail: Any = None) -> str | None:
     """plain_text for a feedparser field, typed by its detail."""
     return plain_text(value, htmlish="html" in str((detail or {}).get("type", "")))
@@ -203,30 +186,6 @@ def _entry_image(entry: Any) -> str | None:
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image") and link.get("href"):
             return str(link["href"])
     return None
-
-
-_EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
-
-
-def person_name(text: str | None) -> str | None:
-    """A person's name as a feed states it: "jo@example.org (Jo)" gives "Jo"; a bare e-mail address is no name."""
-    if not text or not text.strip():
-        return None
-    text = text.strip()
-    m = _EMAIL_NAME.match(text)
-    if m:
-        return m.group(1).strip()
-    return None if "@" in text else text
-
-
-def join_names(names: Iterable[str | None]) -> str | None:
-    """Every author of an item, as readers see them everywhere ("Ann, Bo, Cy"): a post or paper with three
-    authors has three, not the first or the last (feedparser's `author` is the last <author> of an entry)."""
-    kept: list[str] = []
-    for name in names:
-        if name and name not in kept:
-            kept.append(name)
-    return ", ".join(kept) or None
 
 
 def _names(source: Any) -> str | None:
