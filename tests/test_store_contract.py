@@ -407,3 +407,42 @@ def test_a_store_url_digest_cannot_use_is_one_line_and_exit_2(tmp_path: Path) ->
                           env={**os.environ})
     assert proc.returncode == 2
     assert "pip install 'digest[postgres]'" in _one_error_line(proc.stderr)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_workers_storing_the_same_new_papers_in_opposite_orders_do_not_deadlock(db_url: str, httpserver) -> None:  # type: ignore[no-untyped-def]
+    """A stores a1 (new paper X) then a2 (Z) while B stores b1 (Z) then b2 (X). With both groups open across two
+    sources this deadlocked every time (the retry met the same locks); each source is now its own transaction."""
+    from digest.fetch.http import Limits, make_client
+    from digest.ingest import decide, fetch_only, parsed
+    from digest.parsing import parse_and_clean
+    from digest.store import open_store, repository
+    from digest.store.writes import WriteGroup
+
+    papers = {"a1": "2401.11111", "a2": "2402.22222", "b1": "2402.22222", "b2": "2401.11111"}
+    now = datetime.now(UTC)
+    store_a, store_b = open_store(db_url), open_store(db_url)
+    with store_a.session() as s, s.begin():
+        for name, pid in papers.items():
+            body = _rss(name, 1).replace(b"2401.00000", pid.encode())
+            httpserver.expect_request(f"/{name}.xml").respond_with_data(body, content_type="application/rss+xml")
+            repository.add_source(s, url=httpserver.url_for(f"/{name}.xml"), name=name, now=now)
+    limits = Limits(timeout_connect=5, timeout_total=10)
+    with make_client(user_agent="t", limits=limits) as client:
+        updates = {src.name: decide(parsed(fetch_only(client, src, limits, lambda: now), parse_and_clean), now=now,
+                                    max_backoff=timedelta(hours=1))
+                   for src in store_a.due_sources(now=now, default_interval=timedelta(hours=1))}
+    results: dict[str, object] = {}
+    group_a, group_b = WriteGroup(store_a), WriteGroup(store_b)
+    group_a.add(updates["a1"], now, lambda r: results.__setitem__("a1", r))
+    group_b.add(updates["b1"], now, lambda r: results.__setitem__("b1", r))
+    threads = [threading.Thread(target=lambda g=g, n=n: (g.add(updates[n], now, lambda r: results.__setitem__(n, r)),
+                                                        g.commit())) for g, n in ((group_a, "a2"), (group_b, "b2"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    store_a.close()
+    store_b.close()
+    assert sorted(results) == ["a1", "a2", "b1", "b2"]
+    assert all(getattr(r, "error", None) is None and getattr(r, "new_items", 0) == 1 for r in results.values()), results

@@ -27,6 +27,10 @@ class Store(Protocol):
     def backend(self) -> Literal["sqlite", "postgres"]: ...
 
     @property
+    def group_size(self) -> int:
+        """How many sources' fetches a write group commits together (WriteGroup)."""
+
+    @property
     def busy_timeout(self) -> float | None:
         """How long a writer waits for another's lock (SQLite); None: the server decides."""
 

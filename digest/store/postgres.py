@@ -41,6 +41,10 @@ UPGRADE_LOCK = "SELECT pg_advisory_xact_lock(1684629351)"  # 0x64696767: two pro
 
 class PostgresStore:
     backend: Literal["postgres"] = "postgres"
+    # One source per transaction: a source's write that loses a deadlock to another worker's is retried in a
+    # fresh savepoint, which works only if its transaction holds no locks of earlier sources (a group of them
+    # would meet the same locks again, and the other worker would wait on them as before).
+    group_size = 1
     busy_timeout: float | None = None
 
     def __init__(self, url: str, engine: Engine) -> None:

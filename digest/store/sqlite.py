@@ -30,6 +30,7 @@ _MARK = "?"
 
 class SqliteStore:
     backend: Literal["sqlite"] = "sqlite"
+    group_size = 64  # a commit rewrites every index page it touched: fewer, larger commits (store/writes.py)
 
     def __init__(self, url: str, path: Path, conn: sqlite3.Connection,
                  busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:

@@ -48,9 +48,9 @@ class WriteGroup:
     lock is held while a group is open; `seconds_left` tells the caller when to `commit` an idle group.
     """
 
-    def __init__(self, store: Store, *, max_sources: int = 64, max_seconds: float = 1.0) -> None:
+    def __init__(self, store: Store, *, max_sources: int | None = None, max_seconds: float = 1.0) -> None:
         self._store = store
-        self._max_sources = max_sources
+        self._max_sources = max_sources or store.group_size
         self._max_seconds = max_seconds
         self._session: Session | None = None
         self._opened = 0.0
