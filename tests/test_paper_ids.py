@@ -510,3 +510,14 @@ def test_http_parts_splits_every_url_as_urlsplit_does(pieces: list[str]) -> None
     except ValueError:
         expected = None
     assert http_parts(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://gist.github.com/someone/report.pdf", None),  # a subdomain of a host that is never a paper
+    ("https://notgithub.com/report.pdf", "url:notgithub.com/report.pdf"),  # not a subdomain: a label must end
+    ("https://x.onlinelibrary.wiley.com/doi/10.1002/ece3.2314", "doi:10.1002/ece3.2314"),
+    ("https://www.researchgate.net/publication/123456_A_Title", "url:researchgate.net/publication/123456_A_Title"),
+    ("https://edu/paper.pdf", "url:edu/paper.pdf"),
+])
+def test_a_listed_domain_covers_its_subdomains_label_by_label(url: str, expected: str | None) -> None:
+    assert canonical_id(url) == expected

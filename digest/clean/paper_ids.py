@@ -149,18 +149,17 @@ def _host(netloc: str) -> str:
     return host
 
 
-def _domains(host: str) -> list[str]:
-    """The host and every parent domain: "a.b.example.org" -> [a.b.example.org, b.example.org, example.org, org]."""
-    parts = host.split(".")
-    return [".".join(parts[i:]) for i in range(len(parts))]
-
-
 def _on_any(host: str, domains: frozenset[str] | dict[str, object]) -> str | None:
-    """The listed domain `host` is on (itself or a subdomain), if any. One set lookup per label."""
-    for d in _domains(host):
-        if d in domains:
-            return d
-    return None
+    """The listed domain `host` is on (itself or a subdomain), if any: "a.b.example.org" is looked up as itself,
+    b.example.org, example.org and org, one set lookup per label. Slicing at each dot rather than building the list
+    of parent domains: a link is checked against three such lists, and the list cost a fifth of canonical_id."""
+    at = 0
+    while True:
+        if host[at:] in domains:
+            return host[at:]
+        at = host.find(".", at) + 1
+        if not at:
+            return None
 
 
 def normalized_url_id(host: str, path: str) -> str:
