@@ -16,6 +16,7 @@ from digest.clean.paper_ids import (
     doi_id,
     landing_url,
     pdf_url,
+    publication_id,
 )
 
 # (URL as a post writes it, the id it must get). Several forms and host variants per row of the table.
@@ -521,3 +522,16 @@ def test_http_parts_splits_every_url_as_urlsplit_does(pieces: list[str]) -> None
 ])
 def test_a_listed_domain_covers_its_subdomains_label_by_label(url: str, expected: str | None) -> None:
     assert canonical_id(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), PAPERS, ids=[u for u, _ in PAPERS])
+def test_every_url_form_of_a_paper_is_the_paper_as_an_items_own_link(url: str, expected: str) -> None:
+    """publication_id answers most links from their host alone: every form of the table must still get its id."""
+    assert publication_id(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), PATH_NAMED)
+def test_a_path_that_only_names_a_paper_is_not_the_paper_as_an_items_own_link(url: str, expected: str) -> None:
+    """Except on a conference site whose numbered poster pages are its publication pages (SCHOLARLY_HOSTS)."""
+    own = expected if expected.startswith("url:icml.cc/") else None
+    assert canonical_id(url) == expected and publication_id(url) == own
