@@ -16,6 +16,7 @@ from digest.clean.paper_ids import (
     doi_id,
     landing_url,
     pdf_url,
+    publication_id,
 )
 
 # (URL as a post writes it, the id it must get). Several forms and host variants per row of the table.
@@ -510,3 +511,27 @@ def test_http_parts_splits_every_url_as_urlsplit_does(pieces: list[str]) -> None
     except ValueError:
         expected = None
     assert http_parts(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://gist.github.com/someone/report.pdf", None),  # a subdomain of a host that is never a paper
+    ("https://notgithub.com/report.pdf", "url:notgithub.com/report.pdf"),  # not a subdomain: a label must end
+    ("https://x.onlinelibrary.wiley.com/doi/10.1002/ece3.2314", "doi:10.1002/ece3.2314"),
+    ("https://www.researchgate.net/publication/123456_A_Title", "url:researchgate.net/publication/123456_A_Title"),
+    ("https://edu/paper.pdf", "url:edu/paper.pdf"),
+])
+def test_a_listed_domain_covers_its_subdomains_label_by_label(url: str, expected: str | None) -> None:
+    assert canonical_id(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), PAPERS, ids=[u for u, _ in PAPERS])
+def test_every_url_form_of_a_paper_is_the_paper_as_an_items_own_link(url: str, expected: str) -> None:
+    """publication_id answers most links from their host alone: every form of the table must still get its id."""
+    assert publication_id(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), PATH_NAMED)
+def test_a_path_that_only_names_a_paper_is_not_the_paper_as_an_items_own_link(url: str, expected: str) -> None:
+    """Except on a conference site whose numbered poster pages are its publication pages (SCHOLARLY_HOSTS)."""
+    own = expected if expected.startswith("url:icml.cc/") else None
+    assert canonical_id(url) == expected and publication_id(url) == own

@@ -149,18 +149,17 @@ def _host(netloc: str) -> str:
     return host
 
 
-def _domains(host: str) -> list[str]:
-    """The host and every parent domain: "a.b.example.org" -> [a.b.example.org, b.example.org, example.org, org]."""
-    parts = host.split(".")
-    return [".".join(parts[i:]) for i in range(len(parts))]
-
-
 def _on_any(host: str, domains: frozenset[str] | dict[str, object]) -> str | None:
-    """The listed domain `host` is on (itself or a subdomain), if any. One set lookup per label."""
-    for d in _domains(host):
-        if d in domains:
-            return d
-    return None
+    """The listed domain `host` is on (itself or a subdomain), if any: "a.b.example.org" is looked up as itself,
+    b.example.org, example.org and org, one set lookup per label. Slicing at each dot rather than building the list
+    of parent domains: a link is checked against three such lists, and the list cost a fifth of canonical_id."""
+    at = 0
+    while True:
+        if host[at:] in domains:
+            return host[at:]
+        at = host.find(".", at) + 1
+        if not at:
+            return None
 
 
 def normalized_url_id(host: str, path: str) -> str:
@@ -316,19 +315,30 @@ def _canonical_cached(url: str, rules: tuple[PaperRule, ...]) -> str | None:
     return path_named_id(host, path, query)
 
 
+# The hosts _from_known_host reads ids from, beside DOI_HOSTS (and SCHOLARLY_HOSTS), which count with subdomains.
+_ID_HOSTS = ARXIV_HOSTS | _OWN_FORMS | {"neurips.cc", "nips.cc", "iclr.cc"}
+
+
 def publication_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
     """The paper a URL *is*, for an item's own link: canonical_id, less the `url:` ids only a path names
     (/papers/<slug>): a site's own posts may live there, and a post is not the paper it discusses. A PDF and a
-    scholarly host's publication page are the paper."""
-    paper_id = canonical_id(url, rules)
-    if paper_id is None or not paper_id.startswith("url:"):
-        return paper_id
+    scholarly host's publication page are the paper.
+
+    Every item of every feed asks, and most are posts on their blog: without a rule, a URL off the hosts with id
+    forms that is no PDF is answered from its host (3 µs), not through canonical_id (10 µs, and a cache entry)."""
     split = http_parts(url.strip())
     if split is None:
         return None
     netloc, path, _query = split
-    scholarly = _on_any(_host(netloc), SCHOLARLY_HOSTS)
-    if path.lower().endswith(".pdf") or (scholarly is not None and SCHOLARLY_HOSTS[scholarly].search(path)):
+    host = _host(netloc)
+    pdf = path.lower().endswith(".pdf")
+    scholarly = _on_any(host, SCHOLARLY_HOSTS)
+    if not (rules or pdf or scholarly or host in _ID_HOSTS or _on_any(host, DOI_HOSTS)):
+        return None
+    paper_id = canonical_id(url, rules)
+    if paper_id is None or not paper_id.startswith("url:"):
+        return paper_id
+    if pdf or (scholarly is not None and SCHOLARLY_HOSTS[scholarly].search(path)):
         return paper_id
     return None
 

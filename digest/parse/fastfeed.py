@@ -96,8 +96,12 @@ def _iso_date(value: str | None) -> datetime | None:
 
 
 def _rss_authors(item: _Element) -> str | None:
-    """Every <dc:creator> and <author> of an item, in document order, as feedparser collects them."""
-    return join_names(person_name(el.text) for el in item if el.tag in (f"{DC}creator", "author"))
+    """Every <dc:creator> and <author> of an item, in document order, as feedparser collects them. lxml picks them
+    out of the item's children itself: cheaper than the one find() per tag of one author before."""
+    found = list(item.iterchildren(f"{DC}creator", "author"))
+    if len(found) == 1:
+        return person_name(found[0].text)
+    return join_names(person_name(el.text) for el in found)
 
 
 def _rss_image(item: _Element) -> str | None:
