@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the parse and clean stages load when a body needs them: a r
     from digest.clean.items import Item
     from digest.clean.paper_ids import PaperRule
     from digest.config import FetchConfig
+    from digest.fetch.discover import FeedBehind
     from digest.parse import ParsedFeed, ParseError
     from digest.parsing import Parsed
     from digest.store.api import Store
@@ -75,6 +76,7 @@ class Retrieved:
     feed: ParsedFeed | None = None
     items: Sequence[Item] = ()
     error: FetchError | ParseError | None = None
+    found_feed: str | None = None  # how the feed behind a page the source's URL served was found
 
 
 @dataclass
@@ -133,12 +135,29 @@ def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Cl
     try:
         fetched = fetch_url(client, source.url, etag=source.etag, last_modified=source.last_modified,
                             limits=limits, now=started)
+        found = _feed_behind_page(client, source, fetched, limits)
     except FetchError as exc:
         return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=exc)
     except Exception as exc:  # a bug must cost one source, not the run
         error = FetchError(f"internal error while fetching: {exc.__class__.__name__}: {exc}")
         return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=error)
-    return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), fetched=fetched)
+    if found is not None:
+        fetched = found.fetched
+    return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), fetched=fetched,
+                     found_feed=found.note if found else None)
+
+
+def _feed_behind_page(client: Client, source: SourceForFetch, fetched: Fetched, limits: Limits
+                      ) -> FeedBehind | None:
+    """A plain feed source whose URL answers with a web page (a home page stored while it could not be
+    reached): the feed that page names, as `sources add` would have found it. Listings are pages by design."""
+    if source.kind != "feed" or source.adapter is not None or fetched.status != 200:
+        return None
+    from digest.fetch.discover import feed_behind, sniff
+
+    if sniff(fetched.body) != "page":
+        return None
+    return feed_behind(client, fetched, limits)
 
 
 def _ms_since(t0: float) -> int:
@@ -168,8 +187,10 @@ STALE_AFTER = 3
 
 def staleness(source: SourceForFetch, feed: ParsedFeed | None,
               items: Sequence[Item]) -> tuple[str | None, str | None, int] | None:
-    """For arXiv feeds: count builds that moved while the items did not. An empty feed (a weekend) is quiet."""
-    if source.adapter != "arxiv-rss" or feed is None or not items or not feed.built:
+    """For arXiv announcement feeds: count builds that moved while the items did not. An empty feed (a weekend) is
+    quiet. Only the arXiv reader sets `built`, whether the source names the adapter or the document was recognised
+    by content (a mirror, a proxy's URL): an ordinary feed rebuilt on every request is never judged so."""
+    if feed is None or not items or not feed.built:
         return None
     import hashlib
 
@@ -190,7 +211,8 @@ def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpda
     # must not rewrite the source's URL.
     moved = fetched.moved_to if fetched and r.error is None else None
     common: dict[str, Any] = dict(source_id=src.id, started_at=r.started_at, duration_ms=r.duration_ms,
-                                  http_status=status, bytes=len(fetched.body) if fetched else 0, new_url=moved)
+                                  http_status=status, bytes=len(fetched.body) if fetched else 0, new_url=moved,
+                                  found_feed=r.found_feed if moved else None)
     if r.error is None and fetched is not None:
         validators: dict[str, Any] = {"etag": fetched.headers.get("etag"),
                                       "last_modified": fetched.headers.get("last-modified")}
@@ -441,7 +463,9 @@ def _parsed_or_error(future: Future[Parsed]) -> Parsed:
 
 def _report(source: SourceForFetch, upd: SourceUpdate, result: WriteResult) -> SourceReport:
     notes = [n for n in (upd.warning, result.note) if n]
-    if upd.new_url and not result.note:
+    if upd.found_feed and not result.note:
+        notes.append(upd.found_feed)
+    elif upd.new_url and not result.note:
         notes.append(f"moved permanently to {upd.new_url}")
     if upd.disable_reason:
         notes.append(f"disabled: {upd.disable_reason}")

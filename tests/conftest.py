@@ -24,6 +24,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SEED_FEED = FIXTURES / "feeds" / "aipapertrails_substack.rss.xml"
 
 
+# The machine running the tests may sit behind a proxy (for the package registries): every request of the tests
+# is to 127.0.0.1 and goes direct; the proxy tests set these variables themselves.
+NETWORK_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                     "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
+for _name in NETWORK_VARIABLES:
+    os.environ.pop(_name, None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test may read or write the developer's real config or data dir."""

@@ -592,14 +592,32 @@ def test_an_arxiv_feed_whose_build_moves_while_its_items_do_not_is_flagged_stale
     assert "stale" not in cli_no_enrich("status").stdout
 
 
+def _without_arxiv_markers(feed: bytes) -> bytes:
+    """arXiv's RSS made an ordinary RSS feed: no arXiv namespace, no announce types."""
+    feed = re.sub(rb"<arxiv:announce_type>[^<]*</arxiv:announce_type>", b"", feed)
+    return re.sub(rb'\s+xmlns:arxiv="[^"]*"', b"", feed)
+
+
 def test_staleness_is_only_judged_for_arxiv_announcement_feeds(
         httpserver: HTTPServer, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
     state = serve_changing(httpserver, "/blog/feed.xml", RSS)
-    add_source(httpserver.url_for("/blog/feed.xml"), name="blog")  # an ordinary feed that happens to look alike
+    add_source(httpserver.url_for("/blog/feed.xml"), name="blog")  # an ordinary feed rebuilt on every request
     for day in ("13", "14", "17", "18", "19"):
+        state["body"] = _without_arxiv_markers(built_on(document(ARXIV_RSS), f"Thu, {day} Aug 2026 04:00:12 +0000"))
+        assert b"arxiv:" not in state["body"]
+        fetch_all()
+    assert store_rows(engine, "SELECT stale_count, adapter FROM sources") == [(0, None)]
+    assert store_rows(engine, "SELECT count(*) FROM items") == [(len(re.findall(rb"<item>", state["body"])),)]
+
+
+def test_an_arxiv_feed_recognised_by_content_at_another_url_is_judged_stale_too(
+        httpserver: HTTPServer, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
+    state = serve_changing(httpserver, "/mirror/cs.AI", RSS)
+    add_source(httpserver.url_for("/mirror/cs.AI"), name="mirror")  # a plain feed source: arXiv by content only
+    for day in ("13", "14", "17", "18"):
         state["body"] = built_on(document(ARXIV_RSS), f"Thu, {day} Aug 2026 04:00:12 +0000")
         fetch_all()
-    assert store_rows(engine, "SELECT stale_count FROM sources") == [(0,)]
+    assert store_rows(engine, "SELECT stale_count, adapter FROM sources") == [(3, None)]
 
 
 # --- recognised by content, wherever it is served ------------------------------------------------------------------

@@ -4,6 +4,7 @@ keep the best evidence; `digest papers`, `digest export` and `digest db rescan`.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -314,6 +315,18 @@ def test_digest_papers_json_has_the_documented_shape(add_source, fetch_all, http
     ]
     assert ranked[3]["pdf"] == "https://aclanthology.org/N19-1423.pdf"
     assert len(json.loads(cli("papers", "--json", "--top", "1").stdout)) == 1
+
+
+def test_an_undated_post_is_listed_without_a_date_but_still_counts_as_recent(
+        add_source, fetch_all, httpserver: HTTPServer, cli: Cli) -> None:  # type: ignore[no-untyped-def]
+    undated = post("u1", link("https://arxiv.org/abs/1706.03762", "Paper X Title"))
+    undated = re.sub(r"<pubDate>[^<]*</pubDate>", "", undated)
+    add_source(serve(httpserver, "/u.xml", rss(undated, title="Undated Blog")), name="undated")
+    assert fetch_all().failed == 0
+    [paper] = json.loads(cli("papers", "--json").stdout)
+    assert [(m["title"], m["published"]) for m in paper["mentioned_in"]] == [("u1", None)]  # not the day it was seen
+    assert paper["latest"] is not None  # ranked by when it was first seen
+    assert len(json.loads(cli("papers", "--json", "--since", "2000-01-01").stdout)) == 1
 
 
 def test_digest_papers_since_counts_only_mentions_in_that_window(

@@ -268,6 +268,69 @@ def test_add_stores_an_unreachable_url_as_given_and_its_first_fetch_reads_it(cli
     assert store_rows(engine, "SELECT title FROM items") == [("A post",)]
 
 
+def test_a_home_page_stored_while_unreachable_is_followed_by_its_feed_on_first_fetch(
+        cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    home = f"http://127.0.0.1:{port}/"
+    cli("sources", "add", home, "--name", "blog")  # the host is down: stored as given
+    server = HTTPServer(host="127.0.0.1", port=port)
+    server.expect_request("/").respond_with_data(
+        _home('<link rel="alternate" type="application/atom+xml" href="/feed.xml">',
+              '<link rel="alternate" type="application/rss+xml" href="/comments.rss">'), content_type="text/html")
+    server.expect_request("/feed.xml").respond_with_data(ATOM, content_type="application/atom+xml",
+                                                         headers={"ETag": '"v1"'})
+    server.start()
+    try:
+        first = cli("fetch", "--all")
+        feed = server.url_for("/feed.xml")
+        assert "failed 0, new items 1" in first.stdout
+        assert (f"blog: the URL is a web page: now following its feed {feed} (linked from the page {home}); the "
+                f"page links 2 feeds, the first was taken (others: {server.url_for('/comments.rss')})"
+                ) in first.stderr
+        assert [s["url"] for s in listed(cli)] == [feed]  # stored as after a permanent move
+        assert store_rows(engine, "SELECT etag FROM sources") == [('"v1"',)]
+        server.clear_log()
+        assert "failed 0, new items 0" in cli("fetch", "--all").stdout
+        # the feed itself now, conditionally, with the validators its first answer gave
+        assert [(r.path, r.headers.get("If-None-Match")) for r, _ in server.log] == [("/feed.xml", '"v1"')]
+    finally:
+        server.stop()
+    assert store_rows(engine, "SELECT title FROM items") == [("A post",)]
+
+
+def test_a_home_page_without_links_is_followed_to_the_feed_at_a_usual_path(httpserver: HTTPServer, cli: Cli
+                                                                          ) -> None:
+    httpserver.expect_request("/").respond_with_data(_home(), content_type="text/html")
+    httpserver.expect_request("/feed").respond_with_data(RSS, content_type="application/rss+xml")
+    home = httpserver.url_for("/")
+    cli("sources", "add", home, "--name", "letters", "--as-is")
+    fetched = cli("fetch", "--all")
+    assert "failed 0, new items 1" in fetched.stdout
+    assert f"now following its feed {httpserver.url_for('/feed')} (found at /feed of {home})" in fetched.stderr
+    assert [s["url"] for s in listed(cli)] == [httpserver.url_for("/feed")]
+
+
+def test_a_home_page_with_no_feed_anywhere_fails_as_not_a_feed_and_keeps_its_url(httpserver: HTTPServer,
+                                                                                 cli: Cli) -> None:
+    httpserver.expect_request("/").respond_with_data(_home(), content_type="text/html")
+    home = httpserver.url_for("/")
+    cli("sources", "add", home, "--name", "page", "--as-is")
+    fetched = cli("fetch", "--all", ok=False)
+    assert "failed 1" in fetched.stdout and "not a feed: the server sent an HTML page" in fetched.stderr
+    assert [s["url"] for s in listed(cli)] == [home]
+
+
+def test_a_listing_page_is_never_replaced_by_a_feed_it_links(httpserver: HTTPServer, cli: Cli) -> None:
+    page = _home('<link rel="alternate" type="application/rss+xml" href="/feed">').replace(
+        b"<h1>Blog</h1>", b'<p><a href="https://arxiv.org/abs/2401.05566">Sleeper Agents</a></p>')
+    httpserver.expect_request("/reading").respond_with_data(page, content_type="text/html")
+    url = httpserver.url_for("/reading")
+    cli("sources", "add", url, "--name", "list", "--kind", "listing")
+    assert "failed 0" in cli("fetch", "--all").stdout
+    assert [s["url"] for s in listed(cli)] == [url]
+    assert [r.path for r, _ in httpserver.log] == ["/reading"]
+
+
 def test_import_stores_unreachable_urls_as_given(cli: Cli, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/"
     opml = tmp_path / "down.opml"

@@ -83,10 +83,17 @@ def landing_reader(cfg: EnrichConfig, user_agent: str) -> LandingReader | None:
 
 @contextmanager
 def api_client(cfg: EnrichConfig, user_agent: str) -> Iterator[httpx.Client]:
+    """The metadata APIs' client: routed through the environment's proxies and trusting its CA files exactly as
+    the feed fetcher does (fetch/proxy.py, fetch/http.tls_context), not by httpx's own reading of them."""
     import httpx
+
+    from digest.enrich.routing import ProxyRouting
+    from digest.fetch.http import tls_context
+    from digest.fetch.proxy import proxy_settings
 
     ua = f"{user_agent} (mailto:{cfg.mailto})" if cfg.mailto else user_agent
     with httpx.Client(timeout=httpx.Timeout(cfg.timeout, connect=min(10.0, cfg.timeout)), trust_env=False,
+                      transport=ProxyRouting(proxy_settings(), tls_context),
                       headers={"User-Agent": ua}) as client:
         yield client
 

@@ -10,11 +10,11 @@ never refuses what it cannot reach now.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
-from digest.fetch.http import Client, FetchError, Limits, fetch_url, make_client
+from digest.fetch.http import Client, Fetched, FetchError, Limits, fetch_url, make_client
 
 FEED_TYPES = {
     "application/rss+xml": "RSS",
@@ -128,14 +128,54 @@ def _discover(client: Client, url: str, limits: Limits) -> Discovery:
         return Discovery("feed", url)
     if what == "other":
         return Discovery("page", url, how="not a web page")
-    links = feed_links(got.body, got.url)
+    feeds, how = _feeds_of_page(client, got, limits)
+    return Discovery("page", url, feeds=feeds, how=how)
+
+
+def _feeds_of_page(client: Client, page: Fetched, limits: Limits) -> tuple[list[FeedLink], str | None]:
+    """The feeds a fetched web page links, else the first found at a usual path (and the path), else none."""
+    links = feed_links(page.body, page.url)
     if links:
-        return Discovery("page", url, feeds=links, how="link")
-    for shown, candidate in _usual_places(got.url):
+        return links, "link"
+    for shown, candidate in _usual_places(page.url):
         try:
             answer = fetch_url(client, candidate, limits=limits)
         except FetchError:
             continue
         if sniff(answer.body) == "feed" and answer.body.strip():
-            return Discovery("page", url, feeds=[FeedLink(url=candidate, format="feed")], how=shown)
-    return Discovery("page", url)
+            return [FeedLink(url=candidate, format="feed")], shown
+    return [], None
+
+
+@dataclass(frozen=True)
+class FeedBehind:
+    """The feed found behind a page a feed source fetched, and one line saying how it was found."""
+
+    fetched: Fetched
+    note: str
+
+
+def feed_behind(client: Client, page: Fetched, limits: Limits) -> FeedBehind | None:
+    """For a source stored as a home page (`sources add` could not reach it, or it was added with --as-is): the
+    feed the page names, fetched, with `moved_to` set so the source's URL is updated as after a permanent move.
+
+    Several linked feeds: the first is taken, as the page lists them, and the note says so; `sources edit --url`
+    picks another. None when the page names no feed and none answers at a usual path (the parser then says "not
+    a feed"), or the feed found cannot be fetched now (tried again on the next fetch).
+    """
+    feeds, how = _feeds_of_page(client, page, limits)
+    if not feeds:
+        return None
+    chosen = feeds[0].url
+    try:
+        got = fetch_url(client, chosen, limits=limits)
+    except FetchError:
+        return None
+    if sniff(got.body) != "feed":
+        return None
+    where = f"linked from the page {page.url}" if how == "link" else f"found at {how} of {page.url}"
+    note = f"the URL is a web page: now following its feed {chosen} ({where})"
+    if len(feeds) > 1:
+        note += (f"; the page links {len(feeds)} feeds, the first was taken "
+                 f"(others: {', '.join(f.url for f in feeds[1:4])}{' ...' if len(feeds) > 4 else ''})")
+    return FeedBehind(replace(got, moved_to=got.moved_to or chosen), note)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import socket
 import ssl
 import threading
@@ -16,6 +17,8 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
+
+from digest.fetch.proxy import NO_PROXY, Proxy, ProxySettings, proxy_settings
 
 PERMANENT_REDIRECTS = (301, 308)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -212,12 +215,15 @@ class Client:
     http.client on this project's benchmark machine, and a run in which every feed answers 304 is mostly
     that (500 feeds: 0.45 s against 0.13 s). Everything above a socket's request and response (redirects,
     validators, decoding, size and time limits) is this module's either way. TLS is verified against
-    certifi's bundle, as httpx did; proxies from the environment are not used, as before (trust_env=False).
+    certifi's bundle, or the CA files the environment names (tls_context); proxies are the environment's
+    (fetch/proxy.py): http URLs are sent to the proxy in absolute form, https URLs tunnelled with CONNECT.
     """
 
-    def __init__(self, *, headers: Mapping[str, str], limits: Limits, max_connections: int) -> None:
+    def __init__(self, *, headers: Mapping[str, str], limits: Limits, max_connections: int,
+                 proxies: ProxySettings = NO_PROXY) -> None:
         self.headers = dict(headers)
         self.limits = limits
+        self.proxies = proxies
         self._max_idle = max_connections
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
@@ -229,15 +235,25 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def checkout(self, scheme: str, host: str, port: int) -> tuple[http.client.HTTPConnection, bool]:
-        """An idle connection to (scheme, host, port) and True, or a new, unconnected one and False."""
+    def checkout(self, scheme: str, host: str, port: int, proxy: Proxy | None = None
+                 ) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle connection to (scheme, host, port) and True, or a new, unconnected one and False; through
+        `proxy` (ProxySettings.for_url of the same three) when one is given."""
         with self._lock:
             idle = self._idle.get((scheme, host, port))
             if idle:
                 return idle.pop(), True
+        timeout = self.limits.timeout_connect
         if scheme == "https":
-            return _TLSConnection(host, port, timeout=self.limits.timeout_connect, context=self._tls_context()), False
-        return _Connection(host, port, timeout=self.limits.timeout_connect), False
+            if proxy is None:
+                return _TLSConnection(host, port, timeout=timeout, context=self._tls_context()), False
+            tunnelled = _TLSConnection(proxy.host, proxy.port, timeout=timeout, context=self._tls_context())
+            auth = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+            tunnelled.set_tunnel(host, port, headers=auth)
+            return tunnelled, False
+        if proxy is None:
+            return _Connection(host, port, timeout=timeout), False
+        return _Connection(proxy.host, proxy.port, timeout=timeout), False
 
     def checkin(self, scheme: str, host: str, port: int, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -264,18 +280,37 @@ class Client:
     def _tls_context(self) -> ssl.SSLContext:
         with self._lock:
             if self._tls is None:
-                import certifi
-
-                self._tls = ssl.create_default_context(cafile=certifi.where())
+                self._tls = tls_context()
             return self._tls
 
 
-def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20) -> Client:
+def tls_context() -> ssl.SSLContext:
+    """Certificates verified against certifi's bundle, or against `SSL_CERT_FILE` / `SSL_CERT_DIR` when the
+    environment sets them, as OpenSSL, curl and httpx read them: a proxy that inspects TLS signs with its own CA.
+
+    Raises FetchError when a file named there cannot be read."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    if cafile is None and capath is None:
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as exc:
+        named = f"SSL_CERT_FILE={cafile}" if cafile else f"SSL_CERT_DIR={capath}"
+        raise FetchError(f"cannot read the certificates {named}: {getattr(exc, 'strerror', None) or exc}"
+                         ) from None
+
+
+def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20,
+                proxies: ProxySettings | None = None) -> Client:
+    """A client with the project's headers; proxies from the environment unless `proxies` are given."""
     return Client(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
                  "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
                            "application/feed+json, application/json;q=0.8, text/html;q=0.7, */*;q=0.5"},
-        limits=limits, max_connections=max_connections,
+        limits=limits, max_connections=max_connections, proxies=proxy_settings() if proxies is None else proxies,
     )
 
 
@@ -308,7 +343,13 @@ def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], l
     return b"".join(parts)
 
 
-def _connect_failure(exc: OSError, limits: Limits) -> str:
+def _connect_failure(exc: OSError, limits: Limits, proxy: Proxy | None = None) -> str:
+    if proxy is not None:
+        text = str(exc)
+        if text.startswith("Tunnel connection failed: "):  # http.client's words for a CONNECT refused
+            return f"the proxy {proxy.shown} ({proxy.variable}) refused the tunnel: {text.split(': ', 1)[1]}"
+        if not isinstance(exc, ssl.SSLError):  # TLS is with the site itself, through the tunnel
+            return f"cannot reach the proxy {proxy.shown} ({proxy.variable}): {_connect_failure(exc, limits)}"
     if isinstance(exc, TimeoutError):
         return f"timed out connecting after {limits.timeout_connect:g}s"
     if isinstance(exc, ConnectionRefusedError):
@@ -372,11 +413,19 @@ def open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: 
     # The request line is ASCII: a path or query written with other characters (or spaces) is sent
     # percent-encoded as UTF-8, as browsers do; escapes already there are kept.
     target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_URL_SAFE)
+    proxy = client.proxies.for_url(*key)
+    if proxy is not None:
+        if proxy.problem:
+            raise FetchError(proxy.problem, url=url)
+        if scheme == "http":  # a proxy is sent the whole URL; https goes through a tunnel and is sent the path
+            target = f"http://{parts.netloc.rpartition('@')[2]}{target}"
+            if proxy.authorization:
+                headers = {**headers, "Proxy-Authorization": proxy.authorization}
     for attempt in (1, 2):
         left = deadline - time.monotonic()
         if left <= 0:  # the redirects before this hop took the time
             raise FetchError(f"timed out after {limits.timeout_total:g}s", url=url)
-        conn, reused = client.checkout(*key)
+        conn, reused = client.checkout(*key, proxy)
         if isinstance(conn, _Deadlined):
             conn.deadline = deadline
         if conn.sock is None:
@@ -389,7 +438,7 @@ def open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: 
                 if isinstance(exc, TimeoutError) and conn.timeout < limits.timeout_connect:
                     raise FetchError(f"timed out after {limits.timeout_total:g}s", url=url) from None
                 if isinstance(exc, OSError):
-                    raise FetchError(_connect_failure(exc, limits), url=url) from None
+                    raise FetchError(_connect_failure(exc, limits, proxy), url=url) from None
                 raise FetchError(f"invalid URL: {exc}", url=url) from None
         assert conn.sock is not None
         conn.sock.settimeout(max(0.001, min(limits.timeout_total, deadline - time.monotonic())))  # the request

@@ -230,9 +230,10 @@ class Sighting:
     source: str
     item_title: str | None
     item_url: str | None
-    published: datetime | None
+    published: datetime | None  # the post's own date; None for a post that gives none
     anchor: str | None
     context: str | None = None  # the words around the link as stored; compose.quotes.quote trims it for show
+    seen: datetime | None = None  # its date, else when digest first saw it: what orders and windows use
 
 
 @dataclass(frozen=True)
@@ -274,8 +275,8 @@ def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None 
     ids = [row.id for row in ranked]
     papers = {p.id: p for p in s.scalars(select(Paper).where(Paper.id.in_(ids)))}
     seen_query = (
-        select(Mention.paper_id, Source.title, Source.name, Item.title, Item.url, when, Mention.anchor_text,
-               Mention.context)
+        select(Mention.paper_id, Source.title, Source.name, Item.title, Item.url, Item.published_at, when,
+               Mention.anchor_text, Mention.context)
         .join(Item, Item.id == Mention.item_id)
         .join(Source, Source.id == Item.source_id)
         .where(Mention.paper_id.in_(ids))
@@ -284,16 +285,17 @@ def ranked_papers(s: Session, *, since: datetime | None = None, top: int | None 
     if since is not None:
         seen_query = seen_query.where(when >= since)
     sightings: dict[int, list[Sighting]] = {}
-    for paper_id, src_title, src_name, item_title, item_url, published, anchor, context in s.execute(seen_query):
+    for paper_id, src_title, src_name, item_title, item_url, published, seen, anchor, context in s.execute(
+            seen_query):
         sightings.setdefault(paper_id, []).append(
             Sighting(source=src_title or src_name, item_title=item_title, item_url=item_url, published=published,
-                     anchor=anchor, context=context))
+                     anchor=anchor, context=context, seen=seen))
     # SQLite hands back max() of a datetime column as text: take the latest from the typed sightings.
     return [
         RankedPaper(canonical_id=papers[row.id].canonical_id, title=papers[row.id].title,
                     landing_url=papers[row.id].landing_url, pdf_url=papers[row.id].pdf_url,
                     sources=row.n_sources, items=row.n_items,
-                    latest=max((x.published for x in sightings.get(row.id, []) if x.published), default=None),
+                    latest=max((x.seen for x in sightings.get(row.id, []) if x.seen), default=None),
                     sightings=tuple(sightings.get(row.id, ())), authors=tuple(papers[row.id].authors or ()),
                     abstract=papers[row.id].abstract, venue=papers[row.id].venue, year=papers[row.id].year,
                     title_source=papers[row.id].title_source if papers[row.id].title else None)

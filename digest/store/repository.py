@@ -245,7 +245,8 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
         if clash is None:
             values["url"] = upd.new_url
         else:
-            note = f"moved permanently to {upd.new_url}, which source {clash!r} already follows"
+            moved = "its feed is" if upd.found_feed else "moved permanently to"
+            note = f"{moved} {upd.new_url}, which source {clash!r} already follows"
     bulk.update_rows(s, table(Source), [{"id": upd.source_id, **values}])
     warning = "; ".join(w for w in (upd.warning, note) if w) or None
     bulk.insert_rows(s, table(Fetch), [{

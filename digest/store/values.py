@@ -48,6 +48,7 @@ class SourceUpdate:
     etag: str | None
     last_modified: str | None
     new_url: str | None = None
+    found_feed: str | None = None  # set when `new_url` is the feed found behind a page, not a permanent move
     disable_reason: str | None = None
     title: str | None = None
     site_url: str | None = None
