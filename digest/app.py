@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import threading
 
-    from digest.compose.issue import Composed
     from digest.config import Config, DigestConfig
     from digest.deliver.outbox import Delivery
     from digest.enrich.landing import LandingReader
     from digest.enrich.run import PageReader
     from digest.ingest import FetchSettings, RunSummary, SourceReport
+    from digest.publish import Composed
     from digest.store.api import Store
     from digest.store.values import SourceForFetch
 
@@ -86,7 +86,7 @@ class Runtime:
 
         rules = []
         if self.config.papers.rules:  # the clean stage's modules load when a body needs them, not on every run
-            from digest.clean.paper_ids import compile_rules
+            from digest.domain.paper_ids import compile_rules
 
             rules = compile_rules([r.as_pair() for r in self.config.papers.rules])
         return FetchSettings.from_config(self.config.fetch, paper_rules=rules)
@@ -173,9 +173,9 @@ class Runtime:
                     scheduled: bool = False) -> Compose:
         """Compose (and write to `out_dir`). A scheduled compose writes nothing when there is no news and marks
         the slot served instead; an asked-for one writes its "nothing new" issue."""
-        from digest.compose.issue import compose_issue
         from digest.compose.render import ThemeError
         from digest.deliver.files import write_issue
+        from digest.publish import compose_issue
 
         written: list[Path] = []
 
@@ -261,7 +261,7 @@ class Runtime:
 
     def rescan(self) -> tuple[int, int]:
         """Find the papers of every stored item again: (items, mentions found)."""
-        from digest.clean.paper_ids import compile_rules
+        from digest.domain.paper_ids import compile_rules
         from digest.store.papers import rescan
 
         rules = compile_rules([r.as_pair() for r in self.config.papers.rules])

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperGroup
 
+from digest.domain.adapters import adapter_names
+
 if TYPE_CHECKING:
     import threading
 
@@ -317,7 +319,7 @@ def _kind_and_adapter(url: str, kind: str | None, adapter: str | None) -> tuple[
     An adapter (named, or recognised from the URL) makes a listing; a listing without one is a reading list;
     an explicit `feed` is a plain feed even at a URL that looks like a listing.
     """
-    from digest.parse import ADAPTERS, detect_adapter
+    from digest.domain.adapters import ADAPTERS, detect_adapter
 
     if kind is not None and kind not in ("feed", "listing"):
         raise SourceSpecError(f"--kind must be 'feed' or 'listing', not {kind!r}")
@@ -373,8 +375,8 @@ def sources_add(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat for several.")] = None,
     interval: Annotated[int | None, typer.Option("--interval", help="Minutes between fetches (at most a "
                                                  "year).")] = None,
-    adapter: Annotated[str | None, typer.Option("--adapter", help="For listings: hf-daily, arxiv-listing, "
-                                                "arxiv-rss or reading-list (default: from the URL).")] = None,
+    adapter: Annotated[str | None, typer.Option("--adapter", help=f"For listings: {adapter_names()} (default: "
+                                                "from the URL).")] = None,
     pick: Annotated[int | None, typer.Option("--pick", min=1, help="When the page links several feeds: "
                                              "take the N-th as listed.")] = None,
     as_is: Annotated[bool, typer.Option("--as-is", help="Store the URL as given: no request, no feed "
@@ -463,15 +465,15 @@ def sources_edit(
     interval: Annotated[int | None, typer.Option("--interval", help="Minutes between fetches (at most a "
                                                  "year).")] = None,
     no_interval: Annotated[bool, typer.Option("--no-interval", help="Use the config's default_interval.")] = False,
-    adapter: Annotated[str | None, typer.Option("--adapter", help="hf-daily, arxiv-listing, arxiv-rss or "
-                                                "reading-list (makes the source a listing).")] = None,
+    adapter: Annotated[str | None, typer.Option("--adapter", help=f"{adapter_names()} (makes the source a "
+                                                "listing).")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="feed or listing.")] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable", help="Fetch it again / stop fetching it "
                                                 "(its items stay).", show_default=False)] = None,
 ) -> None:
     """Change a source without removing it: its items, and the papers they mention, stay."""
+    from digest.domain.adapters import detect_adapter
     from digest.limits import check_interval, check_name
-    from digest.parse import detect_adapter
     from digest.store import repository as repo
 
     if interval is not None and no_interval:
@@ -521,9 +523,9 @@ def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help
     Listings are recognised as 'sources add' recognises them, and digest's own exports restore kind, adapter,
     interval and whether the source is enabled. Nothing is fetched: a URL that cannot be reached now is stored.
     """
+    from digest.domain.adapters import ADAPTERS
     from digest.limits import check_interval, check_name, check_url
     from digest.opml import OpmlError, OpmlSource, Skipped, parse_opml
-    from digest.parse import ADAPTERS
     from digest.store import repository as repo
 
     c = _ctx(ctx)

@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # the parse and clean stages load when a body needs them: a r
     from concurrent.futures import ProcessPoolExecutor
 
     from digest.clean.items import Item
-    from digest.clean.paper_ids import PaperRule
     from digest.config import FetchConfig
+    from digest.domain.paper_ids import PaperRule
     from digest.fetch.discover import FeedBehind
     from digest.parse import ParsedFeed, ParseError
     from digest.parsing import Parsed

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from digest.clean.items import Item, clean_items
-from digest.clean.paper_ids import PaperRule
+from digest.domain.paper_ids import PaperRule
 from digest.parse import ParsedFeed, ParseError, parse_document
 
 

@@ -148,8 +148,8 @@ def test_each_issue_page_leads_back_to_the_index_and_the_mail_stays_as_it_was_se
 
 def test_the_index_shows_the_counts_each_issue_showed(engine, add_source, cli: Cli, now, tmp_path) -> None:
     """An issue's entries hold the listing entries of its papers too; those are papers to the reader, not posts."""
-    from digest.compose.issue import compose_issue
     from digest.config import DigestConfig
+    from digest.publish import compose_issue
     from digest.store import repository as repo
     from tests.test_compose import SMTP, _item, _listing_item
 

@@ -14,10 +14,10 @@ from sqlalchemy import text
 
 from digest.clean.items import Item, content_hash
 from digest.clean.mentions import TITLE_FROM_ANCHOR, PaperRef
-from digest.compose.issue import compose_issue
 from digest.compose.render import ThemeError, available_themes, render
 from digest.compose.rules import DEFAULT_SECTIONS, Section, assign_section, first_match
 from digest.config import Config, DigestConfig, SmtpConfig, parse_config
+from digest.publish import compose_issue
 from digest.store import repository as repo
 from tests.conftest import store_rows
 

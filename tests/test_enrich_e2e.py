@@ -653,7 +653,7 @@ def pasted_list() -> bytes:
 
 
 def title_id(title: str) -> str:
-    from digest.clean.paper_ids import title_id as make
+    from digest.domain.paper_ids import title_id as make
 
     made = make(title)
     assert made is not None

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from digest.enrich import PaperMeta
+from digest.domain.papers import PaperMeta
 from digest.enrich.landing import (
     DEFAULT_USER_AGENT,
     MAX_ABSTRACT,

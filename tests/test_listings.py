@@ -21,7 +21,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from digest.clean.mentions import TITLE_FROM_LISTING
-from digest.parse import detect_adapter, parse_document
+from digest.domain.adapters import detect_adapter
+from digest.parse import parse_document
 from digest.parse.types import ParseError
 from tests.conftest import FIXTURES, Cli, store_rows
 
@@ -365,7 +366,7 @@ def test_a_hugging_face_thumbnail_becomes_the_papers_thumbnail_and_a_landing_pag
         real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    from digest.enrich import PaperMeta
+    from digest.domain.papers import PaperMeta
     from digest.store.enrichment import record_landing
     from digest.store.repository import session
 
@@ -709,7 +710,7 @@ def test_dc_creator_lists_keep_every_author_however_they_are_joined() -> None:
 def test_old_style_arxiv_ids_in_an_arxiv_feed_are_kept_in_their_canonical_form(
         real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     """The API names papers by URL (http://arxiv.org/abs/<id>vN); ids before 2007-04 hold a slash, and a subject
-    class (math.GT) is not part of the id (clean/paper_ids.py's form: arxiv:math/0309136)."""
+    class (math.GT) is not part of the id (domain/paper_ids.py's form: arxiv:math/0309136)."""
     body = (arxiv_api_answer().replace(b"2202.12139v1", b"hep-th/9901001v2")
             .replace(b"2405.13786v1", b"math.GT/0309136v1").replace(b"2005.14124v2", b"astro-ph/0601001v3"))
     serve(httpserver, "/atom/cs.SE", body, ATOM)
@@ -803,3 +804,16 @@ def test_a_list_item_page_resolves_relative_paper_links_against_the_page_url(
                                  JOIN papers ON papers.id = mentions.paper_id
                                  WHERE papers.canonical_id = 'arxiv:1409.0473'""") == [("arxiv:1706.03762",)]
     assert paper_row(engine, "url:127.0.0.1/pdfs/hochreiter97lstm.pdf")["title"] == "Long Short-Term Memory"
+
+
+def test_every_adapter_of_the_registry_has_a_reader_and_the_cli_help_names_it(cli: Cli) -> None:
+    import importlib
+
+    from digest.domain.adapters import ADAPTERS
+
+    for adapter in ADAPTERS.values():
+        module, _, function = adapter.reader.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), adapter.name
+    for command in (("sources", "add", "--help"), ("sources", "edit", "--help")):
+        shown = " ".join(cli(*command).stdout.split())
+        assert ", ".join(list(ADAPTERS)[:-1]) + f" or {list(ADAPTERS)[-1]}" in shown

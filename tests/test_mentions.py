@@ -16,7 +16,7 @@ from digest.clean.mentions import (
     is_title_like,
     normalize_title,
 )
-from digest.clean.paper_ids import compile_rules
+from digest.domain.paper_ids import compile_rules
 
 ARXIV = "https://arxiv.org/abs/1706.03762"
 
@@ -237,11 +237,11 @@ ANCHOR_PIECES = ["https://", "HTTP://", "www.", "WWW.", "://", "arxiv.org/abs/24
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(ANCHOR_PIECES), st.text(max_size=4)), max_size=6))
 def test_title_likeness_is_what_the_single_patterns_made_it(pieces: list[str]) -> None:
-    from digest.clean.mentions import _EDGE_PUNCT, _IDISH, _WORD, GENERIC_WORDS, fold, is_title_like
+    from digest.domain.titles import _EDGE_PUNCT, _IDISH, GENERIC_WORDS, WORD, fold, is_title_like
 
     text = "".join(pieces)
     t = fold(text).strip(_EDGE_PUNCT)
-    words = _WORD.findall(t)
+    words = WORD.findall(t)
     expected = not (len(t) < 3 or _OLD_URLISH.search(t) or _IDISH.match(t) or _OLD_CITATION.search(t)
                     or not words or all(w.lower() in GENERIC_WORDS for w in words)) and \
         (any(ch.isupper() for ch in t) or any(re.search(r"\d", w) and re.search(r"[^\W\d_]", w)

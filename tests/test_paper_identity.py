@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from pytest_httpserver import HTTPServer
 
-from digest.enrich import PaperMeta
+from digest.domain.papers import PaperMeta
 from digest.store.enrichment import candidate_urls, papers_needing_metadata, record_landing, record_metadata
 from digest.store.repository import session
 from tests.conftest import Cli, store_rows

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from digest.clean.paper_ids import (
+from digest.domain.paper_ids import (
     PaperRule,
     arxiv_id,
     canonical_id,
@@ -252,7 +252,7 @@ def test_a_path_that_names_a_paper_is_a_url_paper_on_any_host(url: str, expected
 
 
 def test_id_precedence_ranks_arxiv_first_and_title_last() -> None:
-    from digest.clean.paper_ids import id_rank, title_id
+    from digest.domain.paper_ids import id_rank, title_id
 
     ordered = ["arxiv:1706.03762", "openreview:abcde", "neurips:2020/ab", "doi:10.1/x", "hdl:1721.1/6125",
                "url:x.org/paper/1", "title:attention is all you need"]
@@ -502,7 +502,7 @@ URL_PIECES = ["http://", "https://", "HTTP://", "hTtPs://", "ftp://", "//", "jav
 def test_http_parts_splits_every_url_as_urlsplit_does(pieces: list[str]) -> None:
     from urllib.parse import urlsplit
 
-    from digest.clean.paper_ids import http_parts
+    from digest.domain.paper_ids import http_parts
 
     url = "".join(pieces)
     try:

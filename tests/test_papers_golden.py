@@ -73,6 +73,6 @@ def test_with_the_paper_finder_rule_the_seed_posts_link_the_extra_openreview_pap
 
 @pytest.mark.parametrize("url", GOLDEN["NOT_PAPERS"])
 def test_the_links_judged_not_papers_get_no_id(url: str) -> None:
-    from digest.clean.paper_ids import canonical_id
+    from digest.domain.paper_ids import canonical_id
 
     assert canonical_id(url) is None

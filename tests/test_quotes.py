@@ -287,8 +287,8 @@ def test_compose_reads_contexts_once_and_only_for_the_papers_it_shows(engine, qu
     """Two papers are candidates, one is shown: one query reads contexts, for that paper's id alone."""
     from sqlalchemy import event
 
-    from digest.compose.issue import compose_issue
     from digest.config import DigestConfig, SmtpConfig
+    from digest.publish import compose_issue
 
     reads: list[tuple[str, object]] = []
 

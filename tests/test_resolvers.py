@@ -22,7 +22,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from digest.enrich import Enricher, EnrichUnavailable, PaperMeta
+from digest.domain.papers import PaperMeta
+from digest.enrich import Enricher, EnrichUnavailable
 from digest.enrich.crossref import CrossrefEnricher, CrossrefTitleSearch, jats_text, parse_works, work_meta
 from digest.enrich.openreview import OpenReviewEnricher, content_value, note_meta
 from digest.enrich.semantic_scholar import S2TitleSearch, SemanticScholarEnricher, parse_batch, s2_id, stated_ids
@@ -752,3 +753,11 @@ def test_a_failed_lookup_costs_only_its_own_ids_and_the_next_lookup_is_answered(
     with pytest.raises(EnrichUnavailable, match="HTTP 500"):
         enricher.lookup(ids)
     assert set(enricher.lookup(ids)) == set(ids)  # the same enricher, the next batch (here: the same ids again)
+
+
+def test_the_config_accepts_exactly_the_resolvers_the_registry_builds() -> None:
+    """config.py cannot import enrich/ (it is below every stage), so the names are written twice: held equal here."""
+    from digest import config
+    from digest.enrich import registry
+
+    assert set(config.RESOLVERS) == {*registry.RESOLVERS, "landing"}

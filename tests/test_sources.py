@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 from pytest_httpserver import HTTPServer
 
-from digest.parse import detect_adapter
+from digest.domain.adapters import detect_adapter
 from tests.conftest import FIXTURES, Cli, store_rows
 
 PLENARY = FIXTURES / "opml" / "plenary-awesome-rss-feeds__science_with_category.opml"

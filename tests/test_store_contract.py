@@ -266,8 +266,8 @@ def test_composing_one_digest_twice_at_once_records_one_issue_with_the_news(db_u
     cli = Cli(db_url, _config(tmp_path))
     _add_all(cli, farm)
     cli("fetch")
-    from digest.compose.issue import compose_issue
     from digest.config import DigestConfig, SmtpConfig
+    from digest.publish import compose_issue
     from digest.store import open_store
 
     store = open_store(db_url)

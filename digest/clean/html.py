@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import html as html_lib
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from digest.clean import math
-from digest.clean.urls import strip_tracking
+from digest.clean.urls import may_track, strip_tracking
 
 if TYPE_CHECKING:
-    from selectolax.lexbor import LexborHTMLParser
+    from collections.abc import Iterator
+
+    import nh3
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Everything else is dropped with its content, not just its tags: nothing inside these is prose. MathML is kept
 # (math.MATHML_TAGS), except its HTML integration point and its actions.
@@ -63,11 +66,7 @@ def _fold(text: str) -> str:
 # tried at every position: ~18 (or ~50) us an item against ~5.
 _HREF_WITH_QUERY = re.compile(r'href="([^"?&;]*[?&;][^"]*)"')
 _A_TAG = re.compile(r"<a\s")
-_TRACKING_PARAM = re.compile(r'[?&;](?:utm_|pk_|mtm_|matomo_|hsa_|_branch_|fbclid|gclid|dclid|gbraid|wbraid|'
-                             r'msclkid|yclid|twclid|igshid|ttclid|mc_cid|mc_eid|_hs|__hs|hsctatracking|mkt_tok|oly_|'
-                             r'vero_|wickedid|_openstat|rb_clickid|ref_src|ref_url|r=|s=|t=|si=|trk|source=|token=|'
-                             r'publication_id|post_id|isfreemail|triedredirect|triggershare|showwelcome)',
-                             re.IGNORECASE)
+_TRACKING_PARAM = may_track()
 
 
 def in_a_start_tag(html: str, at: int) -> bool:
@@ -129,9 +128,18 @@ def _holds_relative_link(cleaned: str) -> bool:
     return False
 
 
-def _settings() -> dict[str, object]:
+class _Settings(TypedDict):
+    tags: set[str]
+    clean_content_tags: set[str]
+    attributes: dict[str, set[str]]
+    url_schemes: set[str]
+    link_rel: str
+    strip_comments: bool
+
+
+def _settings() -> _Settings:
     """ammonia's settings apart from the relative-link policy; fresh sets each time (nh3 takes them over)."""
-    return dict(
+    return _Settings(
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
@@ -142,7 +150,7 @@ def _settings() -> dict[str, object]:
 
 
 @functools.cache
-def _shared_cleaner():  # type: ignore[no-untyped-def]
+def _shared_cleaner() -> nh3.Cleaner:
     import nh3
 
     return nh3.Cleaner(**_settings(), url_relative="pass_through")
@@ -294,7 +302,7 @@ def excerpt_from(tree: LexborHTMLParser, html: str, *, limit: int = 320) -> str:
     return truncate(text, limit)
 
 
-def _ancestors(node):  # type: ignore[no-untyped-def]
+def _ancestors(node: LexborNode) -> Iterator[LexborNode]:
     parent = node.parent
     while parent is not None:
         yield parent

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from digest.clean.html import excerpt_from, first_image_in, html_to_text, sanitize_html, truncate
 from digest.clean.math import math_as_text
 from digest.clean.mentions import PaperRef, find_mentions_in, listing_ref, own_link_ref
-from digest.clean.paper_ids import PaperRule
 from digest.clean.urls import absolute_url, clean_link, strip_tracking
+from digest.domain.paper_ids import PaperRule
 from digest.parse.types import RawItem
 
 if TYPE_CHECKING:

@@ -135,9 +135,9 @@ def normalise(tree: LexborHTMLParser) -> bool:
             node.decompose()
         changed = True
     for node in tree.css("div.latex-rendered[data-attrs]"):
-        tex = _substack_tex(node.attributes.get("data-attrs") or "")
-        if tex:
-            node.replace_with(_math_node(tex, True))
+        substack = _substack_tex(node.attributes.get("data-attrs") or "")
+        if substack:
+            node.replace_with(_math_node(substack, True))
             changed = True
     for node in tree.css("d-math"):
         node.replace_with(_math_node(node.text(deep=True).strip(), "block" in node.attributes))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from digest.clean.paper_ids import (
+from digest.domain.paper_ids import (
     PaperRule,
     candidate_id,
     canonical_id,
@@ -16,6 +15,7 @@ from digest.clean.paper_ids import (
     pdf_url,
     publication_id,
 )
+from digest.domain.titles import GENERIC_WORDS, WORD, fold, is_title_like
 from digest.parse.types import PaperInfo
 
 if TYPE_CHECKING:
@@ -34,185 +34,6 @@ TITLE_SOURCE = {TITLE_FROM_LISTING: "listing", TITLE_FROM_ANCHOR: "anchor", TITL
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 BLOCKS = frozenset({"p", "li", "td", "th", "dd", "dt", "blockquote", "figcaption", "pre", *HEADINGS})
-# Words that never make a title on their own: "this paper", "the source", "link", "here", "[pdf]"...
-GENERIC_WORDS = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "our",
-        "their",
-        "his",
-        "her",
-        "my",
-        "your",
-        "one",
-        "another",
-        "other",
-        "some",
-        "paper",
-        "papers",
-        "work",
-        "works",
-        "study",
-        "studies",
-        "article",
-        "articles",
-        "preprint",
-        "preprints",
-        "post",
-        "blog",
-        "link",
-        "links",
-        "here",
-        "there",
-        "source",
-        "sources",
-        "pdf",
-        "html",
-        "abs",
-        "abstract",
-        "arxiv",
-        "openreview",
-        "code",
-        "repo",
-        "github",
-        "website",
-        "site",
-        "page",
-        "project",
-        "poster",
-        "slides",
-        "video",
-        "talk",
-        "full",
-        "text",
-        "version",
-        "read",
-        "more",
-        "see",
-        "click",
-        "via",
-        "and",
-        "or",
-        "of",
-        "on",
-        "in",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "is",
-        "interesting",
-        "recent",
-        "new",
-        "latest",
-        "position",
-        "previous",
-        "earlier",
-        "following",
-        "related",
-        "original",
-        "above",
-        "below",
-        "references",
-        "reference",
-        "bibliography",
-        "footnotes",
-        "footnote",
-        "notes",
-        "resources",
-        "reading",
-        "further",
-        "introduction",
-        "conclusion",
-        "conclusions",
-        "summary",
-        "appendix",
-        "acknowledgements",
-        "acknowledgments",
-        "discussion",
-        "background",
-        "overview",
-        "versions",
-        "camera",
-        "ready",
-        "proceedings",
-        "workshop",
-        "oral",
-        "spotlight",
-        "supplementary",
-        "supplement",
-        "accepted",
-        "iclr",
-        "icml",
-        "neurips",
-        "nips",
-        "acl",
-        "emnlp",
-        "naacl",
-        "cvpr",
-        "iccv",
-        "eccv",
-        "aaai",
-        "ijcai",
-        "colm",
-        "tmlr",
-        "jmlr",
-        "corl",
-        "kdd",
-        "www",
-        "sigir",
-        # words that describe a work rather than name it ("An investigation", "A recent analysis")
-        "investigation",
-        "analysis",
-        "survey",
-        "approach",
-        "method",
-        "methods",
-        "result",
-        "results",
-        "findings",
-        "experiments",
-        "evaluation",
-        "seminal",
-        "classic",
-        "great",
-        "nice",
-        "excellent",
-        "authors",
-        "researchers",
-        "team",
-        "followup",
-        "follow",
-        "up",
-    }
-)
-# "Lake et al. 2017", "Vaswani et al. (2017)": a citation names authors, not the paper.
-# Two patterns: one alternation searched at every position cost twice as much (a mention's title is checked once
-# per link: ~40,000 times in a 500-feed run).
-_ET_AL = re.compile(r"\bet\.?\s*al\b")
-# "Smith 2020", "Smith and Jones (2019)", "Wilson, Izmailov, 2020", "Hinton, Vinyals, & Dean 2015"
-_AUTHOR_YEAR = re.compile(r"[A-Z][\w'\u2019-]+(?:(?:\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+)[A-Z][\w'\u2019-]+)*"
-                          r",?\s*\(?(?:19|20)\d{2}[a-z]?\)?$")
-_URLISH_START = re.compile(r"(?:https?://|www\.)|[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)  # or "://" anywhere
-# Bare ids name no paper: "2401.05566", "arXiv:hep-th/9901001v2", "math.GT/0309136", "doi:10.1038/nature14539".
-_IDISH = re.compile(
-    r"^(?:arxiv:)?\s*(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z-]+)?/\d{7})(?:v\d+)?$"
-    r"|^doi:\s*10\.\d{4,9}/\S+$|^[\d\s.,:;()\[\]-]+$",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[\w][\w'\u2019-]*")
-_MIXED_WORD = re.compile(r"[^\W\d_][\w-]*\d|\d[\w-]*[^\W\d_]")  # a word of letters and digits: "gpt-4", "3d"
-_EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb*_-\u2014\u2013"
 CONTEXT_CHARS = 280
 
 
@@ -252,7 +73,8 @@ def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperR
     if info.title:
         quality = TITLE_FROM_LISTING if info.title_is_metadata else title_evidence(info.title)[1]
     return PaperRef(paper_id=paper_id, url=info.url, anchor=None, heading=None, context=None,
-                    title=clean_title(info.title) if quality else None, title_quality=quality, info=info)
+                    title=clean_title(info.title) if info.title and quality else None, title_quality=quality,
+                    info=info)
 
 
 def own_link_ref(url: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef | None:
@@ -263,26 +85,6 @@ def own_link_ref(url: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef |
         return None
     return PaperRef(paper_id=paper_id, url=url or "", anchor=None, heading=None, context=None, title=None,
                     title_quality=0)
-
-
-def fold(text: str | None) -> str:
-    # str.split() and re's \s agree on what whitespace is; split is C all the way (a few times faster).
-    return " ".join(text.split()) if text else ""
-
-
-def is_title_like(text: str | None) -> bool:
-    """Text that names something: not generic ("this paper", "here"), not a URL, not a bare id or number."""
-    t = fold(text).strip(_EDGE_PUNCT)
-    if (len(t) < 3 or "://" in t or _URLISH_START.match(t) or _IDISH.match(t) or ("et" in t and _ET_AL.search(t))
-            or _AUTHOR_YEAR.match(t)):
-        return False
-    # Titles and names carry a capital, or a digit inside a word ("DeepSeek-R1", "e-SNLI: ...", "gpt-4o"); an
-    # all-lowercase anchor is running text that happens to be linked ("logical reasoning", "long video", "an
-    # example from chapter 28").
-    if not any(ch.isupper() for ch in t) and not _MIXED_WORD.search(t):
-        return False
-    words = _WORD.findall(t)
-    return bool(words) and not all(w.lower() in GENERIC_WORDS for w in words)
 
 
 def clean_title(text: str) -> str:
@@ -303,7 +105,7 @@ def title_evidence(anchor: str | None, post_title: str | None = None) -> tuple[s
     clean = clean_title(anchor or "")
     if post_title and normalize_title(clean) == normalize_title(post_title):
         return None, 0
-    return clean, TITLE_FROM_ANCHOR if len(_WORD.findall(clean)) >= 3 else TITLE_FROM_SHORT_ANCHOR
+    return clean, TITLE_FROM_ANCHOR if len(WORD.findall(clean)) >= 3 else TITLE_FROM_SHORT_ANCHOR
 
 
 def better_title(title: str | None, quality: int, than: str | None, than_quality: int) -> bool:
@@ -314,7 +116,7 @@ def better_title(title: str | None, quality: int, than: str | None, than_quality
         return False
     if not than or quality != than_quality:
         return quality > than_quality or not than
-    words, than_words = len(_WORD.findall(title)), len(_WORD.findall(than))
+    words, than_words = len(WORD.findall(title)), len(WORD.findall(than))
     if words != than_words:
         return words > than_words
     return (title.casefold(), title) < (than.casefold(), than)
@@ -365,7 +167,7 @@ _CANDIDATE_EXTRA = frozenset({"technical", "tech", "camera", "ready", "arxiv", "
 
 
 def calls_itself_a_paper(anchor: str | None) -> bool:
-    words = [w.lower() for w in _WORD.findall(fold(anchor))]
+    words = [w.lower() for w in WORD.findall(fold(anchor))]
     return (0 < len(words) <= 6 and any(w in _PAPER_WORDS for w in words)
             and all(w in GENERIC_WORDS or w in _PAPER_WORDS or w in _CANDIDATE_EXTRA for w in words))
 

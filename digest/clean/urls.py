@@ -30,6 +30,16 @@ HOST_TRACKING_PARAMS: dict[str, frozenset[str]] = {
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 
 
+def may_track(names: frozenset[str] = TRACKING_PARAMS.union(*HOST_TRACKING_PARAMS.values()),
+              prefixes: tuple[str, ...] = TRACKING_PREFIXES) -> re.Pattern[str]:
+    """A quick test of a query (raw or HTML-escaped) for a parameter that may be tracking, made from the lists
+    above so that the two cannot disagree: whatever `strip_tracking` removes, it finds (it may also find a name
+    that is tracking only on some hosts; `strip_tracking` then decides)."""
+    exact = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    start = "|".join(re.escape(p) for p in prefixes)
+    return re.compile(rf"[?&;](?:{start}|(?:{exact})(?=[=&;#]|$))", re.IGNORECASE)
+
+
 def _is_tracking(name: str, host: str) -> bool:
     lowered = name.lower()
     if lowered.startswith(TRACKING_PREFIXES) or lowered in TRACKING_PARAMS:

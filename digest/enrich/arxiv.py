@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from digest.enrich import EnrichUnavailable, PaperMeta
+from digest.domain.papers import PaperMeta
+from digest.enrich import EnrichUnavailable
 from digest.enrich.polite import PoliteApi, failure
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def parse_api_response(body: bytes) -> dict[str, PaperMeta]:
     import defusedxml.ElementTree as safe_et
     from defusedxml import DefusedXmlException
 
-    from digest.clean.paper_ids import arxiv_id
+    from digest.domain.paper_ids import arxiv_id
 
     try:
         root = safe_et.fromstring(body)

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from digest.enrich import EnrichUnavailable, PaperMeta
+from digest.domain.papers import PaperMeta
+from digest.enrich import EnrichUnavailable
 from digest.enrich.polite import PoliteApi, failure, read_json
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def _author(entry: object) -> str | None:
 
 def same_paper_ids(relation: object) -> tuple[str, ...]:
     """Our ids for the relations that name the same paper elsewhere (its preprint, its published version)."""
-    from digest.clean.paper_ids import arxiv_id, doi_id
+    from digest.domain.paper_ids import arxiv_id, doi_id
 
     if not isinstance(relation, Mapping):
         return ()
@@ -129,7 +130,7 @@ def same_paper_ids(relation: object) -> tuple[str, ...]:
 
 def work_meta(item: Mapping[str, Any], *, resolver: str = "crossref") -> PaperMeta | None:
     """One Crossref work as our metadata, keyed by the DOI it states (None when it states none)."""
-    from digest.clean.paper_ids import doi_id
+    from digest.domain.paper_ids import doi_id
 
     canonical = doi_id(item["DOI"]) if isinstance(item.get("DOI"), str) else None
     if canonical is None:

@@ -1,6 +1,6 @@
 """Read a paper's landing page: is the link a paper, and which one? Highwire `citation_*` tags, then Dublin Core.
 
-A post often links a paper through a page on a host `clean/paper_ids.py` has no rule for (a conference virtual
+A post often links a paper through a page on a host `domain/paper_ids.py` has no rule for (a conference virtual
 site, a lab page, a publisher, a "paper finder"). Almost every scholarly site states what the page is in
 `<meta>` tags for Google Scholar (Highwire Press `citation_*`), many in Dublin Core (`DC.*`); a blog post
 states at most `og:title`, which says nothing about being a paper. So one read of the page's first part
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from digest import __version__
-from digest.enrich import PaperMeta
+from digest.domain.papers import PaperMeta
 
 if TYPE_CHECKING:
     import http.client
@@ -240,7 +240,7 @@ def _thumbnail(tags: Mapping[str, list[str]], page_url: str) -> str | None:
 def _doi_of(value: str) -> str | None:
     """The id a stated DOI gives ("doi:10.x/y", an arXiv DOI as "arxiv:..."), whatever wraps it: "doi:", a doi.org
     URL, "info:doi/"."""
-    from digest.clean.paper_ids import doi_id
+    from digest.domain.paper_ids import doi_id
 
     m = _DOI_IN.search(value.strip())
     return doi_id(m[0]) if m else None
@@ -251,7 +251,7 @@ def _stated_ids(tags: Mapping[str, list[str]], pdf_url: str | None, page_url: st
     keeps its id). A second, different arXiv id or DOI is dropped, not merged: a page naming two is confused
     or names another work (a dataset, the journal), and merging would join two papers. Ids of other schemes
     that the PDF's or the page's own URL carries (an ACL or OpenReview id) go along in `same_as`."""
-    from digest.clean.paper_ids import arxiv_id, canonical_id
+    from digest.domain.paper_ids import arxiv_id, canonical_id
 
     candidates: list[str] = []
     for value in _all(tags, ("citation_arxiv_id",)):

@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from digest.enrich import EnrichUnavailable, PaperMeta
+from digest.domain.papers import PaperMeta
+from digest.enrich import EnrichUnavailable
 from digest.enrich.polite import PoliteApi, failure, json_error, read_json
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def _pdf(content: Mapping[str, Any], site_url: str) -> str | None:
 def _stated_ids(note: Mapping[str, Any], content: Mapping[str, Any]) -> tuple[str, ...]:
     """arXiv and DOI ids the note states for itself: `externalIds` ("arxiv:2210.05043v2", "dblp:..."), or an
     `html` link to an arXiv or DOI page."""
-    from digest.clean.paper_ids import canonical_from_id, canonical_id
+    from digest.domain.paper_ids import canonical_from_id, canonical_id
 
     found: list[str] = []
     external = note.get("externalIds")

@@ -17,7 +17,7 @@ from digest.enrich import Enricher, EnrichUnavailable
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from digest.enrich import PaperMeta
+    from digest.domain.papers import PaperMeta
 
 # Schemes whose papers have a page carrying citation_* tags and no API of ours: their landing page is read.
 LANDING_SCHEMES = frozenset({"url", "neurips", "pmlr", "jmlr", "cvf", "acl", "hdl"})

@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from digest.enrich import EnrichUnavailable, PaperMeta
+from digest.domain.papers import PaperMeta
+from digest.enrich import EnrichUnavailable
 from digest.enrich.polite import PoliteApi, failure, json_error, read_json
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def s2_id(canonical: str) -> str | None:
 
 def stated_ids(external: object) -> tuple[str, ...]:
     """Our canonical ids for S2's `externalIds` (ArXiv, DOI, ACL), strongest first, without repeats."""
-    from digest.clean.paper_ids import arxiv_id, doi_id, id_rank
+    from digest.domain.paper_ids import arxiv_id, doi_id, id_rank
 
     if not isinstance(external, Mapping):
         return ()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from digest.enrich import PaperMeta
+from digest.domain.papers import PaperMeta
 
 
 class TitleSearch(Protocol):

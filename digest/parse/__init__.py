@@ -2,52 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
+from digest.domain.adapters import ADAPTERS, detect_adapter
 from digest.parse.sniff import CERTAIN, Format, sniff
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
 
 if TYPE_CHECKING:
-    from digest.clean.paper_ids import PaperRule
+    from digest.domain.paper_ids import PaperRule
 
-__all__ = ["ADAPTERS", "PaperInfo", "ParseError", "ParsedFeed", "RawItem", "choose_reader", "detect_adapter",
-           "parse_document", "sniff"]
+__all__ = ["PaperInfo", "ParseError", "ParsedFeed", "RawItem", "choose_reader", "parse_document", "sniff"]
 
-ADAPTERS = ("hf-daily", "arxiv-listing", "arxiv-rss", "reading-list")
 FEED = "feed"  # the reader of RSS, Atom, RDF and JSON Feed: what a source without an adapter gets
 
 # The reader a document calls for by its content alone.
-_READER_OF: dict[Format, str] = {"arxiv": "arxiv-rss", "hf-daily": "hf-daily", "rss": FEED, "atom": FEED,
-                                 "rdf": FEED, "json-feed": FEED}
-# What each adapter can read: a document of any other certain format contradicts the adapter.
-_READS: dict[str, frozenset[Format]] = {
-    "arxiv-rss": frozenset({"arxiv", "rss", "atom", "rdf"}),
-    "hf-daily": frozenset({"hf-daily"}),
-    "arxiv-listing": frozenset(),
-    "reading-list": frozenset(),
-}
+_READER_OF: dict[str, str] = {"rss": FEED, "atom": FEED, "rdf": FEED, "json-feed": FEED,
+                              **{fmt: a.name for a in ADAPTERS.values() for fmt in a.recognised}}
 _NAMES: dict[Format, str] = {"arxiv": "an arXiv feed", "hf-daily": "Hugging Face daily papers JSON",
                              "rss": "an RSS feed", "atom": "an Atom feed", "rdf": "an RSS 1.0 (RDF) feed",
                              "json-feed": "a JSON Feed"}
-
-
-def detect_adapter(url: str) -> str | None:
-    """The listing adapter a URL's host and path call for, or None for an ordinary feed."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    path = parts.path
-    if host == "huggingface.co" and (path.startswith("/api/daily_papers") or path.rstrip("/") == "/papers"
-                                     or path.startswith("/papers/date/")):
-        return "hf-daily"
-    if host in ("arxiv.org", "export.arxiv.org") and path.startswith("/list/"):
-        return "arxiv-listing"
-    if (host == "rss.arxiv.org" and path.startswith(("/rss/", "/atom/"))) or (
-            host in ("arxiv.org", "export.arxiv.org") and path.startswith(("/rss/", "/atom/"))):
-        return "arxiv-rss"
-    return None
 
 
 def choose_reader(fmt: Format, *, url: str, kind: str, adapter: str | None) -> tuple[str, str | None]:
@@ -60,7 +36,8 @@ def choose_reader(fmt: Format, *, url: str, kind: str, adapter: str | None) -> t
     """
     by_content = _READER_OF.get(fmt) if fmt in CERTAIN else None
     if adapter is not None:
-        if by_content is None or adapter not in _READS or by_content == adapter or fmt in _READS[adapter]:
+        known = ADAPTERS.get(adapter)
+        if by_content is None or known is None or by_content == adapter or fmt in known.reads:
             return adapter, None
         return by_content, f"the source is set to read {adapter}, but the document is {_NAMES[fmt]}; read as such"
     if by_content is not None:
@@ -80,25 +57,13 @@ def parse_document(body: bytes, *, url: str, content_type: str | None, kind: str
 
 def _read(reader: str, fmt: Format, body: bytes, *, url: str, content_type: str | None,
           rules: Sequence[PaperRule]) -> ParsedFeed:
-    if reader == "hf-daily":
-        from digest.parse import hf_daily
+    if reader == FEED:
+        from digest.parse.feed import parse_feed
 
-        looks_json = fmt in ("hf-daily", "json", "json-feed")
-        return hf_daily.parse_hf_api(body, url=url) if looks_json else hf_daily.parse_hf_page(body, url=url)
-    if reader == "arxiv-listing":
-        from digest.parse.arxiv_listing import parse_arxiv_listing
-
-        return parse_arxiv_listing(body, url=url)
-    if reader == "arxiv-rss":
-        from digest.parse.arxiv_rss import parse_arxiv_feed
-
-        return parse_arxiv_feed(body, url=url, content_type=content_type)
-    if reader == "reading-list":
-        from digest.parse.reading_list import parse_reading_list
-
-        return parse_reading_list(body, url=url, content_type=content_type, rules=rules)
-    if reader != FEED:
+        return parse_feed(body, url=url, content_type=content_type, fmt=fmt)
+    adapter = ADAPTERS.get(reader)
+    if adapter is None:
         raise ParseError(f"unknown adapter {reader!r} (known: {', '.join(ADAPTERS)})")
-    from digest.parse.feed import parse_feed
-
-    return parse_feed(body, url=url, content_type=content_type, fmt=fmt)
+    module, _, function = adapter.reader.partition(":")
+    read: Callable[..., ParsedFeed] = getattr(importlib.import_module(module), function)
+    return read(body, fmt=fmt, url=url, content_type=content_type, rules=rules)

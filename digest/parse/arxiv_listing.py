@@ -10,7 +10,11 @@ from urllib.parse import urljoin
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from selectolax.lexbor import LexborNode
+
+    from digest.domain.paper_ids import PaperRule
 
 _SECTION = re.compile(r"^\s*(New|Cross|Replacement)[a-z -]*\(showing (?:first )?(\d+) of (\d+) entries\)", re.I)
 _WS = re.compile(r"\s+")
@@ -34,7 +38,7 @@ def _field(dd: LexborNode, cls: str) -> str:
 
 
 def _entry(dt: LexborNode, dd: LexborNode, page_url: str, kind: str) -> RawItem:
-    from digest.clean.paper_ids import arxiv_id
+    from digest.domain.paper_ids import arxiv_id
 
     link = dt.css_first('a[title="Abstract"]') or dt.css_first('a[href*="/abs/"]')
     href = (link.attributes.get("href") or "") if link is not None else ""
@@ -96,3 +100,8 @@ def parse_arxiv_listing(body: bytes, *, url: str) -> ParsedFeed:
                              "to the source URL to get the whole day")
     heading = root.css_first("h3")
     return ParsedFeed(title=_text(heading) or "arXiv listing", site_url=url, items=items)
+
+
+def read(body: bytes, *, fmt: str, url: str, content_type: str | None, rules: Sequence[PaperRule]) -> ParsedFeed:
+    """The adapter's reader (domain/adapters.py)."""
+    return parse_arxiv_listing(body, url=url)

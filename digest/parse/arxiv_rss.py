@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from digest.domain.paper_ids import PaperRule
 
 _OAI = re.compile(r"oai:arXiv\.org:(.+)$", re.IGNORECASE)
 _ABSTRACT = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*", re.IGNORECASE | re.DOTALL)
@@ -18,7 +23,7 @@ KEEP = frozenset({"new", "cross"})
 def paper_id(entry: Any) -> str | None:
     """The entry's canonical arXiv id, from its OAI id (rss.arxiv.org), else from its id or link as a URL (the
     API's `http://arxiv.org/abs/<id>vN`); old-style ids (`hep-th/9901001`, `math.GT/0309136`) included."""
-    from digest.clean.paper_ids import arxiv_id, canonical_id
+    from digest.domain.paper_ids import arxiv_id, canonical_id
 
     m = _OAI.match(str(entry.get("id", "")).strip())
     if m:
@@ -67,8 +72,8 @@ def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> Pars
             warnings.append(f"skipped an entry without an arXiv id ({str(e.get('id', ''))[:80]!r})")
             continue
         arxiv = canonical.removeprefix("arxiv:")
-        abstract = _ABSTRACT.sub("", html.unescape(re.sub(r"<[^>]+>", " ", str(e.get("summary", ""))))).strip()
-        abstract = " ".join(abstract.split()) or None
+        summary = _ABSTRACT.sub("", html.unescape(re.sub(r"<[^>]+>", " ", str(e.get("summary", ""))))).strip()
+        abstract = " ".join(summary.split()) or None
         authors = author_names(e)
         categories = tuple(t.get("term") for t in e.get("tags") or [] if t.get("term"))
         title = " ".join(str(e.get("title", "")).split()) or None
@@ -83,3 +88,8 @@ def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> Pars
     built = feed.get("updated") or feed.get("published")
     return ParsedFeed(title=feed.get("title"), site_url=url, items=items, warnings=warnings,
                       built=str(built) if built else None)
+
+
+def read(body: bytes, *, fmt: str, url: str, content_type: str | None, rules: Sequence[PaperRule]) -> ParsedFeed:
+    """The adapter's reader (domain/adapters.py)."""
+    return parse_arxiv_feed(body, url=url, content_type=content_type)

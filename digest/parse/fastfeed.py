@@ -106,14 +106,14 @@ def _rss_authors(item: _Element) -> str | None:
 
 def _rss_image(item: _Element) -> str | None:
     for thumb in item.iter(f"{MEDIA}thumbnail"):
-        if thumb.get("url"):
-            return thumb.get("url")
+        if url := thumb.get("url"):
+            return str(url)
     for media in item.iter(f"{MEDIA}content"):
-        if media.get("url") and (media.get("medium") or media.get("type") or "").startswith("image"):
-            return media.get("url")
+        if (url := media.get("url")) and (media.get("medium") or media.get("type") or "").startswith("image"):
+            return str(url)
     for enc in item.findall("enclosure"):
-        if (enc.get("type") or "").startswith("image") and enc.get("url"):
-            return enc.get("url")
+        if (enc.get("type") or "").startswith("image") and (url := enc.get("url")):
+            return str(url)
     return None
 
 
@@ -184,8 +184,8 @@ def _atom_author(el: _Element) -> str | None:
 
 def _atom_link(entry: _Element) -> str | None:
     for link in entry.findall(f"{ATOM}link"):
-        if (link.get("rel") or "alternate") == "alternate" and link.get("href"):
-            return urljoin(link.base or "", link.get("href", "").strip())
+        if (link.get("rel") or "alternate") == "alternate" and (href := link.get("href")):
+            return urljoin(link.base or "", str(href).strip())
     return None
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from digest.parse.jsonvalues import iso_datetime, json_error
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from digest.domain.paper_ids import PaperRule
 
 
 def _str(value: Any) -> str | None:
@@ -16,7 +21,7 @@ def _str(value: Any) -> str | None:
 
 
 def _paper_item(entry: dict[str, Any]) -> RawItem | None:
-    paper = entry.get("paper") if isinstance(entry.get("paper"), dict) else entry
+    paper: dict[str, Any] = entry["paper"] if isinstance(entry.get("paper"), dict) else entry
     arxiv = _str(paper.get("id"))
     if arxiv is None:
         return None
@@ -61,7 +66,7 @@ def parse_hf_page(body: bytes, *, url: str) -> ParsedFeed:
     """The HTML page: every card links /papers/<arXiv id>; its heading is the title."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from digest.clean.paper_ids import arxiv_id
+    from digest.domain.paper_ids import arxiv_id
 
     tree = LexborHTMLParser(body.decode("utf-8", "replace"))
     items: dict[str, RawItem] = {}
@@ -86,3 +91,9 @@ def parse_hf_page(body: bytes, *, url: str) -> ParsedFeed:
     if not items:
         raise ParseError("no paper links (/papers/<arXiv id>) found on the Hugging Face page")
     return ParsedFeed(title="Hugging Face papers", site_url=url, items=list(items.values()))
+
+
+def read(body: bytes, *, fmt: str, url: str, content_type: str | None, rules: Sequence[PaperRule]) -> ParsedFeed:
+    """The adapter's reader (domain/adapters.py): the JSON API's answer, or the page."""
+    looks_json = fmt in ("hf-daily", "json", "json-feed")
+    return parse_hf_api(body, url=url) if looks_json else parse_hf_page(body, url=url)

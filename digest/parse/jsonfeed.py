@@ -13,7 +13,7 @@ from digest.parse.types import NO_ITEMS, ParsedFeed, ParseError, RawItem
 def _author(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
     authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else None)
     authors = authors or feed.get("authors") or ([feed["author"]] if isinstance(feed.get("author"), dict) else [])
-    names = [a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+    names: list[str] = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
     return ", ".join(names) or None
 
 

@@ -69,13 +69,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from digest.clean.mentions import is_title_like, normalize_title
+from digest.domain.paper_ids import normalize_title
+from digest.domain.titles import is_title_like
 from digest.parse.types import PaperInfo, ParsedFeed, ParseError, RawItem
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
 
-    from digest.clean.paper_ids import PaperRule
+    from digest.domain.paper_ids import PaperRule
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -796,13 +797,13 @@ def text_listing(text: str) -> list[TextPaper] | None:
 
 def _title_paper_id(title: str) -> str:
     """`title:<normalised title>`; a short title ("BERT") that `title_id` refuses keeps its words."""
-    from digest.clean.paper_ids import title_id
+    from digest.domain.paper_ids import title_id
 
     return title_id(title) or f"title:{normalize_title(title)}"
 
 
 def _text_items(papers: list[TextPaper], url: str, rules: Sequence[PaperRule]) -> list[RawItem]:
-    from digest.clean.paper_ids import canonical_id
+    from digest.domain.paper_ids import canonical_id
 
     items: list[RawItem] = []
     seen: set[str] = set()
@@ -928,7 +929,7 @@ def _link_items(page: str, url: str, rules: Sequence[PaperRule]) -> tuple[list[R
     """Items of a page with links, and the page's own title (its h1, else its <title>)."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from digest.clean.paper_ids import canonical_id
+    from digest.domain.paper_ids import canonical_id
 
     tree = LexborHTMLParser(linkify(page))
     root = tree.body or tree.root
@@ -1039,3 +1040,8 @@ def parse_reading_list(body: bytes, *, url: str, content_type: str | None,
         raise ParseError("no paper links found on the reading-list page")
     page_title = page_title or (front_title.group(1) if front_title else None)
     return ParsedFeed(title=page_title or "Reading list", site_url=url, items=items)
+
+
+def read(body: bytes, *, fmt: str, url: str, content_type: str | None, rules: Sequence[PaperRule]) -> ParsedFeed:
+    """The adapter's reader (domain/adapters.py)."""
+    return parse_reading_list(body, url=url, content_type=content_type, rules=rules)

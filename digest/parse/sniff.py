@@ -35,6 +35,8 @@ _JSON_FEED_VERSION = re.compile(rb'"version"\s*:\s*"https?://jsonfeed\.org/versi
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+_XML_ROOTS: dict[bytes, Format] = {b"rss": "rss", b"feed": "atom", b"rdf": "rdf"}
+
 def _head(body: bytes) -> bytes:
     """The document's first bytes as ASCII-compatible bytes, byte order mark and leading blanks removed."""
     if body.startswith(codecs.BOM_UTF8):
@@ -54,7 +56,7 @@ def _markup(head: bytes) -> Format:
     local = name.lower()
     if local in _HTML_ROOTS:
         return "html"
-    kind: Format | None = {b"rss": "rss", b"feed": "atom", b"rdf": "rdf"}.get(local)
+    kind = _XML_ROOTS.get(local)
     if kind is None:
         return "xml"
     # The namespace is declared on the root, so the root's start tag holds it (arXiv declares it there).

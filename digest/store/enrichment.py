@@ -15,8 +15,8 @@ from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from digest.clean.mentions import RESOLVER_QUALITY, TITLE_FROM_API, TITLE_FROM_LISTING
-from digest.clean.paper_ids import candidate_id, id_rank, normalize_title
-from digest.enrich import PaperMeta
+from digest.domain.paper_ids import candidate_id, id_rank, normalize_title
+from digest.domain.papers import PaperMeta
 from digest.store.identity import add_alias, merge, paper_by_any_id, rekey
 from digest.store.models import CandidateLink, LandingPage, Mention, Paper, PaperAlias, PaperLookup
 
@@ -112,7 +112,7 @@ def apply_meta(s: Session, paper: Paper, meta: PaperMeta, now: datetime, resolve
         if other is not None:
             paper = merge(s, paper, other)
         elif id_rank(other_id) < id_rank(paper.canonical_id):
-            from digest.clean.paper_ids import landing_url
+            from digest.domain.paper_ids import landing_url
 
             rekey(s, paper, other_id)
             paper.landing_url = landing_url(other_id, paper.landing_url)
@@ -161,7 +161,7 @@ def record_landing(s: Session, url: str, outcome: str, meta: PaperMeta | None, n
     paper = next((p for p in (paper_by_any_id(s, i) for i in (meta.canonical_id, *meta.same_as, own_id, url) if i)
                   if p is not None), None)
     if paper is None:
-        from digest.clean.paper_ids import landing_url
+        from digest.domain.paper_ids import landing_url
 
         paper = Paper(canonical_id=own_id, title=None, title_quality=0, authors=[], categories=[],
                       meta_quality=0, landing_url=landing_url(own_id, url), first_seen_at=now, updated_at=now)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from digest.clean.mentions import better_title
-from digest.clean.paper_ids import id_rank
+from digest.domain.paper_ids import id_rank
 from digest.store.models import DigestPaper, Mention, Paper, PaperAlias, PaperLookup
 
 # Filled from the other row when the staying row has nothing.

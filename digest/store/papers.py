@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from digest.clean.mentions import TITLE_FROM_LISTING, PaperRef, better_title
-from digest.clean.paper_ids import PaperRule, pdf_url
+from digest.domain.paper_ids import PaperRule, pdf_url
 from digest.store import bulk
 from digest.store.models import CandidateLink, Item, Mention, Paper, PaperAlias, Source, table
 

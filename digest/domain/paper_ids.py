@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -149,7 +149,7 @@ def _host(netloc: str) -> str:
     return host
 
 
-def _on_any(host: str, domains: frozenset[str] | dict[str, object]) -> str | None:
+def _on_any(host: str, domains: Container[str]) -> str | None:
     """The listed domain `host` is on (itself or a subdomain), if any: "a.b.example.org" is looked up as itself,
     b.example.org, example.org and org, one set lookup per label. Slicing at each dot rather than building the list
     of parent domains: a link is checked against three such lists, and the list cost a fifth of canonical_id."""
