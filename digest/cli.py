@@ -436,7 +436,9 @@ def sources_list(ctx: typer.Context,
     for r in rows:
         flags = "" if r.enabled else "  [disabled]"
         tags = f"  #{' #'.join(r.tags)}" if r.tags else ""
-        typer.echo(f"{r.name}\t{r.kind}\t{r.url}{tags}{flags}")
+        every = f"  every {r.interval_minutes} min" if r.interval_minutes else ""
+        title = f"  ({r.title})" if r.title and r.title != r.name else ""
+        typer.echo(f"{r.name}\t{r.kind}\t{r.url}{title}{tags}{every}{flags}")
 
 
 @sources_app.command("remove")
@@ -733,6 +735,21 @@ def _said_composed(done: Compose, *, record: bool) -> None:
         note = " (nothing new: no issue recorded)"
     say(f"composed {v.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
                f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}")
+    if composed.empty and composed.window_start is not None:
+        say(_why_empty(v.name, composed.window_start, composed.newest_item, first=v.first_issue))
+
+
+def _why_empty(name: str, window_start: datetime, newest: datetime | None, *, first: bool) -> str:
+    """Why an issue is empty, in a newcomer's terms: nothing stored yet, or nothing as recent as its window."""
+    if newest is None:
+        return f"note: nothing is stored for {name} yet: `digest fetch` first"
+    start = f"{window_start:%Y-%m-%d}"
+    window = (f"a first issue looks back [[digests]] lookback_days, to {start}" if first
+              else f"the last issue covered everything until {start}")
+    if newest < window_start:
+        return (f"note: the newest item stored for {name} is dated {newest:%Y-%m-%d} and {window}; "
+                f"`digest compose --since {newest:%Y-%m-%d}` shows what is stored")
+    return f"note: what is stored since {start} was shown already or filtered out ({window})"
 
 
 def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
@@ -810,10 +827,13 @@ def send(
         ok = all(d.outcome in ("sent", "requeued") for d in results)
     else:
         if not results:
-            typer.echo(f"nothing to send for {cfg.name}")
+            typer.echo(f"nothing to send for {cfg.name}: {NOTHING_PENDING}")
         ok = _report_deliveries(results)
     if not ok:
         raise typer.Exit(EXIT_ERROR)
+
+
+NOTHING_PENDING = "no issue is waiting to be mailed and nothing new has arrived since the last one"
 
 
 def _send_preview(c: Context, cfg: DigestConfig, *, as_json: bool) -> None:
@@ -827,7 +847,9 @@ def _send_preview(c: Context, cfg: DigestConfig, *, as_json: bool) -> None:
                               indent=2))
         return
     if not plan:
-        typer.echo(f"nothing to send for {cfg.name}")
+        typer.echo(f"nothing to send for {cfg.name}: {NOTHING_PENDING}"
+                   + ("" if cfg.recipients else "; it has no recipients yet either (add recipients = [...] to its "
+                      "[[digests]])"))
     for p in plan:
         what = f"pending issue {p.issue_id}" if p.issue_id is not None else "a new issue"
         typer.echo(f"would send {p.subject!r} ({p.size} bytes, {what}) to {to} via {via}")
@@ -1007,6 +1029,7 @@ def papers(
     import textwrap
 
     from digest.compose.quotes import quote
+    from digest.domain.paper_ids import display_id
     from digest.store.papers import ranked_papers
     from digest.store.repository import session
 
@@ -1029,7 +1052,7 @@ def papers(
         typer.echo("no papers yet: fetch some sources first")
         return
     for n, p in enumerate(ranked, 1):
-        title = p.title or p.landing_url or p.canonical_id
+        title = p.title or display_id(p.canonical_id)  # as a digest names a paper nobody named
         typer.echo(f"{n:>3}. {title}")
         where = "; ".join(f"{x.source}: {x.item_title or x.item_url}" for x in p.sightings[:3])
         more = f" (+{len(p.sightings) - 3} more)" if len(p.sightings) > 3 else ""
@@ -1160,13 +1183,13 @@ def main() -> None:
     import gc
 
     # A run builds tens of thousands of small, acyclic objects (rows, ids, cards) and then exits; with the
-    # default thresholds the cycle collector rescanned them all the time (half of compose's ranking time).
-    # At a million allocations between collections a compose of 10,000 items spends ~3 ms collecting
-    # instead of ~50 ms at 100,000, and peak RSS is unchanged (what a run frees, it frees by refcount).
+    # default thresholds the cycle collector rescanned them all the time. At a million allocations between
+    # collections it runs rarely, and peak RSS is unchanged: what a run frees, it frees by refcount (figures:
+    # docs/performance.md, "Why the code is as it is").
     gc.set_threshold(1_000_000, 50, 100)
     try:
         app(prog_name="digest")
     finally:
         # The interpreter's last full collection at exit would walk every object the run built and the
-        # imports made (~40 ms of a 0.5 s warm run); a process about to end need not free them one by one.
+        # imports made; a process about to end need not free them one by one.
         gc.freeze()

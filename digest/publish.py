@@ -37,6 +37,8 @@ class Composed:
     selection: Selection
     issue_id: int | None
     status: str | None  # pending (to be mailed) | sent (files were its delivery) | None (not recorded)
+    window_start: datetime | None = None
+    newest_item: datetime | None = None  # when empty: the newest item stored for this digest, however old
 
     @property
     def empty(self) -> bool:
@@ -67,7 +69,8 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
                                 to=cfg.list_address, now=now, message_id=message_id, list_name=cfg.name,
                                 list_id=cfg.list_id, unsubscribe=cfg.unsubscribe)
         composed = Composed(view=view, rendered=rendered, message=message, message_id=message_id,
-                            selection=selection, issue_id=None, status=None)
+                            selection=selection, issue_id=None, status=None, window_start=draft.window_start,
+                            newest_item=draft.newest)
         if deliver is not None:
             deliver(composed)
         if not record or (composed.empty and not mark_empty):

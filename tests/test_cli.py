@@ -121,6 +121,27 @@ def _cli_with(db_url: str, tmp_path: Path, text: str = EVERYTHING) -> Cli:
     return Cli(db_url, cfg)
 
 
+def test_a_first_issue_with_only_old_items_says_why_it_is_empty_and_how_to_see_them(
+        db_url: str, serve_feed, seed_feed: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli = _cli_with(db_url, tmp_path, '[enrich]\nafter_fetch = false\n[[digests]]\nname = "week"\nlookback_days = 7\n')
+    empty = cli("compose", "--out", str(tmp_path / "none"))
+    assert "note: nothing is stored for week yet: `digest fetch` first" in empty.stderr
+    cli("sources", "add", serve_feed("/seed.rss", seed_feed), "--name", "seed")
+    cli("fetch")
+    out = tmp_path / "first"
+    composed = cli("compose", "--out", str(out))
+    window = (datetime.now(UTC) - timedelta(days=7)).date()
+    assert "composed week: 0 papers, 0 posts" in composed.stderr
+    assert (f"note: the newest item stored for week is dated 2025-11-30 and a first issue looks back [[digests]] "
+            f"lookback_days, to {window:%Y-%m-%d}; `digest compose --since 2025-11-30` shows what is stored"
+            ) in composed.stderr
+    text = (out / "digest.txt").read_text()
+    assert f"Nothing dated since {window.day} {window:%b %Y}." in text and "last issue" not in text
+    assert "Nothing dated since" in (out / "digest.html").read_text()
+    cli("compose", "--since", "2025-11-30", "--out", str(tmp_path / "old"))
+    assert "The frontier of LLMs" in (tmp_path / "old" / "digest.txt").read_text()
+
+
 def test_fetch_then_compose_then_nothing_new(db_url: str, serve_feed, seed_feed: bytes, tmp_path: Path) -> None:
     cli = _cli_with(db_url, tmp_path)
     cli("sources", "add", serve_feed("/seed.rss", seed_feed), "--name", "seed")

@@ -154,6 +154,15 @@ def test_send_dry_run_previews_before_any_recipient_and_agrees_with_send(db_url,
         assert server.received == []
 
 
+def test_send_dry_run_with_nothing_to_send_says_why(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "digest.toml"
+    config.write_text('[enrich]\nafter_fetch = false\n[[digests]]\nname = "daily"\n')
+    dry = Cli(db_url, config)("send", "--dry-run")
+    assert dry.stdout.strip() == (
+        "nothing to send for daily: no issue is waiting to be mailed and nothing new has arrived since the last one; "
+        "it has no recipients yet either (add recipients = [...] to its [[digests]])")
+
+
 @pytest.mark.parametrize("doc", ["docs/cron.md"])
 def test_the_exit_statuses_are_documented(doc: str) -> None:
     text = (Path(__file__).parent.parent / doc).read_text()

@@ -461,7 +461,7 @@ def test_digest_enrich_looks_up_the_bare_links_once_and_reports_what_it_did(
         "arxiv:2204.08348": "Automated Test Generation for REST APIs: No Time to Rest Yet",
         "openreview:yzkSU5zdwD": "Emergent Abilities of Large Language Models",  # not arXiv: not asked
     }
-    assert cli("enrich").stdout.strip() == "enriched 0 of 0 papers looked up"
+    assert cli("enrich").stdout.strip() == "nothing to look up"
     assert len(api.asked) == 1
 
 
@@ -472,7 +472,7 @@ def test_digest_enrich_with_the_api_down_succeeds_and_says_it_will_retry(
     cli("sources", "add", serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "the paper"))))
     cli("fetch", "--all")
     out = cli("enrich").stdout.strip()
-    assert out.startswith("enriched 0 of 0 papers looked up (stopped: arXiv API unreachable: ConnectError")
+    assert out.startswith("looked up nothing (stopped: arXiv API unreachable: ConnectError")
     assert out.endswith("will retry next run)")
     assert store_rows(engine, "SELECT count(*) FROM papers WHERE enriched_at IS NOT NULL") == [(0,)]
 

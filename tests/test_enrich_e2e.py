@@ -280,7 +280,7 @@ def test_a_paper_finder_link_becomes_its_arxiv_paper_from_its_landing_page_and_s
     assert lookups(engine) == {(arxiv_id, "landing", True), (arxiv_id, "arxiv", True), (arxiv_id, "s2", False)}
 
     fakes.forget()
-    assert cli("enrich").stdout.strip() == "enriched 0 of 0 papers looked up"  # nothing is asked twice
+    assert cli("enrich").stdout.strip() == "nothing to look up"  # nothing is asked twice
     assert fakes.nothing_asked() and fakes.requests_for(FINDER_PATH) == 1
 
 
@@ -345,7 +345,7 @@ def test_a_candidate_link_becomes_a_paper_from_its_page_and_a_blog_post_stays_no
     assert fakes.requests_for("/pubs/fast") == fakes.requests_for("/notes/test-time-compute") == 1
     assert fakes.nothing_asked()  # a url: paper has no API of ours: no resolver wants it
 
-    assert cli("enrich").stdout.strip() == "enriched 0 of 0 papers looked up"
+    assert cli("enrich").stdout.strip() == "nothing to look up"
     assert fakes.requests_for("/pubs/fast") == fakes.requests_for("/notes/test-time-compute") == 1
     assert store_rows(engine, "SELECT url, attempts FROM landing_pages ORDER BY url") == [(notes, 1), (fast, 1)]
     assert list(papers_json(cli)) == [paper_id]
@@ -381,7 +381,7 @@ def test_an_unreadable_candidate_page_is_tried_on_later_runs_up_to_five_times(
         f"enriched 1 of 2 papers looked up {retry.format(1, '')}",
         f"enriched 0 of 1 papers looked up {retry.format(1, '')}",
         f"enriched 0 of 1 papers looked up {retry.format(1, '')}",
-        "enriched 0 of 0 papers looked up"]  # the broken page's five attempts are spent
+        "nothing to look up"]  # the broken page's five attempts are spent
     assert answers == {"/pubs/flaky": 3, "/pubs/broken": 5}
     assert store_rows(engine, "SELECT url, outcome, attempts FROM landing_pages ORDER BY url") == [
         (base + "/pubs/broken", "unreadable", 5), (base + "/pubs/flaky", "paper", 3)]
@@ -511,7 +511,7 @@ def test_openreview_and_crossref_fill_in_title_authors_abstract_venue_and_year_o
     fakes.forget()
     cli("fetch", "--all")
     assert papers_json(cli)[f"openreview:{OR_NOTE}"]["title"] == OR_TITLE
-    assert cli("enrich").stdout.strip() == "enriched 0 of 0 papers looked up" and fakes.nothing_asked()
+    assert cli("enrich").stdout.strip() == "nothing to look up" and fakes.nothing_asked()
 
 
 # === the whole run: one feed linking every kind, enriched after `digest fetch` =====================================
@@ -549,7 +549,7 @@ def test_digest_fetch_with_after_fetch_enriches_papers_of_every_kind_each_asked_
                                      "p2": sorted([f"openreview:{OR_NOTE}", "arxiv:2204.08348"])}
 
     fakes.forget()
-    assert cli("enrich").stdout.strip() == "enriched 0 of 0 papers looked up"
+    assert cli("enrich").stdout.strip() == "nothing to look up"
     assert fakes.nothing_asked() and fakes.requests_for(FINDER_PATH) == fakes.requests_for("/pubs/fast") == 1
 
 

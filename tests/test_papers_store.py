@@ -294,6 +294,15 @@ def test_digest_papers_lists_titles_ranked_by_sources_then_posts_then_recency(
     assert "Paper Y Title" in top2 and "Paper Z Title" not in top2 and "Paper W Title" not in top2
 
 
+def test_digest_papers_names_a_paper_nobody_named_by_its_id_as_a_digest_does(
+        add_source, fetch_all, httpserver: HTTPServer, cli: Cli) -> None:  # type: ignore[no-untyped-def]
+    add_source(serve(httpserver, "/n.xml", rss(post("n1", link("https://openreview.net/forum?id=MPTlWIVSMU",
+                                                                "this paper")))), name="n")
+    assert fetch_all().failed == 0
+    heads = [line.strip() for line in cli("papers").stdout.splitlines() if line.strip().startswith("1.")]
+    assert heads == ["1. OpenReview MPTlWIVSMU"]
+
+
 def test_digest_papers_json_has_the_documented_shape(add_source, fetch_all, httpserver: HTTPServer, cli: Cli) -> None:  # type: ignore[no-untyped-def]
     _ranking_store(add_source, fetch_all, httpserver)
     ranked = json.loads(cli("papers", "--json").stdout)

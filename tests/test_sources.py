@@ -400,3 +400,23 @@ def test_edit_to_a_listing_url_recognises_it_as_add_does(cli: Cli) -> None:
     result = cli("sources", "edit", "one", "--url", "https://rss.arxiv.org/rss/cs.CL")
     assert "kind feed -> listing; adapter none -> arxiv-rss" in result.stdout
     assert (listed(cli)[0]["kind"], listed(cli)[0]["adapter"]) == ("listing", "arxiv-rss")
+
+
+def test_a_source_is_found_by_the_title_a_digest_shows_and_list_shows_title_and_interval(
+        serve_feed, cli: Cli) -> None:  # type: ignore[no-untyped-def]
+    cli("sources", "add", serve_feed("/letters.xml", RSS), "--name", "x-letters", "--as-is")
+    cli("fetch", "--all")
+    edited = cli("sources", "edit", "letters", "--interval", "60")  # the feed's title, in any case
+    assert edited.stdout.startswith("edited x-letters: interval default -> 60")
+    assert "(Letters)" in cli("sources", "list").stdout and "every 60 min" in cli("sources", "list").stdout
+    cli("sources", "add", serve_feed("/letters2.xml", RSS), "--name", "y-letters", "--as-is")
+    cli("fetch", "--all")
+    ambiguous = cli("sources", "edit", "Letters", "--interval", "30", ok=False)  # two sources have that title
+    assert "no source named or at 'Letters'" in ambiguous.stderr
+
+
+def test_sources_are_listed_by_name_whatever_its_case(cli: Cli) -> None:
+    for name in ("Zeta", "alpha", "Beta"):
+        cli("sources", "add", f"https://{name.lower()}.example/feed", "--name", name, "--as-is")
+    assert [s["name"] for s in listed(cli)] == ["alpha", "Beta", "Zeta"]
+    assert [line.split("\t")[0] for line in cli("sources", "list").stdout.splitlines()] == ["alpha", "Beta", "Zeta"]

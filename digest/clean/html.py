@@ -59,7 +59,7 @@ def _fold(text: str) -> str:
 
 # Only links whose query names a parameter that can be tracking are looked at more closely. Two steps, each
 # cheap: links with a query at all, then that query's parameter names (one pattern over the whole document,
-# with the names inside it, backtracked through every link and cost twice as much). The link must be in an
+# with the names inside it, backtracked through every link). The link must be in an
 # <a> tag: text (a <code> sample of HTML) can hold href="..." too, and text is never rewritten; in
 # sanitised HTML a "<" in text is always escaped, so the last "<" before the link starts its tag. The pattern
 # begins with a literal, which the regex engine jumps between; one that began at "<a\s" (or with "\b") was
@@ -109,8 +109,8 @@ def _base_for(url: str | None) -> str | None:
 # absolute links as written whatever its policy for relative ones. So a body is cleaned first by one cleaner
 # built once, which passes relative links through; only if its output holds one (its serialiser writes every
 # attribute as ` name="value"`, so a look for href and src values that do not start absolute is exact) is the
-# body cleaned again by nh3.clean against its base. nh3.clean builds ammonia's settings again on every call:
-# ~65 us an item, against ~45 us for the first cleaner and the look.
+# body cleaned again by nh3.clean against its base: nh3.clean builds ammonia's settings again on every call,
+# which costs more than the shared cleaner and the look together.
 _LINK_ATTRIBUTES = (' href="', ' src="')
 _ABSOLUTE = ("http://", "https://", "mailto:")
 
@@ -225,8 +225,8 @@ _READ_AS_TEXT = f"math, sup, sub, {math.FORMULA_IMAGES}"
 def _read_as_text(tree: LexborHTMLParser) -> bool:
     """Prepare a parsed tree for text extraction: math becomes its TeX (math.math_as_text), a <sup> holding a
     footnote link goes (Pandoc's link holding a <sup> too), other <sup>/<sub> and formula images become glued
-    text. Whether anything was glued (see _GLUE). Found by one lexbor query (~20 us on a 37 KB post, none of it
-    in Python), not by substring searches of the HTML (~17 us each)."""
+    text. Whether anything was glued (see _GLUE). Found by one lexbor query (none of it in Python), not by a
+    substring search of the HTML per kind of node."""
     found = tree.css(_READ_AS_TEXT)
     if not found:
         return False

@@ -34,6 +34,7 @@ class Draft:
     selection: Selection
     window_start: datetime
     theme: str
+    newest: datetime | None = None  # an empty draft: the newest item's date, however old (to say why it is empty)
 
     @property
     def empty(self) -> bool:
@@ -91,10 +92,12 @@ def draft_issue(s: Session, cfg: DigestConfig, *, now: datetime, since: datetime
                                    for c in selection.papers})
     view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
                       order=section_order(sections), generated_at=now, window_start=window_start or floor,
-                      subject_template=cfg.subject, footer=footer_lines(cfg), said=said)
+                      subject_template=cfg.subject, footer=footer_lines(cfg), said=said,
+                      first_issue=last is None and since is None)
     rendered = render(view, theme=theme_name, theme_dir=theme_dir)
+    empty = not (selection.papers or selection.posts)
     return Draft(view=view, rendered=rendered, selection=selection, window_start=window_start or floor,
-                 theme=theme_name)
+                 theme=theme_name, newest=store.newest_item(s, source_ids) if empty else None)
 
 
 def section_of_item(selection: Selection, item_id: int) -> str | None:

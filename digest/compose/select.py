@@ -218,13 +218,14 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
 
     shown_papers = []
     for score, full, item_ids, matched in shown:
-        its = sorted((shown_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
+        mentioning = sorted((shown_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
         is_update = full.sent_mentions is not None
-        notes = [i.excerpt for i in its if is_listed(i)]  # a reading list's note on the paper
+        notes = [i.excerpt for i in mentioning if is_listed(i)]  # a reading list's note on the paper
         section, hit = assign_section(sections, title=full.title, body=(full.abstract, *notes),
                                       context=full.headings)
-        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, its, is_update), section=section,
-                                        is_update=is_update, items=tuple(its), matched=matched or hit))
+        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, mentioning, is_update),
+                                        section=section, is_update=is_update, items=tuple(mentioning),
+                                        matched=matched or hit))
 
     paper_count: dict[int, int] = {}
     for paper in papers:

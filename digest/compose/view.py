@@ -9,6 +9,7 @@ from datetime import datetime
 
 from digest.compose.quotes import quote
 from digest.compose.select import ChosenPaper, ChosenPost, Selection, is_listed
+from digest.domain.paper_ids import display_id
 from digest.store.digests import MentionText
 
 
@@ -106,6 +107,7 @@ class DigestView:
     more_papers: int = 0
     more_posts: int = 0
     footer: Sequence[str] = field(default_factory=tuple)  # e.g. how to unsubscribe
+    first_issue: bool = False  # no issue before this one: "nothing new" is then "nothing since <window start>"
 
     @property
     def posts(self) -> list[PostCard]:
@@ -130,6 +132,18 @@ class DigestView:
     @property
     def date_label(self) -> str:
         return self.generated_at.strftime("%d %b %Y").lstrip("0")
+
+    @property
+    def since_label(self) -> str:
+        return self.window_start.strftime("%d %b %Y").lstrip("0") if self.window_start else ""
+
+    @property
+    def nothing_new(self) -> str:
+        """What an issue with nothing in it says: measured from the last issue, or for a first issue from the
+        start of its window (lookback_days), so that an empty first issue does not speak of a last one."""
+        if self.first_issue and self.window_start:
+            return f"Nothing dated since {self.since_label}."
+        return "Nothing new since the last issue."
 
 
 def anchor_for(title: str, taken: set[str]) -> str:
@@ -166,19 +180,6 @@ def safe_url(url: str | None) -> str | None:
 
     result = absolute_url(url, None) if url else None
     return result if result and result.startswith(("http://", "https://")) else None
-
-
-_SCHEME_NAMES = {"arxiv": "arXiv", "openreview": "OpenReview", "neurips": "NeurIPS", "pmlr": "PMLR", "jmlr": "JMLR",
-                 "acl": "ACL Anthology", "cvf": "CVF", "doi": "DOI", "hdl": "Handle"}
-
-
-def display_id(canonical_id: str) -> str:
-    """How a card names a paper nobody named: by its id, readable ("arXiv 2301.00001", "lab.org/paper/7"),
-    never by a guess."""
-    scheme, _, rest = canonical_id.partition(":")
-    if scheme in ("url", "title"):
-        return rest
-    return f"{_SCHEME_NAMES.get(scheme, scheme)} {rest}"
 
 
 def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] | None = None) -> PaperCard:
@@ -229,7 +230,7 @@ def subject_line(template: str, *, title: str, name: str, date: str, papers: int
 
 def build_view(*, name: str, title: str, selection: Selection, order: Sequence[str], generated_at: datetime,
                window_start: datetime | None, subject_template: str, footer: Sequence[str] = (),
-               said: Mapping[tuple[int, int], MentionText] | None = None) -> DigestView:
+               said: Mapping[tuple[int, int], MentionText] | None = None, first_issue: bool = False) -> DigestView:
     """Sections in config order (the catch-all last); empty sections are left out. `said`: the mentions'
     anchors and contexts of the shown papers (store.mention_texts), for the quotes on their cards."""
     taken: set[str] = set()
@@ -252,4 +253,4 @@ def build_view(*, name: str, title: str, selection: Selection, order: Sequence[s
                  + (": " + "; ".join(lead) if lead else ""))[:180]
     return DigestView(name=name, title=title, subject=subject, preheader=preheader, generated_at=generated_at,
                       window_start=window_start, sections=sections, more_papers=selection.more_papers,
-                      more_posts=selection.more_posts, footer=tuple(footer))
+                      more_posts=selection.more_posts, footer=tuple(footer), first_issue=first_issue)

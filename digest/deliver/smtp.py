@@ -69,7 +69,7 @@ class _Session(smtplib.SMTP):
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None:  # a new connection, or the TLS one after STARTTLS
-            self.file = deadline_reader(self.sock, self.deadline)  # type: ignore[assignment]
+            self.file = deadline_reader(self.sock, self.deadline)
         return super().getreply()
 
     def send(self, s: Any) -> None:

@@ -152,7 +152,8 @@ def _host(netloc: str) -> str:
 def _on_any(host: str, domains: Container[str]) -> str | None:
     """The listed domain `host` is on (itself or a subdomain), if any: "a.b.example.org" is looked up as itself,
     b.example.org, example.org and org, one set lookup per label. Slicing at each dot rather than building the list
-    of parent domains: a link is checked against three such lists, and the list cost a fifth of canonical_id."""
+    of parent domains: a link is checked against three such lists, and building the list was a large share of
+    canonical_id."""
     at = 0
     while True:
         if host[at:] in domains:
@@ -260,8 +261,8 @@ def canonical_from_id(text: str) -> str | None:
 
 
 # An http(s) URL of printable ASCII without brackets (no IPv6 host to validate, nothing for urlsplit to strip
-# or remove) splits as urlsplit splits it; a post links ~9 URLs, mostly each once, and urlsplit's Python took
-# ~40 % of finding a post's papers.
+# or remove) splits as urlsplit splits it; a post links several URLs, mostly each once, and urlsplit's Python
+# was much of finding a post's papers.
 _PLAIN_HTTP = re.compile(r"([hH][tT][tT][pP][sS]?)://([^/?#\[\]\x00-\x20\x7f]*)((?:/[^?#\x00-\x20\x7f]*)?)"
                          r"(?:\?([^#\x00-\x20\x7f]*))?(?:#[^\x00-\x20\x7f]*)?")
 
@@ -325,7 +326,7 @@ def publication_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
     scholarly host's publication page are the paper.
 
     Every item of every feed asks, and most are posts on their blog: without a rule, a URL off the hosts with id
-    forms that is no PDF is answered from its host (3 µs), not through canonical_id (10 µs, and a cache entry)."""
+    forms that is no PDF is answered from its host, not through canonical_id (slower, and a cache entry)."""
     split = http_parts(url.strip())
     if split is None:
         return None
@@ -451,3 +452,16 @@ def pdf_url(paper_id: str, seen_url: str | None = None) -> str | None:
     if seen_url and ".pdf" in seen_url.lower() and urlsplit(seen_url).path.lower().endswith(".pdf"):
         return seen_url
     return None
+
+
+_SCHEME_NAMES = {"arxiv": "arXiv", "openreview": "OpenReview", "neurips": "NeurIPS", "pmlr": "PMLR", "jmlr": "JMLR",
+                 "acl": "ACL Anthology", "cvf": "CVF", "doi": "DOI", "hdl": "Handle"}
+
+
+def display_id(canonical_id: str) -> str:
+    """How a card names a paper nobody named: by its id, readable ("arXiv 2301.00001", "lab.org/paper/7"),
+    never by a guess."""
+    scheme, _, rest = canonical_id.partition(":")
+    if scheme in ("url", "title"):
+        return rest
+    return f"{_SCHEME_NAMES.get(scheme, scheme)} {rest}"

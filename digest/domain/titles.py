@@ -168,8 +168,8 @@ GENERIC_WORDS = frozenset(
     }
 )
 # "Lake et al. 2017", "Vaswani et al. (2017)": a citation names authors, not the paper.
-# Two patterns: one alternation searched at every position cost twice as much (a mention's title is checked once
-# per link: ~40,000 times in a 500-feed run).
+# Two patterns: one alternation searched at every position cost more (a mention's title is checked once per
+# link, tens of thousands of times in a 500-feed run).
 _ET_AL = re.compile(r"\bet\.?\s*al\b")
 # "Smith 2020", "Smith and Jones (2019)", "Wilson, Izmailov, 2020", "Hinton, Vinyals, & Dean 2015"
 _AUTHOR_YEAR = re.compile(r"[A-Z][\w'\u2019-]+(?:(?:\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+)[A-Z][\w'\u2019-]+)*"

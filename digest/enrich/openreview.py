@@ -115,7 +115,7 @@ def note_meta(note: Mapping[str, Any], *, site_url: str = SITE_URL) -> PaperMeta
     forum = note.get("forum")
     if not isinstance(note_id, str) or not note_id or (forum and forum != note_id):
         return None
-    content = note.get("content") if isinstance(note.get("content"), Mapping) else {}
+    content: Mapping[str, Any] = note["content"] if isinstance(note.get("content"), Mapping) else {}
     authors = content_value(content, "authors")
     published = _millis(note.get("pdate")) or _millis(note.get("odate")) or _millis(note.get("cdate"))
     venue = _venue(content)

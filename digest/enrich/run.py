@@ -7,7 +7,7 @@ as looked up, so the next run asks again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -31,13 +31,18 @@ def wants_landing(canonical_id: str) -> bool:
 class PageResult(Protocol):
     """One landing page read: "paper" (with its metadata), "not_paper", or "unreadable" (try again later)."""
 
-    status: str
-    meta: PaperMeta | None
-    error: str | None
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def meta(self) -> PaperMeta | None: ...
+
+    @property
+    def error(self) -> str | None: ...
 
 
 class PageReader(Protocol):
-    def read(self, urls: Sequence[str]) -> dict[str, PageResult]: ...
+    def read(self, urls: Sequence[str]) -> Mapping[str, PageResult]: ...
 
 
 @dataclass
@@ -51,7 +56,10 @@ class EnrichSummary:
         return self.errors[0] if self.errors else None
 
     def line(self) -> str:
-        text = f"enriched {self.found} of {self.asked} papers looked up"
+        if self.asked:
+            text = f"enriched {self.found} of {self.asked} papers looked up"
+        else:  # not "0 of 0", which reads as if the store held no papers
+            text = "looked up nothing" if self.errors else "nothing to look up"
         return text + (f" (stopped: {'; '.join(self.errors)}; will retry next run)" if self.errors else "")
 
 

@@ -4,7 +4,7 @@ get their real ids and metadata from a search API, but only when the API's title
 Search engines always answer something: Semantic Scholar's title match returns its best guess however far off
 ("mining association rules between" -> "Mining association rules between sets of items in large databases"),
 Crossref ranks by relevance. A wrong paper is worse than none (it would merge two papers in the store), so a
-candidate is accepted only when its normalised title (`clean.mentions.normalize_title`: case, punctuation and
+candidate is accepted only when its normalised title (`domain.paper_ids.normalize_title`: case, punctuation and
 whitespace folded) equals the asked one. A title that merely starts the same, or equals after a subtitle is
 dropped, is rejected.
 
@@ -33,7 +33,7 @@ class TitleSearch(Protocol):
 
 def exact_match(asked: str, candidates: Sequence[PaperMeta]) -> PaperMeta | None:
     """The first candidate whose normalised title is the asked normalised title; None when none is."""
-    from digest.clean.mentions import normalize_title
+    from digest.domain.paper_ids import normalize_title
 
     want = normalize_title(asked)
     for candidate in candidates:

@@ -211,12 +211,12 @@ class _TLSConnection(_Deadlined, http.client.HTTPSConnection):  # type: ignore[m
 class Client:
     """Keep-alive HTTP/1.1 connections per host, shared by the fetch threads; http.client underneath.
 
-    Why not httpx here: a conditional GET costs ~0.75 ms of CPU through httpx's client and ~0.26 ms through
-    http.client on this project's benchmark machine, and a run in which every feed answers 304 is mostly
-    that (500 feeds: 0.45 s against 0.13 s). Everything above a socket's request and response (redirects,
-    validators, decoding, size and time limits) is this module's either way. TLS is verified against
-    certifi's bundle, or the CA files the environment names (tls_context); proxies are the environment's
-    (fetch/proxy.py): http URLs are sent to the proxy in absolute form, https URLs tunnelled with CONNECT.
+    Why not httpx here: a conditional GET costs about three times the CPU through httpx's client, and a run in
+    which every feed answers 304 is mostly that (docs/architecture.md has the measurement). Everything above a
+    socket's request and response (redirects, validators, decoding, size and time limits) is this module's either
+    way. TLS is verified against certifi's bundle, or the CA files the environment names (tls_context); proxies
+    are the environment's (fetch/proxy.py): http URLs are sent to the proxy in absolute form, https URLs
+    tunnelled with CONNECT.
     """
 
     def __init__(self, *, headers: Mapping[str, str], limits: Limits, max_connections: int,

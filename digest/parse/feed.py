@@ -285,7 +285,7 @@ def run_feedparser(body: bytes, encoding: str | None) -> Any:
     """The one way digest calls feedparser; `body` must already be disarmed and its `encoding` settled.
 
     Always a file object: given bytes or str, feedparser may read a local path or fetch a URL itself.
-    Its sanitiser and URI resolution are off (8x faster; clean/ does both). No content-location:
+    Its sanitiser and URI resolution are off (most of its time; clean/ does both). No content-location:
     feedparser would resolve plain <guid>s against it, so a feed that moved would re-key every item;
     links are resolved by the callers instead, and xml:base still applies inside feedparser.
     The media type it is told is always XML: under the server's (text/xml without a charset, application/json)

@@ -173,6 +173,17 @@ def _stored_utc(value: str | datetime) -> datetime:
     return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
 
 
+def newest_item(s: Session, source_ids: Sequence[int] | None) -> datetime | None:
+    """The date of the newest item of these sources (all when None), undated ones by when they were first seen:
+    what an empty issue's "nothing new" is measured against."""
+    when = func.coalesce(Item.published_at, Item.first_seen_at)
+    query = select(func.max(when))
+    if source_ids is not None:
+        query = query.where(Item.source_id.in_(list(source_ids)))
+    value = s.execute(query).scalar()
+    return _stored_utc(value) if value is not None else None
+
+
 def paper_stats(s: Session, window: Window) -> list[PaperStats]:
     """Every paper the window's items mention, with all-time counts and what this digest showed of it."""
     conn = s.connection()

@@ -137,8 +137,8 @@ class PaperAlias(Base):
     """Every id and URL seen for a paper, so ids found later resolve to (and merge into) the same row."""
 
     __tablename__ = "paper_aliases"
-    # No index on paper_id: no query asks for a paper's aliases, and at ~80k aliases per 500 feeds the
-    # index cost a fifth of their insert time. (Papers are never deleted, so the cascade never scans.)
+    # No index on paper_id: no query asks for a paper's aliases, and an index would cost every alias insert
+    # (docs/performance.md). Papers are never deleted, so the cascade never scans.
 
     alias: Mapped[str] = mapped_column(String(2000), primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))

@@ -32,7 +32,16 @@ def session(engine: Engine) -> Session:
 # --- sources ---------------------------------------------------------------------------------------
 
 def find_source(s: Session, name_or_url: str) -> Source | None:
-    return s.scalars(select(Source).where(or_(Source.name == name_or_url, Source.url == name_or_url))).first()
+    """By name or URL; else by name or title in any case ("AI PaperTrails", as a digest shows the source) when
+    exactly one source answers to it."""
+    found = s.scalars(select(Source).where(or_(Source.name == name_or_url, Source.url == name_or_url))).first()
+    if found is not None:
+        return found
+    folded = name_or_url.casefold()
+    candidates = s.scalars(select(Source).where(or_(func.lower(Source.name) == name_or_url.lower(),
+                                                    func.lower(Source.title) == name_or_url.lower()))).all()
+    matching = [c for c in candidates if folded in (c.name.casefold(), (c.title or "").casefold())]
+    return matching[0] if len(matching) == 1 else None
 
 
 def add_source(s: Session, *, url: str, name: str, kind: str = "feed", tags: Sequence[str] = (),
@@ -137,7 +146,7 @@ def remove_source(s: Session, name_or_url: str) -> Source:
 
 
 def list_sources(s: Session) -> list[Source]:
-    return list(s.scalars(select(Source).order_by(Source.name)))
+    return list(s.scalars(select(Source).order_by(func.lower(Source.name), Source.name)))
 
 
 def last_warnings(s: Session) -> dict[int, str]:

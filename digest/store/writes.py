@@ -40,8 +40,8 @@ class WriteGroup:
     """Sources' fetches written a group at a time: one commit for up to `max_sources` sources or
     `max_seconds`, whichever comes first, instead of one commit per source.
 
-    Why: a commit rewrites every index page its source touched, and WAL checkpoints fsync; with one commit
-    per source that was a quarter of a cold run. Each source still goes in its own savepoint, so one that
+    Why: a commit rewrites every index page its source touched, and WAL checkpoints fsync; with one commit per source
+    that was a large share of a cold run (docs/performance.md). Each source still goes in its own savepoint, so one that
     cannot be written costs only itself; `done` hears of a source only after the commit that holds it, so
     what was reported is stored. A crash loses at most the open group, and its sources' validators (etag,
     Last-Modified) went with it, so the next run fetches them again: nothing is lost or doubled. The write
