@@ -16,13 +16,44 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-WORDS = ("model", "reasoning", "attention", "scaling", "agent", "benchmark", "training", "inference", "token",
-         "gradient", "policy", "reward", "vision", "diffusion", "sparse", "expert", "memory", "retrieval",
-         "alignment", "safety", "theory", "data", "compute", "language", "transformer", "layer", "loss")
-NOT_PAPERS = ("https://github.com/example/repo-{n}", "https://twitter.com/someone/status/{n}",
-              "https://huggingface.co/org/model-{n}", "https://www.youtube.com/watch?v=v{n}",
-              "https://blog.example.org/posts/{n}/", "https://example.substack.com/subscribe?utm_source=post",
-              "https://en.wikipedia.org/wiki/Topic_{n}")
+WORDS = (
+    "model",
+    "reasoning",
+    "attention",
+    "scaling",
+    "agent",
+    "benchmark",
+    "training",
+    "inference",
+    "token",
+    "gradient",
+    "policy",
+    "reward",
+    "vision",
+    "diffusion",
+    "sparse",
+    "expert",
+    "memory",
+    "retrieval",
+    "alignment",
+    "safety",
+    "theory",
+    "data",
+    "compute",
+    "language",
+    "transformer",
+    "layer",
+    "loss",
+)
+NOT_PAPERS = (
+    "https://github.com/example/repo-{n}",
+    "https://twitter.com/someone/status/{n}",
+    "https://huggingface.co/org/model-{n}",
+    "https://www.youtube.com/watch?v=v{n}",
+    "https://blog.example.org/posts/{n}/",
+    "https://example.substack.com/subscribe?utm_source=post",
+    "https://en.wikipedia.org/wiki/Topic_{n}",
+)
 
 
 def _arxiv(rng: random.Random) -> str:
@@ -35,19 +66,28 @@ def paper_link(rng: random.Random) -> tuple[str, str]:
     kind = rng.randrange(10)
     if kind <= 3:
         aid = _arxiv(rng)
-        forms = (f"https://arxiv.org/abs/{aid}", f"https://arxiv.org/pdf/{aid}v2", f"https://arxiv.org/pdf/{aid}.pdf",
-                 f"http://export.arxiv.org/abs/{aid}v1", f"https://arxiv.org/html/{aid}v3",
-                 f"https://huggingface.co/papers/{aid}", f"https://www.alphaxiv.org/abs/{aid}",
-                 f"https://doi.org/10.48550/arXiv.{aid}")
+        forms = (
+            f"https://arxiv.org/abs/{aid}",
+            f"https://arxiv.org/pdf/{aid}v2",
+            f"https://arxiv.org/pdf/{aid}.pdf",
+            f"http://export.arxiv.org/abs/{aid}v1",
+            f"https://arxiv.org/html/{aid}v3",
+            f"https://huggingface.co/papers/{aid}",
+            f"https://www.alphaxiv.org/abs/{aid}",
+            f"https://doi.org/10.48550/arXiv.{aid}",
+        )
         return rng.choice(forms), f"arxiv:{aid}"
     if kind == 4:
         oid = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))
-        return rng.choice((f"https://openreview.net/forum?id={oid}", f"https://openreview.net/pdf?id={oid}")), \
-            f"openreview:{oid}"
+        return rng.choice(
+            (f"https://openreview.net/forum?id={oid}", f"https://openreview.net/pdf?id={oid}")
+        ), f"openreview:{oid}"
     if kind == 5:
         year, h = rng.randint(2019, 2024), f"{rng.getrandbits(128):032x}"
-        return (f"https://proceedings.neurips.cc/paper_files/paper/{year}/hash/{h}-Abstract-Conference.html",
-                f"neurips:{year}/{h}")
+        return (
+            f"https://proceedings.neurips.cc/paper_files/paper/{year}/hash/{h}-Abstract-Conference.html",
+            f"neurips:{year}/{h}",
+        )
     if kind == 6:
         vol, key = rng.randint(100, 250), f"author{rng.randint(1, 999)}{rng.choice('abc')}"
         return f"https://proceedings.mlr.press/v{vol}/{key}.html", f"pmlr:v{vol}/{key}"
@@ -68,12 +108,16 @@ def _sentence(rng: random.Random, n: int) -> str:
 def item_body(rng: random.Random, feed: int, item: int) -> tuple[str, list[str]]:
     parts: list[str] = []
     ids: list[str] = []
-    img = (f"https://substackcdn.com/image/fetch/$s_!x{feed}!,w_1456,c_limit,f_auto,q_auto:good/"
-           f"https%3A%2F%2Fsubstack-post-media.s3.amazonaws.com%2Fpublic%2Fimages%2F{feed}-{item}.png")
-    parts.append(f'<div class="captioned-image-container"><figure><picture><source type="image/webp" '
-                 f'srcset="{img.replace("w_1456", "w_424")} 424w, {img.replace("w_1456", "w_848")} 848w, {img} 1456w">'
-                 f'<img src="{img}" srcset="{img.replace("w_1456", "w_424")} 424w, {img} 1456w" width="1456" '
-                 f'height="816" alt="figure"></picture><figcaption>Figure {item}</figcaption></figure></div>')
+    img = (
+        f"https://substackcdn.com/image/fetch/$s_!x{feed}!,w_1456,c_limit,f_auto,q_auto:good/"
+        f"https%3A%2F%2Fsubstack-post-media.s3.amazonaws.com%2Fpublic%2Fimages%2F{feed}-{item}.png"
+    )
+    parts.append(
+        f'<div class="captioned-image-container"><figure><picture><source type="image/webp" '
+        f'srcset="{img.replace("w_1456", "w_424")} 424w, {img.replace("w_1456", "w_848")} 848w, {img} 1456w">'
+        f'<img src="{img}" srcset="{img.replace("w_1456", "w_424")} 424w, {img} 1456w" width="1456" '
+        f'height="816" alt="figure"></picture><figcaption>Figure {item}</figcaption></figure></div>'
+    )
     for para in range(rng.randint(5, 9)):
         text = _sentence(rng, rng.randint(25, 45))
         if rng.random() < 0.6:
@@ -95,8 +139,9 @@ class FarmTruth:
     paper_ids: set[str]
 
 
-def items_xml(rng: random.Random, feed: int, count: int, start: datetime,
-              prefix: str = "post") -> tuple[list[str], list[dict[str, object]]]:
+def items_xml(
+    rng: random.Random, feed: int, count: int, start: datetime, prefix: str = "post"
+) -> tuple[list[str], list[dict[str, object]]]:
     xml_items, entries = [], []
     for i in range(count):
         body, ids = item_body(rng, feed, i)
@@ -105,20 +150,23 @@ def items_xml(rng: random.Random, feed: int, count: int, start: datetime,
         title = _sentence(rng, rng.randint(4, 10)).rstrip(".")
         xml_items.append(
             f"<item><title><![CDATA[{title}]]></title><description><![CDATA[{_sentence(rng, 12)}]]></description>"
-            f"<link>{guid}</link><guid isPermaLink=\"false\">{guid}</guid><dc:creator><![CDATA[Author {feed}]]>"
+            f'<link>{guid}</link><guid isPermaLink="false">{guid}</guid><dc:creator><![CDATA[Author {feed}]]>'
             f"</dc:creator><pubDate>{format_datetime(when, usegmt=True)}</pubDate>"
-            f"<content:encoded><![CDATA[{body}]]></content:encoded></item>")
+            f"<content:encoded><![CDATA[{body}]]></content:encoded></item>"
+        )
         entries.append({"guid": guid, "papers": ids})
     return xml_items, entries
 
 
 def feed_document(feed: int, xml_items: list[str], built: datetime) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?><rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:content="http://purl.org/rss/1.0/modules/content/" version="2.0"><channel>'
-            f"<title><![CDATA[Feed {feed}]]></title><link>https://feed{feed}.example.org</link>"
-            f"<description><![CDATA[Research notes {feed}]]></description><generator>Substack</generator>"
-            f"<lastBuildDate>{format_datetime(built, usegmt=True)}</lastBuildDate>{''.join(xml_items)}"
-            "</channel></rss>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" version="2.0"><channel>'
+        f"<title><![CDATA[Feed {feed}]]></title><link>https://feed{feed}.example.org</link>"
+        f"<description><![CDATA[Research notes {feed}]]></description><generator>Substack</generator>"
+        f"<lastBuildDate>{format_datetime(built, usegmt=True)}</lastBuildDate>{''.join(xml_items)}"
+        "</channel></rss>"
+    )
 
 
 def generate(out: Path, *, feeds: int, items: int, seed: int = 1, extra: dict[int, int] | None = None) -> FarmTruth:
@@ -144,5 +192,6 @@ def generate(out: Path, *, feeds: int, items: int, seed: int = 1, extra: dict[in
             path.write_text(xml, encoding="utf-8")
         truth[f"feed-{n}.xml"] = entries
     (out / "expected.json").write_text(json.dumps(truth), encoding="utf-8")
-    return FarmTruth(items=sum(len(v) for v in truth.values()),
-                     paper_ids={p for v in truth.values() for e in v for p in e["papers"]})  # type: ignore[union-attr]
+    return FarmTruth(
+        items=sum(len(v) for v in truth.values()), paper_ids={p for v in truth.values() for e in v for p in e["papers"]}
+    )  # type: ignore[union-attr]

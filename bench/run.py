@@ -63,15 +63,21 @@ def median_of(runs: list[Measure]) -> Measure:
 
 
 def ensure_tools(peers: bool) -> None:
-    missing = [pkg for cmd, pkg in (("nginx", "nginx-light"), ("newsboat", "newsboat"))
-               if (cmd == "nginx" or peers) and not shutil.which(cmd) and not Path(f"/usr/sbin/{cmd}").exists()]
+    missing = [
+        pkg
+        for cmd, pkg in (("nginx", "nginx-light"), ("newsboat", "newsboat"))
+        if (cmd == "nginx" or peers) and not shutil.which(cmd) and not Path(f"/usr/sbin/{cmd}").exists()
+    ]
     if not Path(TIME).exists():
         missing.append("time")
     if missing:
         print(f"installing {', '.join(missing)} from Debian's packages", file=sys.stderr)
         sudo = [] if os.geteuid() == 0 else ["sudo"]
-        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *missing], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            [*sudo, "apt-get", "install", "-y", "-qq", *missing],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     if peers:
         try:
             import reader  # noqa: F401
@@ -114,8 +120,9 @@ def start_nginx(feeds: Path, root: Path, access_log: Path | None = None) -> tupl
     port = free_port()
     (root / "tmp").mkdir(parents=True, exist_ok=True)
     conf = root / "nginx.conf"
-    log = (f"log_format bench '$request_uri $status'; access_log {access_log} bench;" if access_log
-           else "access_log off;")
+    log = (
+        f"log_format bench '$request_uri $status'; access_log {access_log} bench;" if access_log else "access_log off;"
+    )
     conf.write_text(NGINX_CONF.format(root=root, port=port, feeds=feeds, access_log=log))
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(root)], stderr=subprocess.DEVNULL)
@@ -131,8 +138,9 @@ def start_nginx(feeds: Path, root: Path, access_log: Path | None = None) -> tupl
     raise SystemExit("nginx did not start; see " + str(root / "error.log"))
 
 
-def timed(tool: str, run: str, feeds: int, cmd: list[str], env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> Measure:
+def timed(
+    tool: str, run: str, feeds: int, cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Measure:
     """Wall, user+sys CPU and peak RSS of one whole process, as GNU time reports them."""
     fmt = "%e %U %S %M"
     res = subprocess.run([TIME, "-f", fmt, *cmd], capture_output=True, text=True, env=env, cwd=cwd)
@@ -140,11 +148,19 @@ def timed(tool: str, run: str, feeds: int, cmd: list[str], env: dict[str, str] |
     if res.returncode != 0 or len(last.split()) != 4:
         raise SystemExit(f"{tool} {run} exited {res.returncode}:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     wall, user, sys_, rss = last.split()
-    return Measure(tool, run, feeds, float(wall), float(user) + float(sys_), int(rss) / 1024,
-                   note=res.stdout.strip().splitlines()[-1][:80] if res.stdout.strip() else "")
+    return Measure(
+        tool,
+        run,
+        feeds,
+        float(wall),
+        float(user) + float(sys_),
+        int(rss) / 1024,
+        note=res.stdout.strip().splitlines()[-1][:80] if res.stdout.strip() else "",
+    )
 
 
 # --- digest ----------------------------------------------------------------------------------------------
+
 
 def digest_cmd(*args: str) -> list[str]:
     # Under a subreaper (bench/reap.py): digest's parser processes are the forkserver's children, and their
@@ -167,16 +183,23 @@ def check_rows(con: Any, farm: Path, base: str) -> str:
     want_items = {(base + f, e["guid"]) for f, entries in truth.items() for e in entries}
     want_papers = {p for entries in truth.values() for e in entries for p in e["papers"]}
     got_items = set(con.execute("SELECT s.url, i.guid FROM items i JOIN sources s ON s.id = i.source_id"))
-    got_papers = {r[0] for r in con.execute(
-        "SELECT DISTINCT p.canonical_id FROM papers p JOIN mentions m ON m.paper_id = p.id")}
-    pairs = {(r[0], r[1]) for r in con.execute(
-        "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = m.item_id "
-        "JOIN papers p ON p.id = m.paper_id")}
+    got_papers = {
+        r[0] for r in con.execute("SELECT DISTINCT p.canonical_id FROM papers p JOIN mentions m ON m.paper_id = p.id")
+    }
+    pairs = {
+        (r[0], r[1])
+        for r in con.execute(
+            "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = m.item_id "
+            "JOIN papers p ON p.id = m.paper_id"
+        )
+    }
     want_pairs = {(e["guid"], p) for entries in truth.values() for e in entries for p in e["papers"]}
     problems = []
     if got_items != want_items:
-        problems.append(f"items: {len(got_items)} stored, {len(want_items)} expected, "
-                        f"{len(want_items - got_items)} missing, {len(got_items - want_items)} unexpected")
+        problems.append(
+            f"items: {len(got_items)} stored, {len(want_items)} expected, "
+            f"{len(want_items - got_items)} missing, {len(got_items - want_items)} unexpected"
+        )
     if got_papers != want_papers:
         problems.append(f"papers: {len(got_papers)} stored, {len(want_papers)} expected")
     if pairs != want_pairs:
@@ -190,16 +213,21 @@ def write_config(work: Path, extra: str = "") -> Path:
     """digest's config for a benchmark run (no enrichment: the farm's papers are not on the network); `extra` is
     more TOML, such as a [fetch] table."""
     cfg = work / "digest.toml"
-    cfg.write_text("[enrich]\nafter_fetch = false\n[[digests]]\nname = \"bench\"\nlookback_days = 36500\n"
-                   "max_papers = 30\nmax_posts = 30\n" + extra)
+    cfg.write_text(
+        '[enrich]\nafter_fetch = false\n[[digests]]\nname = "bench"\nlookback_days = 36500\n'
+        "max_papers = 30\nmax_posts = 30\n" + extra
+    )
     return cfg
 
 
 def write_opml(work: Path, base: str, feeds: int) -> Path:
     """The farm as one OPML file: `digest sources import` adds every feed in one process."""
     opml = work / "farm.opml"
-    opml.write_text('<?xml version="1.0"?><opml version="2.0"><body>' + "".join(
-        f'<outline type="rss" text="feed-{n}" xmlUrl="{base}feed-{n}.xml"/>' for n in range(feeds)) + "</body></opml>")
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        + "".join(f'<outline type="rss" text="feed-{n}" xmlUrl="{base}feed-{n}.xml"/>' for n in range(feeds))
+        + "</body></opml>"
+    )
     return opml
 
 
@@ -208,20 +236,30 @@ def run_digest(farm: Path, base: str, feeds: int, work: Path, items: int) -> lis
     cfg = write_config(work)
     env = {**os.environ, "DIGEST_HOME": str(work / "home")}
     opml = write_opml(work, base, feeds)
-    subprocess.run(digest_cmd("--db", str(db), "--config", str(cfg), "sources", "import", str(opml)), check=True,
-                   env=env, capture_output=True)
+    subprocess.run(
+        digest_cmd("--db", str(db), "--config", str(cfg), "sources", "import", str(opml)),
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     out = []
-    out.append(timed("digest", "cold", feeds, digest_cmd("--db", str(db), "--config", str(cfg), "fetch", "--all"),
-                     env))
+    out.append(timed("digest", "cold", feeds, digest_cmd("--db", str(db), "--config", str(cfg), "fetch", "--all"), env))
     out[-1].note = check_store(db, farm, base)
-    out.append(timed("digest", "warm", feeds, digest_cmd("--db", str(db), "--config", str(cfg), "fetch", "--all"),
-                     env))
+    out.append(timed("digest", "warm", feeds, digest_cmd("--db", str(db), "--config", str(cfg), "fetch", "--all"), env))
     generate(farm, feeds=feeds, items=items, extra={n: 1 for n in range(0, feeds, 10)})
-    out.append(timed("digest", "changed", feeds,
-                     digest_cmd("--db", str(db), "--config", str(cfg), "fetch", "--all"), env))
+    out.append(
+        timed("digest", "changed", feeds, digest_cmd("--db", str(db), "--config", str(cfg), "fetch", "--all"), env)
+    )
     out[-1].note = check_store(db, farm, base)
-    out.append(timed("digest", "compose", feeds, digest_cmd("--db", str(db), "--config", str(cfg), "compose",
-                                                              "--preview", "--out", str(work / "issue")), env))
+    out.append(
+        timed(
+            "digest",
+            "compose",
+            feeds,
+            digest_cmd("--db", str(db), "--config", str(cfg), "compose", "--preview", "--out", str(work / "issue")),
+            env,
+        )
+    )
     generate(farm, feeds=feeds, items=items)  # back to the base farm for the peers
     return out
 
@@ -272,8 +310,11 @@ def run_peers(base: str, feeds: int, work: Path) -> list[Measure]:
 
 def table(measures: list[Measure]) -> str:
     ours = {(m.run, m.feeds): m for m in measures if m.tool == "digest"}
-    lines = [f"{'tool':<9} {'run':<8} {'feeds':>6} {'wall s':>8} {'min-max s':>13} {'CPU s':>8} {'peak MB':>8}  "
-             f"{'digest is':<16} note", "-" * 114]
+    lines = [
+        f"{'tool':<9} {'run':<8} {'feeds':>6} {'wall s':>8} {'min-max s':>13} {'CPU s':>8} {'peak MB':>8}  "
+        f"{'digest is':<16} note",
+        "-" * 114,
+    ]
     for m in measures:
         ratio = ""
         mine = ours.get((m.run, m.feeds))
@@ -281,8 +322,10 @@ def table(measures: list[Measure]) -> str:
             r = m.wall / mine.wall
             ratio = f"{r:.1f}x faster" if r >= 1 else f"{1 / r:.1f}x slower"
         spread = f"{m.low:.2f}-{m.high:.2f}" if m.high else ""
-        lines.append(f"{m.tool:<9} {m.run:<8} {m.feeds:>6} {m.wall:>8.2f} {spread:>13} {m.cpu:>8.2f} "
-                     f"{m.rss_mb:>8.0f}  {ratio:<16} {m.note}")
+        lines.append(
+            f"{m.tool:<9} {m.run:<8} {m.feeds:>6} {m.wall:>8.2f} {spread:>13} {m.cpu:>8.2f} "
+            f"{m.rss_mb:>8.0f}  {ratio:<16} {m.note}"
+        )
     return "\n".join(lines)
 
 
@@ -291,8 +334,11 @@ def machine() -> str:
 
     cpu = "unknown CPU"
     with contextlib.suppress(OSError, StopIteration):
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.platform()}"
 
 
@@ -334,8 +380,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         farm = work / "farm"
         truth = generate(farm, feeds=feeds, items=args.items)
-        print(f"farm: {feeds} feeds x {args.items} items = {truth.items} items, {len(truth.paper_ids)} paper ids",
-              file=sys.stderr)
+        print(
+            f"farm: {feeds} feeds x {args.items} items = {truth.items} items, {len(truth.paper_ids)} paper ids",
+            file=sys.stderr,
+        )
         server, base = start_nginx(farm / "feeds", work / "nginx")
         try:
             runs: dict[tuple[str, str], list[Measure]] = {}

@@ -85,6 +85,7 @@ class Result:
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------------
 
+
 class PrivateServer:
     """A PostgreSQL cluster of the benchmark's own, started through .ci/postgres (Debian's packages) on a free port
     in a folder under the benchmark's root, stopped and removed at the end."""
@@ -93,8 +94,13 @@ class PrivateServer:
         self.port = free_port()
         self.dir = root / f"pg-{self.port}"
         script = HERE.parent / ".ci" / "postgres"
-        out = subprocess.run(["bash", str(script)], check=True, capture_output=True, text=True,
-                             env={**os.environ, "DIGEST_PG_PORT": str(self.port), "DIGEST_PG_DIR": str(self.dir)})
+        out = subprocess.run(
+            ["bash", str(script)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DIGEST_PG_PORT": str(self.port), "DIGEST_PG_DIR": str(self.dir)},
+        )
         self.url = out.stdout.strip().splitlines()[-1]
 
     def stop(self, keep_log: Path | None = None) -> None:
@@ -151,6 +157,7 @@ def server_cpu(postmaster: int | None) -> float | None:
 
 # --- one configuration ---------------------------------------------------------------------------------------
 
+
 def access_offset(log: Path) -> int:
     return log.stat().st_size if log.exists() else 0
 
@@ -161,9 +168,9 @@ def read_requests(log: Path, offset: int) -> list[tuple[str, str]]:
         return [tuple(line.split()[:2]) for line in f.read().decode().splitlines() if line.strip()]  # type: ignore[misc]
 
 
-def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path,
-                fetch_args: tuple[str, ...] = ()
-                ) -> tuple[float, float, list[float], list[int], list[tuple[str, str]]]:
+def run_workers(
+    n: int, db: str, cfg: Path, env: dict[str, str], out: Path, fetch_args: tuple[str, ...] = ()
+) -> tuple[float, float, list[float], list[int], list[tuple[str, str]]]:
     """`n` concurrent `digest fetch` processes: wall, CPU of them all, each one's peak RSS in MB, each one's exit
     status and output (stdout, stderr). A worker that exits non-zero (digest fetch does when a source failed) is a
     failed check of its run, not the end of the benchmark."""
@@ -176,8 +183,14 @@ def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path,
     for i in range(n):
         so, se, tm = (out.with_name(f"{out.name}-w{i}.{ext}") for ext in ("out", "err", "time"))
         cmd = [TIME, "-f", "%M", "-o", str(tm), *digest_cmd("--db", db, "--config", str(cfg), "fetch", *fetch_args)]
-        procs.append((subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=so.open("wb"),
-                                       stderr=se.open("wb")), so, se, tm))
+        procs.append(
+            (
+                subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=so.open("wb"), stderr=se.open("wb")),
+                so,
+                se,
+                tm,
+            )
+        )
     cpu, rss, codes = 0.0, [], []
     outputs: list[tuple[str, str]] = []
     for proc, so, se, tm in procs:
@@ -191,9 +204,16 @@ def run_workers(n: int, db: str, cfg: Path, env: dict[str, str], out: Path,
     return wall, cpu, rss, codes, outputs
 
 
-def check_run(con: Any, farm: Path, base: str, run: str, feeds: int, requests: list[tuple[str, str]],
-              fetch_lines: int, outputs: list[tuple[str, str]]
-              ) -> tuple[list[str], list[tuple[str, str]], list[int], tuple[int, int]]:
+def check_run(
+    con: Any,
+    farm: Path,
+    base: str,
+    run: str,
+    feeds: int,
+    requests: list[tuple[str, str]],
+    fetch_lines: int,
+    outputs: list[tuple[str, str]],
+) -> tuple[list[str], list[tuple[str, str]], list[int], tuple[int, int]]:
     """The run's checks: (what passed, what failed as (a few words for the table, the evidence), the sources each
     worker reported, (distinct items, duplicate rows))."""
     ok: list[str] = []
@@ -203,14 +223,24 @@ def check_run(con: Any, farm: Path, base: str, run: str, feeds: int, requests: l
     want = sum(len(v) for v in truth.values())
     total = con.execute("SELECT count(*) FROM items").fetchone()[0]
     distinct = con.execute("SELECT count(*) FROM (SELECT DISTINCT source_id, guid FROM items) AS d").fetchone()[0]
-    dups = con.execute("SELECT s.url, i.guid, count(*) FROM items i JOIN sources s ON s.id = i.source_id "
-                       "GROUP BY s.url, i.guid HAVING count(*) > 1 LIMIT 5").fetchall()
+    dups = con.execute(
+        "SELECT s.url, i.guid, count(*) FROM items i JOIN sources s ON s.id = i.source_id "
+        "GROUP BY s.url, i.guid HAVING count(*) > 1 LIMIT 5"
+    ).fetchall()
     if distinct != total or dups:
-        bad.append((f"{total - distinct} duplicate items",
-                    f"items: {total} rows, {distinct} distinct (source, guid); e.g. {dups}"))
+        bad.append(
+            (
+                f"{total - distinct} duplicate items",
+                f"items: {total} rows, {distinct} distinct (source, guid); e.g. {dups}",
+            )
+        )
     if distinct != want:
-        bad.append((f"{want - distinct} items missing" if distinct < want else f"{distinct - want} items extra",
-                    f"items: {distinct} distinct (source, guid) stored, {want} in expected.json"))
+        bad.append(
+            (
+                f"{want - distinct} items missing" if distinct < want else f"{distinct - want} items extra",
+                f"items: {distinct} distinct (source, guid) stored, {want} in expected.json",
+            )
+        )
     if distinct == total == want:
         ok.append(f"{total} items once each")
     try:
@@ -224,8 +254,12 @@ def check_run(con: Any, farm: Path, base: str, run: str, feeds: int, requests: l
     twice = sorted(p for p, c in per_path.items() if c > 1)
     missing = sorted({f"/feed-{i}.xml" for i in range(feeds)} - set(per_path))
     if twice:
-        bad.append((f"{len(twice)} feeds requested twice", f"nginx: {len(requests)} requests, {len(per_path)} distinct "
-                    f"paths; more than once: {twice[:10]}"))
+        bad.append(
+            (
+                f"{len(twice)} feeds requested twice",
+                f"nginx: {len(requests)} requests, {len(per_path)} distinct paths; more than once: {twice[:10]}",
+            )
+        )
     if missing:
         bad.append((f"{len(missing)} feeds not requested", f"nginx: no request for {missing[:10]}"))
     if set(statuses) - {want_status}:
@@ -249,17 +283,40 @@ def check_run(con: Any, farm: Path, base: str, run: str, feeds: int, requests: l
         fetched, unchanged, failed = int(m[1]), int(m[2]), int(m[3])
         split.append(fetched + unchanged + failed)
         if failed:
-            bad.append((f"{failed} failed", f"worker {i}: {m[0]}, failed {failed}; its errors: "
-                        + " / ".join(line for line in err.splitlines() if "digest:" in line)[:600]))
+            bad.append(
+                (
+                    f"{failed} failed",
+                    f"worker {i}: {m[0]}, failed {failed}; its errors: "
+                    + " / ".join(line for line in err.splitlines() if "digest:" in line)[:600],
+                )
+            )
     if sum(split) != feeds:
-        bad.append((f"workers did {sum(split)}/{feeds}",
-                    f"the workers reported {sum(split)} sources ({'+'.join(map(str, split))}) for {feeds}"))
+        bad.append(
+            (
+                f"workers did {sum(split)}/{feeds}",
+                f"the workers reported {sum(split)} sources ({'+'.join(map(str, split))}) for {feeds}",
+            )
+        )
     return ok, bad, split, (distinct, total - distinct)
 
 
-def run_config(store: str, n: int, *, farm: Path, base: str, feeds: int, work: Path, access_log: Path,
-               pg_admin: Any, pg_url: str | None, postmaster: int | None, per_host: int,
-               concurrency: int, every: bool = False, rep: int = 0) -> list[Result]:
+def run_config(
+    store: str,
+    n: int,
+    *,
+    farm: Path,
+    base: str,
+    feeds: int,
+    work: Path,
+    access_log: Path,
+    pg_admin: Any,
+    pg_url: str | None,
+    postmaster: int | None,
+    per_host: int,
+    concurrency: int,
+    every: bool = False,
+    rep: int = 0,
+) -> list[Result]:
     work.mkdir(parents=True)
     cfg = write_config(work, f"[fetch]\nconcurrency = {concurrency}\nper_host = {per_host}\n")
     opml = write_opml(work, base, feeds)
@@ -274,8 +331,12 @@ def run_config(store: str, n: int, *, farm: Path, base: str, feeds: int, work: P
         db = with_database(pg_url, dbname)
     results = []
     try:
-        subprocess.run(digest_cmd("--db", db, "--config", str(cfg), "sources", "import", str(opml)), check=True,
-                       env=env, capture_output=True)
+        subprocess.run(
+            digest_cmd("--db", db, "--config", str(cfg), "sources", "import", str(opml)),
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         con = sqlite3.connect(db) if store == "sqlite" else pg_connect(db)
         try:
             for run in ("cold", "warm"):
@@ -294,14 +355,36 @@ def run_config(store: str, n: int, *, farm: Path, base: str, feeds: int, work: P
                 requests = read_requests(access_log, offset)
                 lines = con.execute("SELECT count(*) FROM fetches").fetchone()[0] - log_before
                 ok, bad, split, (items, dups) = check_run(con, farm, base, run, feeds, requests, lines, outputs)
-                bad += [(f"exit {code}", f"worker {i} exited {code}: {outputs[i][1].strip()[-400:]}")
-                        for i, code in enumerate(codes) if code != 0]
-                results.append(Result(store, n, run, wall, cpu, None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
-                                      rss, split, len(requests), len({p for p, _ in requests}), items, dups, rep,
-                                      ok, bad))
-                print(f"  {store} x{n} {run}: {wall:.2f} s wall, {cpu:.2f} CPU-s"
-                      + (f", server {cpu1 - cpu0:.2f} CPU-s" if cpu0 is not None and cpu1 is not None else "")
-                      + f"; {'; '.join(d for _, d in bad) if bad else 'checks ok'}", file=sys.stderr)
+                bad += [
+                    (f"exit {code}", f"worker {i} exited {code}: {outputs[i][1].strip()[-400:]}")
+                    for i, code in enumerate(codes)
+                    if code != 0
+                ]
+                results.append(
+                    Result(
+                        store,
+                        n,
+                        run,
+                        wall,
+                        cpu,
+                        None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
+                        rss,
+                        split,
+                        len(requests),
+                        len({p for p, _ in requests}),
+                        items,
+                        dups,
+                        rep,
+                        ok,
+                        bad,
+                    )
+                )
+                print(
+                    f"  {store} x{n} {run}: {wall:.2f} s wall, {cpu:.2f} CPU-s"
+                    + (f", server {cpu1 - cpu0:.2f} CPU-s" if cpu0 is not None and cpu1 is not None else "")
+                    + f"; {'; '.join(d for _, d in bad) if bad else 'checks ok'}",
+                    file=sys.stderr,
+                )
         finally:
             con.close()
     finally:
@@ -311,6 +394,7 @@ def run_config(store: str, n: int, *, farm: Path, base: str, feeds: int, work: P
 
 
 # --- the table -----------------------------------------------------------------------------------------------
+
 
 def median_of(runs: list[Result]) -> Result:
     ordered = sorted(runs, key=lambda r: r.wall)
@@ -323,9 +407,11 @@ def median_of(runs: list[Result]) -> Result:
 
 def table(results: list[Result], feeds: int, per_host: int, concurrency: int) -> str:
     base = {r.run: r for r in results if r.store == "postgres" and r.workers == 1}
-    head = (f"{'store':<9} {'workers':>7} {'run':<5} {'wall s':>7} {'min-max s':>11} {'speedup':>7} {'CPU s':>7} "
-            f"{'PG CPU s':>8} {'peak MB':>9} {'requests':>8} {'paths':>6} {'items':>6} {'dups':>4} "
-            f"{'split':<19} checks")
+    head = (
+        f"{'store':<9} {'workers':>7} {'run':<5} {'wall s':>7} {'min-max s':>11} {'speedup':>7} {'CPU s':>7} "
+        f"{'PG CPU s':>8} {'peak MB':>9} {'requests':>8} {'paths':>6} {'items':>6} {'dups':>4} "
+        f"{'split':<19} checks"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         one = base.get(r.run)
@@ -335,9 +421,11 @@ def table(results: list[Result], feeds: int, per_host: int, concurrency: int) ->
         rss = f"{max(r.rss_mb):.0f}" if len(r.rss_mb) == 1 else f"{min(r.rss_mb):.0f}-{max(r.rss_mb):.0f}"
         split = "+".join(map(str, r.split))
         checks = "FAILED: " + ", ".join(dict.fromkeys(short for short, _ in r.failures)) if r.failures else "ok"
-        lines.append(f"{r.store:<9} {r.workers:>7} {r.run:<5} {r.wall:>7.2f} {spread:>11} {speedup:>7} {r.cpu:>7.2f} "
-                     f"{server:>8} {rss:>9} {r.requests:>8} {r.paths:>6} {r.items:>6} {r.dups:>4} {split:<19} "
-                     f"{checks}")
+        lines.append(
+            f"{r.store:<9} {r.workers:>7} {r.run:<5} {r.wall:>7.2f} {spread:>11} {speedup:>7} {r.cpu:>7.2f} "
+            f"{server:>8} {rss:>9} {r.requests:>8} {r.paths:>6} {r.items:>6} {r.dups:>4} {split:<19} "
+            f"{checks}"
+        )
     lines.append("")
     notes = [
         f"All {feeds} feeds are on one host (nginx on 127.0.0.1), so the config raises [fetch] per_host to "
@@ -367,12 +455,23 @@ def main() -> None:
     ap.add_argument("--no-sqlite", action="store_true", help="leave out the one SQLite process")
     ap.add_argument("--concurrency", type=int, default=8, help="[fetch] concurrency of each worker (default 8)")
     ap.add_argument("--per-host", type=int, help="[fetch] per_host (default: --concurrency)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each configuration, interleaved; the median "
-                    "wall time is shown (default 1)")
-    ap.add_argument("--pg", help="a PostgreSQL superuser URL to create the databases with (default: a private "
-                    "cluster started and stopped by the benchmark)")
-    ap.add_argument("--all", action="store_true", help="workers run `digest fetch --all` (each fetches what it "
-                    "claims whether or not another worker fetched it already)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each configuration, interleaved; the median wall time is shown (default 1)",
+    )
+    ap.add_argument(
+        "--pg",
+        help="a PostgreSQL superuser URL to create the databases with (default: a private "
+        "cluster started and stopped by the benchmark)",
+    )
+    ap.add_argument(
+        "--all",
+        action="store_true",
+        help="workers run `digest fetch --all` (each fetches what it "
+        "claims whether or not another worker fetched it already)",
+    )
     ap.add_argument("--keep", type=Path, help="keep the farm, configs and worker outputs in this folder")
     args = ap.parse_args()
     per_host = args.per_host or args.concurrency
@@ -386,8 +485,10 @@ def main() -> None:
     print(f"machine: {machine()}", file=sys.stderr)
     farm = root / "farm"
     truth = generate(farm, feeds=args.feeds, items=args.items)
-    print(f"farm: {args.feeds} feeds x {args.items} items = {truth.items} items, {len(truth.paper_ids)} paper ids",
-          file=sys.stderr)
+    print(
+        f"farm: {args.feeds} feeds x {args.items} items = {truth.items} items, {len(truth.paper_ids)} paper ids",
+        file=sys.stderr,
+    )
     access_log = root / "nginx" / "access.log"
     server, base = start_nginx(farm / "feeds", root / "nginx", access_log=access_log)
     private = None
@@ -406,9 +507,22 @@ def main() -> None:
         runs: dict[tuple[str, int, str], list[Result]] = {}
         for rep in range(max(1, args.repeat)):
             for store, n in configs:
-                for r in run_config(store, n, farm=farm, base=base, feeds=args.feeds, work=root / f"r{rep}-{store}-{n}",
-                                    access_log=access_log, pg_admin=admin, pg_url=pg_url, postmaster=postmaster,
-                                    per_host=per_host, concurrency=args.concurrency, every=args.all, rep=rep):
+                for r in run_config(
+                    store,
+                    n,
+                    farm=farm,
+                    base=base,
+                    feeds=args.feeds,
+                    work=root / f"r{rep}-{store}-{n}",
+                    access_log=access_log,
+                    pg_admin=admin,
+                    pg_url=pg_url,
+                    postmaster=postmaster,
+                    per_host=per_host,
+                    concurrency=args.concurrency,
+                    every=args.all,
+                    rep=rep,
+                ):
                     runs.setdefault((r.store, r.workers, r.run), []).append(r)
         admin.close()
     finally:
@@ -419,9 +533,11 @@ def main() -> None:
     results = [median_of(group) for group in runs.values()]
     results.sort(key=lambda r: (r.run, r.store != "sqlite", r.workers))
     print(f"machine: {machine()}")
-    print(f"postgres {version} (fsync={fsync}{', private cluster' if private else ''}); "
-          f"{args.feeds} feeds x {args.items} items; repeats {max(1, args.repeat)}; load average at start "
-          f"{load:.2f}, at end {os.getloadavg()[0]:.2f}; total {time.monotonic() - started:.0f} s")
+    print(
+        f"postgres {version} (fsync={fsync}{', private cluster' if private else ''}); "
+        f"{args.feeds} feeds x {args.items} items; repeats {max(1, args.repeat)}; load average at start "
+        f"{load:.2f}, at end {os.getloadavg()[0]:.2f}; total {time.monotonic() - started:.0f} s"
+    )
     print(table(results, args.feeds, per_host, args.concurrency))
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

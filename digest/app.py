@@ -93,37 +93,51 @@ class Runtime:
 
     def due(self, *, every: bool = False, names: Sequence[str] = ()) -> list[SourceForFetch]:
         settings = self.fetch_settings()
-        due = self.store.due_sources(now=self.clock(), default_interval=settings.default_interval, every=every,
-                                     names=names)
+        due = self.store.due_sources(
+            now=self.clock(), default_interval=settings.default_interval, every=every, names=names
+        )
         if names:
             missing = set(names) - {d.name for d in due} - {d.url for d in due}
             if missing:
                 raise AppError(f"no source named {', '.join(sorted(missing))}")
         return due
 
-    def fetch_run(self, *, every: bool = False, names: Sequence[str] = (), stop: threading.Event | None = None,
-                  on_done: Callable[[SourceReport], None] | None = None,
-                  progress: Callable[[list[SourceForFetch]], Callable[[SourceReport], None]] | None = None,
-                  ) -> RunSummary:
+    def fetch_run(
+        self,
+        *,
+        every: bool = False,
+        names: Sequence[str] = (),
+        stop: threading.Event | None = None,
+        on_done: Callable[[SourceReport], None] | None = None,
+        progress: Callable[[list[SourceForFetch]], Callable[[SourceReport], None]] | None = None,
+    ) -> RunSummary:
         """Fetch what is due (or every enabled source, or the named ones), sharing the work with any other
         worker on the store. `progress` is given the due list and returns the per-source callback to use."""
         from digest.ingest import fetch_sources
 
         due = self.due(every=every, names=names)
         report = progress(due) if progress is not None else on_done
-        summary = fetch_sources(self.store, due, self.fetch_settings(), on_done=report,
-                                recheck_due=not (every or names), stop=stop)
+        summary = fetch_sources(
+            self.store, due, self.fetch_settings(), on_done=report, recheck_due=not (every or names), stop=stop
+        )
         if summary.refused:  # nothing more is written this run: said once; a `run` composes nothing
             from digest.store.url import redacted
 
-            raise FetchRefused(summary, f"cannot write to the store at {redacted(self.store.url)}: "
-                               f"{summary.refused}; {summary.not_stored} of {len(due)} "
-                               f"source{'s' if len(due) != 1 else ''} not stored (fetched again on the next run)")
+            raise FetchRefused(
+                summary,
+                f"cannot write to the store at {redacted(self.store.url)}: "
+                f"{summary.refused}; {summary.not_stored} of {len(due)} "
+                f"source{'s' if len(due) != 1 else ''} not stored (fetched again on the next run)",
+            )
         self.store.prune_fetch_log(older_than=self.clock() - timedelta(days=FETCH_LOG_DAYS))
         return summary
 
-    def enrich_run(self, *, config_overrides: dict[str, object] | None = None,
-                   pages: Callable[[LandingReader], PageReader] | None = None) -> str:
+    def enrich_run(
+        self,
+        *,
+        config_overrides: dict[str, object] | None = None,
+        pages: Callable[[LandingReader], PageReader] | None = None,
+    ) -> str:
         """Look papers up, unless another process (a worker on another host) is doing it now: two would ask the
         same APIs about the same papers."""
         from digest.enrich.registry import enrich_configured
@@ -132,8 +146,9 @@ class Runtime:
         cfg = self.config.enrich.model_copy(update=config_overrides) if config_overrides else self.config.enrich
         try:
             with self.store.run_lock("enrich"):
-                return enrich_configured(self.store.engine, cfg, self.config.fetch.user_agent, now=self.clock(),
-                                         pages=pages).line()
+                return enrich_configured(
+                    self.store.engine, cfg, self.config.fetch.user_agent, now=self.clock(), pages=pages
+                ).line()
         except LockHeld:
             return "metadata: another process is looking papers up now; skipped"
 
@@ -168,9 +183,17 @@ class Runtime:
         with self.store.run_lock():
             yield
 
-    def compose_run(self, cfg: DigestConfig, *, now: datetime, since: datetime | None = None,
-                    theme: str | None = None, record: bool = True, out_dir: Path | None = None,
-                    scheduled: bool = False) -> Compose:
+    def compose_run(
+        self,
+        cfg: DigestConfig,
+        *,
+        now: datetime,
+        since: datetime | None = None,
+        theme: str | None = None,
+        record: bool = True,
+        out_dir: Path | None = None,
+        scheduled: bool = False,
+    ) -> Compose:
         """Compose (and write to `out_dir`). A scheduled compose writes nothing when there is no news and marks
         the slot served instead; an asked-for one writes its "nothing new" issue."""
         from digest.compose.render import ThemeError
@@ -184,8 +207,18 @@ class Runtime:
                 written.extend(write_issue(out_dir, composed.rendered, composed.message))
 
         try:
-            composed = compose_issue(self.store.engine, cfg, self.config.smtp, now=now, since=since, theme=theme,
-                                     record=record, out_dir=out_dir, deliver=deliver, mark_empty=scheduled)
+            composed = compose_issue(
+                self.store.engine,
+                cfg,
+                self.config.smtp,
+                now=now,
+                since=since,
+                theme=theme,
+                record=record,
+                out_dir=out_dir,
+                deliver=deliver,
+                mark_empty=scheduled,
+            )
         except ThemeError as exc:
             raise AppError(str(exc)) from None
         except OSError as exc:
@@ -199,8 +232,9 @@ class Runtime:
         from digest.store.repository import session
 
         if not cfg.recipients:
-            raise AppError(f"digest {cfg.name!r} has no recipients configured (add recipients = [...] to its "
-                           "[[digests]])")
+            raise AppError(
+                f"digest {cfg.name!r} has no recipients configured (add recipients = [...] to its [[digests]])"
+            )
         now = self.clock()
         engine = self.store.engine
         composed = None
@@ -221,8 +255,11 @@ class Runtime:
 
         with session(self.store.reader()) as s:
             waiting = issues.issues_in_state(s, cfg.name, "pending", "sending")
-            planned = [Planned(i.subject or "", len((i.message or "").encode()), i.id) for i in waiting
-                       if i.status == "pending"]
+            planned = [
+                Planned(i.subject or "", len((i.message or "").encode()), i.id)
+                for i in waiting
+                if i.status == "pending"
+            ]
             if waiting:
                 return planned
         done = self.compose_run(cfg, now=self.clock(), record=False)
@@ -230,9 +267,13 @@ class Runtime:
             return []
         return [Planned(done.composed.view.subject, len(done.composed.message), None)]
 
-    def run(self, *, on_fetched: Callable[[RunSummary], None] | None = None,
-            on_composed: Callable[[Compose], None] | None = None,
-            progress: Callable[[list[SourceForFetch]], Callable[[SourceReport], None]] | None = None) -> RunResult:
+    def run(
+        self,
+        *,
+        on_fetched: Callable[[RunSummary], None] | None = None,
+        on_composed: Callable[[Compose], None] | None = None,
+        progress: Callable[[list[SourceForFetch]], Callable[[SourceReport], None]] | None = None,
+    ) -> RunResult:
         """What cron calls: fetch what is due, look papers up, compose every digest whose slot has come and mail
         what is pending. Under the run lock."""
         from digest.deliver.outbox import send_pending
@@ -249,8 +290,12 @@ class Runtime:
                 now = self.clock()
                 with session(self.store.engine) as s:
                     last = issues.last_issue(s, cfg.name)
-                if is_due(parse_schedule(cfg.schedule), now=now, tz=cfg.timezone,
-                          last_issue_at=last.created_at if last else None):
+                if is_due(
+                    parse_schedule(cfg.schedule),
+                    now=now,
+                    tz=cfg.timezone,
+                    last_issue_at=last.created_at if last else None,
+                ):
                     done = self.compose_run(cfg, now=now, out_dir=self.issue_dir(cfg, now), scheduled=True)
                     result.composed.append(done)
                     if on_composed:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from digest.store.api import Store
     from digest.store.values import SourceForFetch
 
+
 class _Commands(TyperGroup):
     """Every command runs inside this: a store that refuses service (full disk, read-only, locked past
     busy_timeout) or a file system that refuses a write ends the command with one line, never a traceback."""
@@ -155,8 +156,9 @@ class Context:
 
             default = resolve_url(None, None, self.data_dir)
             try:
-                self._store = open_store(self.store_url, busy_timeout=self.config.store.busy_timeout,
-                                         create_folder=self.store_url == default)
+                self._store = open_store(
+                    self.store_url, busy_timeout=self.config.store.busy_timeout, create_folder=self.store_url == default
+                )
             except StoreUsageError as exc:
                 fail(str(exc), code=EXIT_USAGE)
             except StoreError as exc:
@@ -231,15 +233,25 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: DIGEST_CONFIG, "
-                                                "else the user config dir).", dir_okay=False)] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Store path or database URL (default: DIGEST_DB, "
-                                           "else the config, else the user data dir).")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Config file (default: DIGEST_CONFIG, else the user config dir).", dir_okay=False
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Store path or database URL (default: DIGEST_DB, else the config, else the user data dir)."
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say how each source went.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr (data on stdout is "
-                                        "unchanged).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors on stderr (data on stdout is unchanged).")
+    ] = False,
 ) -> None:
     global _verbosity
     _verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
@@ -248,9 +260,12 @@ def main_options(
 
 # --- init ------------------------------------------------------------------------------------------
 
+
 @app.command()
-def init(ctx: typer.Context,
-         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False) -> None:
+def init(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
+) -> None:
     """Write a commented starter config and create the store."""
     from digest.config import example_config_text, user_config_path
     from digest.deliver.files import write_atomic
@@ -268,6 +283,7 @@ def init(ctx: typer.Context,
 
 
 # --- sources ---------------------------------------------------------------------------------------
+
 
 def _default_name(url: str) -> str:
     from urllib.parse import urlsplit
@@ -341,27 +357,40 @@ def _feed_choice(url: str, pick: int | None, c: Context) -> tuple[str, str | Non
     from digest.fetch.http import Limits
 
     f = c.config.fetch
-    limits = Limits(timeout_connect=f.timeout_connect, timeout_total=f.timeout_total,
-                    max_body_bytes=f.max_body_bytes, max_redirects=f.max_redirects)
+    limits = Limits(
+        timeout_connect=f.timeout_connect,
+        timeout_total=f.timeout_total,
+        max_body_bytes=f.max_body_bytes,
+        max_redirects=f.max_redirects,
+    )
     found = discover(url, user_agent=f.user_agent, limits=limits)
     if found.outcome == "unreachable":
-        return url, None, (f"note: could not check {url} now ({found.reason}); stored as given, "
-                           "it is recognised on its first fetch")
+        return (
+            url,
+            None,
+            (f"note: could not check {url} now ({found.reason}); stored as given, it is recognised on its first fetch"),
+        )
     if found.outcome == "feed":
         return url, None, ("note: --pick ignored: the URL is a feed itself" if pick is not None else None)
     feeds = found.feeds
     if not feeds:
         searched = ", ".join("/" + p for p in USUAL_PATHS)
-        what = (f"{url} is neither a feed nor a web page that links one" if found.how == "not a web page" else
-                f"{url} is a web page and no feed was found on it (no <link rel=\"alternate\">, none at {searched})")
+        what = (
+            f"{url} is neither a feed nor a web page that links one"
+            if found.how == "not a web page"
+            else f'{url} is a web page and no feed was found on it (no <link rel="alternate">, none at {searched})'
+        )
         fail(f"{what}; to follow the page itself as a reading list add it with --kind listing")
     how = f"the feed linked from {url}" if found.how == "link" else f"found at {found.how} of {url}"
     if len(feeds) == 1 and pick in (None, 1):
         return feeds[0].url, how, None
     if pick is None or not 1 <= pick <= len(feeds):
         lines = [f"  {i}  {f.url}  {f.format}" + (f"  {f.title}" if f.title else "") for i, f in enumerate(feeds, 1)]
-        head = (f"{url} links {len(feeds)} feeds; add one with --pick N (or add its URL):" if pick is None
-                else f"--pick must be between 1 and {len(feeds)}: {url} links {len(feeds)} feeds:")
+        head = (
+            f"{url} links {len(feeds)} feeds; add one with --pick N (or add its URL):"
+            if pick is None
+            else f"--pick must be between 1 and {len(feeds)}: {url} links {len(feeds)} feeds:"
+        )
         fail("\n".join([head, *lines]), code=EXIT_USAGE)
     return feeds[pick - 1].url, how, None
 
@@ -373,14 +402,18 @@ def sources_add(
     name: Annotated[str | None, typer.Option("--name", "-n", help="Short unique name (default: from the URL).")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="feed or listing (default: from the URL).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="A tag; repeat for several.")] = None,
-    interval: Annotated[int | None, typer.Option("--interval", help="Minutes between fetches (at most a "
-                                                 "year).")] = None,
-    adapter: Annotated[str | None, typer.Option("--adapter", help=f"For listings: {adapter_names()} (default: "
-                                                "from the URL).")] = None,
-    pick: Annotated[int | None, typer.Option("--pick", min=1, help="When the page links several feeds: "
-                                             "take the N-th as listed.")] = None,
-    as_is: Annotated[bool, typer.Option("--as-is", help="Store the URL as given: no request, no feed "
-                                        "discovery.")] = False,
+    interval: Annotated[
+        int | None, typer.Option("--interval", help="Minutes between fetches (at most a year).")
+    ] = None,
+    adapter: Annotated[
+        str | None, typer.Option("--adapter", help=f"For listings: {adapter_names()} (default: from the URL).")
+    ] = None,
+    pick: Annotated[
+        int | None, typer.Option("--pick", min=1, help="When the page links several feeds: take the N-th as listed.")
+    ] = None,
+    as_is: Annotated[
+        bool, typer.Option("--as-is", help="Store the URL as given: no request, no feed discovery.")
+    ] = False,
 ) -> None:
     """Follow a new source. A home page is looked at for its feed; a URL that cannot be reached now is stored."""
     from digest.limits import check_interval, check_name
@@ -404,19 +437,22 @@ def sources_add(
     with repo.session(c.engine) as s, s.begin():
         chosen = name or repo.unique_name(s, _default_name(url))
         try:
-            src = repo.add_source(s, url=url, name=chosen, kind=kind, tags=tag or [], interval=interval,
-                                  adapter=adapter, now=now_utc())
+            src = repo.add_source(
+                s, url=url, name=chosen, kind=kind, tags=tag or [], interval=interval, adapter=adapter, now=now_utc()
+            )
         except repo.SourceExists as exc:
             fail(str(exc))
-        typer.echo(f"added {src.name}: {src.url}" + (f" ({kind}, {adapter})" if adapter else "")
-                   + (f" ({how})" if how else ""))
+        typer.echo(
+            f"added {src.name}: {src.url}" + (f" ({kind}, {adapter})" if adapter else "") + (f" ({how})" if how else "")
+        )
     if note:
         say(note)
 
 
 @sources_app.command("list")
-def sources_list(ctx: typer.Context,
-                 as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def sources_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
     """List sources."""
     from digest.store import repository as repo
 
@@ -425,10 +461,24 @@ def sources_list(ctx: typer.Context,
         rows = repo.list_sources(s)
         counts = repo.item_counts(s)
     if as_json:
-        typer.echo(json.dumps([
-            {"name": r.name, "url": r.url, "kind": r.kind, "adapter": r.adapter, "tags": r.tags or [],
-             "interval": r.interval_minutes, "enabled": r.enabled, "items": counts.get(r.id, 0)} for r in rows
-        ], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "url": r.url,
+                        "kind": r.kind,
+                        "adapter": r.adapter,
+                        "tags": r.tags or [],
+                        "interval": r.interval_minutes,
+                        "enabled": r.enabled,
+                        "items": counts.get(r.id, 0),
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return
     if not rows:
         typer.echo("no sources yet: add one with 'digest sources add URL'")
@@ -464,14 +514,20 @@ def sources_edit(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Replace the tags; repeat for several.")] = None,
     add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag; repeat for several.")] = None,
     remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")] = None,
-    interval: Annotated[int | None, typer.Option("--interval", help="Minutes between fetches (at most a "
-                                                 "year).")] = None,
+    interval: Annotated[
+        int | None, typer.Option("--interval", help="Minutes between fetches (at most a year).")
+    ] = None,
     no_interval: Annotated[bool, typer.Option("--no-interval", help="Use the config's default_interval.")] = False,
-    adapter: Annotated[str | None, typer.Option("--adapter", help=f"{adapter_names()} (makes the source a "
-                                                "listing).")] = None,
+    adapter: Annotated[
+        str | None, typer.Option("--adapter", help=f"{adapter_names()} (makes the source a listing).")
+    ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="feed or listing.")] = None,
-    enable: Annotated[bool | None, typer.Option("--enable/--disable", help="Fetch it again / stop fetching it "
-                                                "(its items stay).", show_default=False)] = None,
+    enable: Annotated[
+        bool | None,
+        typer.Option(
+            "--enable/--disable", help="Fetch it again / stop fetching it (its items stay).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Change a source without removing it: its items, and the papers they mention, stay."""
     from digest.domain.adapters import detect_adapter
@@ -482,8 +538,9 @@ def sources_edit(
         fail("--interval and --no-interval cannot be combined", code=EXIT_USAGE)
     wanted = (name, url, tag, add_tag, remove_tag, interval, adapter, kind, enable)
     if all(v is None for v in wanted) and not no_interval:
-        fail(f"nothing to change for {name_or_url!r}: give an option (see 'digest sources edit --help')",
-             code=EXIT_USAGE)
+        fail(
+            f"nothing to change for {name_or_url!r}: give an option (see 'digest sources edit --help')", code=EXIT_USAGE
+        )
     new_url = _validate_url(url) if url is not None else None
     if name is not None:
         name = _validated(check_name, name)
@@ -509,17 +566,25 @@ def sources_edit(
         tags = [t for t in tags + list(add_tag or []) if t not in set(remove_tag or [])]
         try:
             changes = repo.update_source(
-                s, src, name=name, url=new_url, tags=tags, kind=new_kind, adapter=new_adapter,
+                s,
+                src,
+                name=name,
+                url=new_url,
+                tags=tags,
+                kind=new_kind,
+                adapter=new_adapter,
                 interval=None if no_interval else (interval if interval is not None else src.interval_minutes),
-                enabled=enable)
+                enabled=enable,
+            )
         except repo.SourceExists as exc:
             fail(str(exc))
     typer.echo(f"edited {src.name}: {'; '.join(changes)}" if changes else f"{src.name}: nothing changed")
 
 
 @sources_app.command("import")
-def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="An OPML file.", exists=True,
-                                                                             dir_okay=False)]) -> None:
+def sources_import(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(help="An OPML file.", exists=True, dir_okay=False)]
+) -> None:
     """Add every feed of an OPML file (folders become tags); each entry not added is named with the reason.
 
     Listings are recognised as 'sources add' recognises them, and digest's own exports restore kind, adapter,
@@ -556,9 +621,17 @@ def sources_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(help
                 except SourceSpecError as exc:
                     o = Skipped(o.name, o.url, str(exc))
                 else:
-                    repo.add_source(s, url=url, name=repo.unique_name(s, o.name or _default_name(url)), kind=kind,
-                                    tags=o.tags, interval=o.interval, adapter=adapter, enabled=o.enabled is not False,
-                                    now=now_utc())
+                    repo.add_source(
+                        s,
+                        url=url,
+                        name=repo.unique_name(s, o.name or _default_name(url)),
+                        kind=kind,
+                        tags=o.tags,
+                        interval=o.interval,
+                        adapter=adapter,
+                        enabled=o.enabled is not False,
+                        now=now_utc(),
+                    )
                     added += 1
                     continue
             say(o.line())
@@ -574,13 +647,24 @@ def sources_export(ctx: typer.Context) -> None:
 
     c = _ctx(ctx)
     with repo.session(c.reader) as s:
-        rows = [ExportedSource(name=r.name, url=r.url, site_url=r.site_url, tags=tuple(r.tags or ()), kind=r.kind,
-                               adapter=r.adapter, interval=r.interval_minutes, enabled=r.enabled)
-                for r in repo.list_sources(s)]
+        rows = [
+            ExportedSource(
+                name=r.name,
+                url=r.url,
+                site_url=r.site_url,
+                tags=tuple(r.tags or ()),
+                kind=r.kind,
+                adapter=r.adapter,
+                interval=r.interval_minutes,
+                enabled=r.enabled,
+            )
+            for r in repo.list_sources(s)
+        ]
     sys.stdout.write(to_opml(rows))
 
 
 # --- fetch -----------------------------------------------------------------------------------------
+
 
 def _print_report(r: SourceReport) -> None:
     if r.outcome == "not_stored":  # one line at the end says why for all of them (_fetch)
@@ -618,8 +702,15 @@ def _progress(due: list[SourceForFetch]) -> Callable[[SourceReport], None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    progress = Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.description}"), console=console, transient=True)
+    progress = Progress(
+        TextColumn("fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    )
     task = progress.add_task("", total=len(due))
     progress.start()
     remaining = [len(due)]
@@ -627,8 +718,7 @@ def _progress(due: list[SourceForFetch]) -> Callable[[SourceReport], None]:
     def tick(r: SourceReport) -> None:
         progress.update(task, advance=1, description=r.name)
         if (r.error or r.note) and r.outcome != "not_stored":
-            progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}", markup=True,
-                                   highlight=False)
+            progress.console.print(f"[red]{r.name}[/red] ({r.url}): {r.error or r.note}", markup=True, highlight=False)
         remaining[0] -= 1
         if remaining[0] <= 0:
             progress.stop()
@@ -653,8 +743,10 @@ def enrich(ctx: typer.Context) -> None:
 def fetch(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Fetch every enabled source now, due or not.")] = False,
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Fetch only this source (name or "
-                                                     "URL); repeat for several.")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Fetch only this source (name or URL); repeat for several."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of a line.")] = False,
 ) -> None:
     """Fetch the sources that are due and store their new items. Exit 1 when any source failed."""
@@ -672,17 +764,39 @@ def fetch(
 
 
 def _fetch_json(summary: RunSummary) -> dict[str, object]:
-    return {"fetched": summary.count("ok"), "not_modified": summary.count("not_modified"), "failed": summary.failed,
-            "new_items": summary.new_items, "updated_items": summary.updated_items,
-            "taken_by_other_workers": summary.elsewhere, "seconds": round(summary.seconds, 3),
-            "sources": [{"name": r.name, "url": r.url, "outcome": r.outcome, "new_items": r.new_items,
-                         "updated_items": r.updated_items, "error": r.error, "note": r.note} for r in summary.reports]}
+    return {
+        "fetched": summary.count("ok"),
+        "not_modified": summary.count("not_modified"),
+        "failed": summary.failed,
+        "new_items": summary.new_items,
+        "updated_items": summary.updated_items,
+        "taken_by_other_workers": summary.elsewhere,
+        "seconds": round(summary.seconds, 3),
+        "sources": [
+            {
+                "name": r.name,
+                "url": r.url,
+                "outcome": r.outcome,
+                "new_items": r.new_items,
+                "updated_items": r.updated_items,
+                "error": r.error,
+                "note": r.note,
+            }
+            for r in summary.reports
+        ],
+    }
 
 
 def _compose_json(done: Compose) -> dict[str, object]:
     composed, v = done.composed, done.composed.view
-    return {"digest": v.name, "subject": v.subject, "status": composed.status, "papers": v.paper_count,
-            "posts": v.post_count, "files": [str(p) for p in done.paths]}
+    return {
+        "digest": v.name,
+        "subject": v.subject,
+        "status": composed.status,
+        "papers": v.paper_count,
+        "posts": v.post_count,
+        "files": [str(p) for p in done.paths],
+    }
 
 
 def _delivery_json(d: Delivery) -> dict[str, object]:
@@ -691,14 +805,17 @@ def _delivery_json(d: Delivery) -> dict[str, object]:
 
 # --- compose / send / run / archive -------------------------------------------------------------------
 
+
 def _parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        fail(f"--since: not an ISO date or date-time: {value!r} (for example 2026-11-01 or "
-             "2026-11-01T08:00+01:00)", code=EXIT_USAGE)
+        fail(
+            f"--since: not an ISO date or date-time: {value!r} (for example 2026-11-01 or 2026-11-01T08:00+01:00)",
+            code=EXIT_USAGE,
+        )
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
@@ -729,12 +846,15 @@ def _digest_cfg(c: Context, name: str | None) -> DigestConfig:
 
 def _said_composed(done: Compose, *, record: bool) -> None:
     v, composed = done.composed.view, done.composed
-    note = {"pending": ", queued for sending", "sent": "", "empty": " (nothing new)",
-            None: " (not recorded)"}[composed.status]
+    note = {"pending": ", queued for sending", "sent": "", "empty": " (nothing new)", None: " (not recorded)"}[
+        composed.status
+    ]
     if composed.status is None and composed.empty and record:
         note = " (nothing new: no issue recorded)"
-    say(f"composed {v.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
-               f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}")
+    say(
+        f"composed {v.name}: {v.paper_count} paper{'s' if v.paper_count != 1 else ''}, "
+        f"{v.post_count} post{'s' if v.post_count != 1 else ''}{note}"
+    )
     if composed.empty and composed.window_start is not None:
         say(_why_empty(v.name, composed.window_start, composed.newest_item, first=v.first_issue))
 
@@ -744,18 +864,30 @@ def _why_empty(name: str, window_start: datetime, newest: datetime | None, *, fi
     if newest is None:
         return f"note: nothing is stored for {name} yet: `digest fetch` first"
     start = f"{window_start:%Y-%m-%d}"
-    window = (f"a first issue looks back [[digests]] lookback_days, to {start}" if first
-              else f"the last issue covered everything until {start}")
+    window = (
+        f"a first issue looks back [[digests]] lookback_days, to {start}"
+        if first
+        else f"the last issue covered everything until {start}"
+    )
     if newest < window_start:
-        return (f"note: the newest item stored for {name} is dated {newest:%Y-%m-%d} and {window}; "
-                f"`digest compose --since {newest:%Y-%m-%d}` shows what is stored")
+        return (
+            f"note: the newest item stored for {name} is dated {newest:%Y-%m-%d} and {window}; "
+            f"`digest compose --since {newest:%Y-%m-%d}` shows what is stored"
+        )
     return f"note: what is stored since {start} was shown already or filtered out ({window})"
 
 
-def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime | None, theme: str | None,
-                record: bool, out_dir: Path | None) -> Compose:
-    done = _app(lambda: c.runtime.compose_run(cfg, now=now, since=since, theme=theme, record=record,
-                                              out_dir=out_dir))
+def _compose_to(
+    c: Context,
+    cfg: DigestConfig,
+    *,
+    now: datetime,
+    since: datetime | None,
+    theme: str | None,
+    record: bool,
+    out_dir: Path | None,
+) -> Compose:
+    done = _app(lambda: c.runtime.compose_run(cfg, now=now, since=since, theme=theme, record=record, out_dir=out_dir))
     _said_composed(done, record=record)
     return done
 
@@ -764,13 +896,21 @@ def _compose_to(c: Context, cfg: DigestConfig, *, now: datetime, since: datetime
 def compose(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Which configured digest (default: the first).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Everything dated since this ISO date, shown "
-                                              "again or not (a view for reading: not recorded).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for digest.html, .txt and .eml.",
-                                             file_okay=False)] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Everything dated since this ISO date, shown again or not (a view for reading: not recorded).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for digest.html, .txt and .eml.", file_okay=False)
+    ] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Theme name (default: the digest's).")] = None,
-    preview: Annotated[bool, typer.Option("--preview", help="Render without recording an issue, so the same "
-                                          "items come again next time.")] = False,
+    preview: Annotated[
+        bool,
+        typer.Option("--preview", help="Render without recording an issue, so the same items come again next time."),
+    ] = False,
 ) -> None:
     """Render the next issue of a digest to DIR/digest.html, digest.txt and digest.eml."""
     c = _ctx(ctx)
@@ -779,8 +919,9 @@ def compose(
     out_dir = out or c.runtime.issue_dir(cfg, now)
     # Recording an issue claims items: not while a `run` or `send` could be claiming the same ones.
     with _run_lock(c, take=not preview and since is None):
-        paths = _compose_to(c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview,
-                            out_dir=out_dir).paths
+        paths = _compose_to(
+            c, cfg, now=now, since=_parse_since(since), theme=theme, record=not preview, out_dir=out_dir
+        ).paths
     for p in paths:
         typer.echo(str(p))
 
@@ -802,10 +943,13 @@ def _report_deliveries(results: list[Delivery]) -> bool:
 def send(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Which configured digest (default: the first).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compose and show what would be sent; send and "
-                                          "record nothing.")] = False,
-    resend_unconfirmed: Annotated[bool, typer.Option("--resend-unconfirmed", help="Queue again issues whose "
-                                                     "delivery a crashed run could not confirm.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compose and show what would be sent; send and record nothing.")
+    ] = False,
+    resend_unconfirmed: Annotated[
+        bool,
+        typer.Option("--resend-unconfirmed", help="Queue again issues whose delivery a crashed run could not confirm."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of lines.")] = False,
 ) -> None:
     """Mail the digest: pending issues first (retries), else compose a new issue and send it. Holds the run lock.
@@ -822,8 +966,15 @@ def send(
     if composed is not None:
         _said_composed(composed, record=True)
     if as_json:
-        typer.echo(json.dumps({"composed": _compose_json(composed) if composed else None,
-                               "deliveries": [_delivery_json(d) for d in results]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "composed": _compose_json(composed) if composed else None,
+                    "deliveries": [_delivery_json(d) for d in results],
+                },
+                indent=2,
+            )
+        )
         ok = all(d.outcome in ("sent", "requeued") for d in results)
     else:
         if not results:
@@ -842,23 +993,36 @@ def _send_preview(c: Context, cfg: DigestConfig, *, as_json: bool) -> None:
     to = ", ".join(cfg.recipients) if cfg.recipients else "nobody yet (add recipients = [...] to its [[digests]])"
     via = f"{c.config.smtp.host}:{c.config.smtp.port}"
     if as_json:
-        typer.echo(json.dumps({"would_send": [{"subject": p.subject, "bytes": p.size, "pending_issue": p.issue_id}
-                                              for p in plan], "recipients": list(cfg.recipients), "smtp": via},
-                              indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "would_send": [{"subject": p.subject, "bytes": p.size, "pending_issue": p.issue_id} for p in plan],
+                    "recipients": list(cfg.recipients),
+                    "smtp": via,
+                },
+                indent=2,
+            )
+        )
         return
     if not plan:
-        typer.echo(f"nothing to send for {cfg.name}: {NOTHING_PENDING}"
-                   + ("" if cfg.recipients else "; it has no recipients yet either (add recipients = [...] to its "
-                      "[[digests]])"))
+        typer.echo(
+            f"nothing to send for {cfg.name}: {NOTHING_PENDING}"
+            + (
+                ""
+                if cfg.recipients
+                else "; it has no recipients yet either (add recipients = [...] to its [[digests]])"
+            )
+        )
     for p in plan:
         what = f"pending issue {p.issue_id}" if p.issue_id is not None else "a new issue"
         typer.echo(f"would send {p.subject!r} ({p.size} bytes, {what}) to {to} via {via}")
 
 
 @app.command()
-def run(ctx: typer.Context,
-        as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of lines.")] = False,
-        ) -> None:
+def run(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of lines.")] = False,
+) -> None:
     """What cron calls: fetch due sources, then compose and deliver every digest that is due. Holds a lock.
     Exit 1 when a source failed to fetch or a delivery failed; 75 when another run holds the lock."""
     c = _ctx(ctx)
@@ -876,9 +1040,17 @@ def run(ctx: typer.Context,
     with _lock_said():  # run takes the run lock
         result = _app(lambda: c.runtime.run(on_fetched=fetched, on_composed=composed, progress=_progress))
     if as_json:
-        typer.echo(json.dumps({"fetch": _fetch_json(result.fetch), "metadata": result.enriched,
-                               "composed": [_compose_json(d) for d in result.composed],
-                               "deliveries": [_delivery_json(d) for d in result.deliveries]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "fetch": _fetch_json(result.fetch),
+                    "metadata": result.enriched,
+                    "composed": [_compose_json(d) for d in result.composed],
+                    "deliveries": [_delivery_json(d) for d in result.deliveries],
+                },
+                indent=2,
+            )
+        )
     else:
         if result.enriched:
             typer.echo(result.enriched)
@@ -892,8 +1064,10 @@ def archive(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the static site.", file_okay=False)],
     name: Annotated[str | None, typer.Option("--name", help="Only this digest's issues.")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="Where the site will be served, for "
-                                                 "absolute links in the Atom feed.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Where the site will be served, for absolute links in the Atom feed."),
+    ] = None,
 ) -> None:
     """Write every delivered issue as a static site: index.html, one page per issue, and feed.atom."""
     from digest.deliver.archive import write_archive
@@ -906,11 +1080,11 @@ def archive(
         chosen = _digest_cfg(c, name) if name else (c.config.digests[0] if c.config.digests else None)
         title = (chosen.title if chosen else None) or "Research digest"
         written = write_archive(out.expanduser(), issues, title=title, base_url=base_url, now=now_utc())
-    typer.echo(f"archived {len(issues)} issue{'s' if len(issues) != 1 else ''} to {out} "
-               f"({len(written)} files)")
+    typer.echo(f"archived {len(issues)} issue{'s' if len(issues) != 1 else ''} to {out} ({len(written)} files)")
 
 
 # --- status / export -------------------------------------------------------------------------------
+
 
 def _ago(dt: datetime | None, now: datetime) -> str:
     if dt is None:
@@ -928,8 +1102,7 @@ def _ago(dt: datetime | None, now: datetime) -> str:
 
 
 @app.command()
-def status(ctx: typer.Context,
-           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """A table of sources (last fetch, HTTP status, items, consecutive errors, next due), then one of digests
     (the last issue, its delivery state and what went wrong)."""
     print_status(_ctx(ctx), as_json=as_json)
@@ -945,21 +1118,42 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         counts = repo.item_counts(s)
         warnings = repo.last_warnings(s)
     if as_json:
-        typer.echo(json.dumps([
-            {"name": r.name, "url": r.url, "enabled": r.enabled, "last_fetch": _iso(r.last_fetch_at),
-             "last_status": r.last_status, "items": counts.get(r.id, 0), "error_count": r.error_count,
-             "next_due": _iso(r.next_fetch_at), "last_error": r.last_error, "disabled_reason": r.disabled_reason,
-             "warning": warnings.get(r.id),
-             "stale": r.stale_count >= STALE_AFTER}
-            for r in rows
-        ], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "url": r.url,
+                        "enabled": r.enabled,
+                        "last_fetch": _iso(r.last_fetch_at),
+                        "last_status": r.last_status,
+                        "items": counts.get(r.id, 0),
+                        "error_count": r.error_count,
+                        "next_due": _iso(r.next_fetch_at),
+                        "last_error": r.last_error,
+                        "disabled_reason": r.disabled_reason,
+                        "warning": warnings.get(r.id),
+                        "stale": r.stale_count >= STALE_AFTER,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} source{'s' if len(rows) != 1 else ''}", title_justify="left")
-    for col, justify in (("source", "left"), ("last fetch", "right"), ("HTTP", "right"), ("items", "right"),
-                         ("errors", "right"), ("next due", "right"), ("problem", "left")):
+    for col, justify in (
+        ("source", "left"),
+        ("last fetch", "right"),
+        ("HTTP", "right"),
+        ("items", "right"),
+        ("errors", "right"),
+        ("next due", "right"),
+        ("problem", "left"),
+    ):
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in rows:
         if not r.enabled:
@@ -973,8 +1167,15 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
             problem = f"stale: {r.stale_count} builds without new items"
         if not problem and r.id in warnings:
             problem = f"warning: {warnings[r.id]}"
-        table.add_row(r.name, _ago(r.last_fetch_at, now), str(r.last_status or "-"), str(counts.get(r.id, 0)),
-                      str(r.error_count) if r.error_count else "0", due, problem)
+        table.add_row(
+            r.name,
+            _ago(r.last_fetch_at, now),
+            str(r.last_status or "-"),
+            str(counts.get(r.id, 0)),
+            str(r.error_count) if r.error_count else "0",
+            due,
+            problem,
+        )
     console = Console(width=None if sys.stdout.isatty() else 140)
     console.print(table)
 
@@ -987,8 +1188,14 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
     if not issues:
         return
     table = Table(title=f"{len(issues)} digest{'s' if len(issues) != 1 else ''}", title_justify="left")
-    for col, justify in (("digest", "left"), ("last issue", "left"), ("composed", "right"), ("state", "left"),
-                         ("attempts", "right"), ("problem", "left")):
+    for col, justify in (
+        ("digest", "left"),
+        ("last issue", "left"),
+        ("composed", "right"),
+        ("state", "left"),
+        ("attempts", "right"),
+        ("problem", "left"),
+    ):
         table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for i in issues:
         notes = [i.last_error] if i.last_error else []
@@ -999,8 +1206,9 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
 
 
 @app.command()
-def export(ctx: typer.Context,
-           format: Annotated[str, typer.Option("--format", "-f", help="Only 'json' for now.")] = "json") -> None:
+def export(
+    ctx: typer.Context, format: Annotated[str, typer.Option("--format", "-f", help="Only 'json' for now.")] = "json"
+) -> None:
     """Everything in the store as one JSON document, for scripts."""
     from digest.store.export import export_document
 
@@ -1013,12 +1221,14 @@ def export(ctx: typer.Context,
 
 # --- papers ----------------------------------------------------------------------------------------
 
+
 @app.command()
 def papers(
     ctx: typer.Context,
     top: Annotated[int, typer.Option("--top", "-n", min=1, help="How many papers to show.")] = 20,
-    since: Annotated[str | None, typer.Option("--since", help="Only mentions in items published since this "
-                                              "ISO date.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only mentions in items published since this ISO date.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Papers ranked by how many sources and posts mention them, then by recency.
@@ -1037,16 +1247,39 @@ def papers(
     with session(c.reader) as s:
         ranked = ranked_papers(s, since=_parse_since(since), top=top)
     if as_json:
-        typer.echo(json.dumps([
-            {"id": p.canonical_id, "title": p.title, "url": p.landing_url, "pdf": p.pdf_url, "sources": p.sources,
-             "mentions": p.items, "latest": _iso(p.latest),
-             "mentioned_in": [{"source": x.source, "title": x.item_title, "url": x.item_url,
-                               "published": _iso(x.published),
-                               "quote": quote(x.context, anchor=x.anchor, title=p.title)} for x in p.sightings],
-             "authors": list(p.authors), "abstract": p.abstract, "venue": p.venue, "year": p.year,
-             "title_source": p.title_source}
-            for p in ranked
-        ], indent=2, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": p.canonical_id,
+                        "title": p.title,
+                        "url": p.landing_url,
+                        "pdf": p.pdf_url,
+                        "sources": p.sources,
+                        "mentions": p.items,
+                        "latest": _iso(p.latest),
+                        "mentioned_in": [
+                            {
+                                "source": x.source,
+                                "title": x.item_title,
+                                "url": x.item_url,
+                                "published": _iso(x.published),
+                                "quote": quote(x.context, anchor=x.anchor, title=p.title),
+                            }
+                            for x in p.sightings
+                        ],
+                        "authors": list(p.authors),
+                        "abstract": p.abstract,
+                        "venue": p.venue,
+                        "year": p.year,
+                        "title_source": p.title_source,
+                    }
+                    for p in ranked
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     if not ranked:
         typer.echo("no papers yet: fetch some sources first")
@@ -1056,18 +1289,30 @@ def papers(
         typer.echo(f"{n:>3}. {title}")
         where = "; ".join(f"{x.source}: {x.item_title or x.item_url}" for x in p.sightings[:3])
         more = f" (+{len(p.sightings) - 3} more)" if len(p.sightings) > 3 else ""
-        typer.echo(f"     {p.canonical_id} · {p.sources} source{'s' if p.sources != 1 else ''}, "
-                   f"{p.items} post{'s' if p.items != 1 else ''}")
+        typer.echo(
+            f"     {p.canonical_id} · {p.sources} source{'s' if p.sources != 1 else ''}, "
+            f"{p.items} post{'s' if p.items != 1 else ''}"
+        )
         typer.echo(f"     in {where}{more}")
         # The newest post's words about it, if any said more than its name: one quote keeps the list a list.
-        said = next(((x.source, q) for x in p.sightings if (q := quote(x.context, anchor=x.anchor, title=p.title))),
-                    None)
+        said = next(
+            ((x.source, q) for x in p.sightings if (q := quote(x.context, anchor=x.anchor, title=p.title))), None
+        )
         if said is not None:
-            typer.echo(textwrap.fill(f"“{said[1]}” ({said[0]})", width=100, initial_indent="     ",
-                                     subsequent_indent="     ", break_long_words=False, break_on_hyphens=False))
+            typer.echo(
+                textwrap.fill(
+                    f"“{said[1]}” ({said[0]})",
+                    width=100,
+                    initial_indent="     ",
+                    subsequent_indent="     ",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
 
 
 # --- db / demo -------------------------------------------------------------------------------------
+
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
@@ -1128,8 +1373,9 @@ def db_copy(
 @app.command()
 def worker(
     ctx: typer.Context,
-    poll: Annotated[float, typer.Option("--poll", min=1.0, help="Seconds between looks for due sources when "
-                                        "none is due.")] = 30.0,
+    poll: Annotated[
+        float, typer.Option("--poll", min=1.0, help="Seconds between looks for due sources when none is due.")
+    ] = 30.0,
 ) -> None:
     """Fetch due sources until stopped, alongside any number of other workers on one store.
 
@@ -1155,9 +1401,12 @@ def worker(
 
 
 @app.command()
-def demo(ctx: typer.Context,
-         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's store and digest.",
-                                           file_okay=False)] = Path("digest-demo")) -> None:
+def demo(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the demo's store and digest.", file_okay=False)
+    ] = Path("digest-demo"),
+) -> None:
     """Serve bundled sample feeds on 127.0.0.1, fetch them, and write a digest. No internet needed."""
     from digest.config import Config, LoadedConfig
     from digest.demo.run import DEMO_CONFIG, fresh_store_url, run_demo

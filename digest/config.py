@@ -178,8 +178,11 @@ class DigestConfig(_Strict):
             raise ValueError(f"not a valid subject template: {exc}") from None
         unknown = sorted(f for f in fields if f not in SUBJECT_FIELDS)
         if unknown:
-            raise ValueError(f"unknown field {{{unknown[0]}}} in subject (known: "
-                             + ", ".join("{" + f + "}" for f in SUBJECT_FIELDS) + ")")
+            raise ValueError(
+                f"unknown field {{{unknown[0]}}} in subject (known: "
+                + ", ".join("{" + f + "}" for f in SUBJECT_FIELDS)
+                + ")"
+            )
         return value
 
     @field_validator("recipients")

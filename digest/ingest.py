@@ -56,12 +56,20 @@ class FetchSettings:
     @classmethod
     def from_config(cls, cfg: FetchConfig, paper_rules: Sequence[PaperRule] = ()) -> FetchSettings:
         return cls(
-            limits=Limits(timeout_connect=cfg.timeout_connect, timeout_total=cfg.timeout_total,
-                          max_body_bytes=cfg.max_body_bytes, max_redirects=cfg.max_redirects),
-            concurrency=cfg.concurrency, per_host=cfg.per_host, user_agent=cfg.user_agent,
+            limits=Limits(
+                timeout_connect=cfg.timeout_connect,
+                timeout_total=cfg.timeout_total,
+                max_body_bytes=cfg.max_body_bytes,
+                max_redirects=cfg.max_redirects,
+            ),
+            concurrency=cfg.concurrency,
+            per_host=cfg.per_host,
+            user_agent=cfg.user_agent,
             default_interval=timedelta(minutes=cfg.default_interval),
-            max_backoff=timedelta(hours=cfg.max_backoff_hours), paper_rules=tuple(paper_rules),
-            parse_processes=cfg.parse_processes, lease=timedelta(minutes=cfg.lease_minutes),
+            max_backoff=timedelta(hours=cfg.max_backoff_hours),
+            paper_rules=tuple(paper_rules),
+            parse_processes=cfg.parse_processes,
+            lease=timedelta(minutes=cfg.lease_minutes),
         )
 
 
@@ -123,9 +131,11 @@ class RunSummary:
     def line(self) -> str:
         refused = f", not stored {self.not_stored}" if self.refused else ""
         elsewhere = f", {self.elsewhere} taken by other workers" if self.elsewhere else ""
-        return (f"fetched {self.count('ok')}, not modified {self.count('not_modified')}, failed {self.failed}, "
-                f"new items {self.new_items}, updated {self.updated_items}{refused}{elsewhere} "
-                f"({len(self.reports) + self.not_fetched} sources in {self.seconds:.2f}s)")
+        return (
+            f"fetched {self.count('ok')}, not modified {self.count('not_modified')}, failed {self.failed}, "
+            f"new items {self.new_items}, updated {self.updated_items}{refused}{elsewhere} "
+            f"({len(self.reports) + self.not_fetched} sources in {self.seconds:.2f}s)"
+        )
 
 
 def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Clock) -> Retrieved:
@@ -133,8 +143,9 @@ def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Cl
     started = clock()
     t0 = time.monotonic()
     try:
-        fetched = fetch_url(client, source.url, etag=source.etag, last_modified=source.last_modified,
-                            limits=limits, now=started)
+        fetched = fetch_url(
+            client, source.url, etag=source.etag, last_modified=source.last_modified, limits=limits, now=started
+        )
         found = _feed_behind_page(client, source, fetched, limits)
     except FetchError as exc:
         return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=exc)
@@ -143,12 +154,16 @@ def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Cl
         return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), error=error)
     if found is not None:
         fetched = found.fetched
-    return Retrieved(source=source, started_at=started, duration_ms=_ms_since(t0), fetched=fetched,
-                     found_feed=found.note if found else None)
+    return Retrieved(
+        source=source,
+        started_at=started,
+        duration_ms=_ms_since(t0),
+        fetched=fetched,
+        found_feed=found.note if found else None,
+    )
 
 
-def _feed_behind_page(client: Client, source: SourceForFetch, fetched: Fetched, limits: Limits
-                      ) -> FeedBehind | None:
+def _feed_behind_page(client: Client, source: SourceForFetch, fetched: Fetched, limits: Limits) -> FeedBehind | None:
     """A plain feed source whose URL answers with a web page (a home page stored while it could not be
     reached): the feed that page names, as `sources add` would have found it. Listings are pages by design."""
     if source.kind != "feed" or source.adapter is not None or fetched.status != 200:
@@ -175,18 +190,21 @@ def parsed(r: Retrieved, parse: Callable[..., Parsed], rules: Sequence[PaperRule
         return r
     assert r.fetched is not None
     t0 = time.monotonic()
-    result = parse(r.fetched.body, r.fetched.url, r.fetched.headers.get("content-type"), r.source.kind,
-                   r.source.adapter, rules)
-    return replace(r, feed=result.feed, items=result.items, error=result.error,
-                   duration_ms=r.duration_ms + _ms_since(t0))
+    result = parse(
+        r.fetched.body, r.fetched.url, r.fetched.headers.get("content-type"), r.source.kind, r.source.adapter, rules
+    )
+    return replace(
+        r, feed=result.feed, items=result.items, error=result.error, duration_ms=r.duration_ms + _ms_since(t0)
+    )
 
 
 # Announcement feeds (arXiv) publish every weekday; this many moved build stamps over the same items is stale.
 STALE_AFTER = 3
 
 
-def staleness(source: SourceForFetch, feed: ParsedFeed | None,
-              items: Sequence[Item]) -> tuple[str | None, str | None, int] | None:
+def staleness(
+    source: SourceForFetch, feed: ParsedFeed | None, items: Sequence[Item]
+) -> tuple[str | None, str | None, int] | None:
     """For arXiv announcement feeds: count builds that moved while the items did not. An empty feed (a weekend) is
     quiet. Only the arXiv reader sets `built`, whether the source names the adapter or the document was recognised
     by content (a mirror, a proxy's URL): an ordinary feed rebuilt on every request is never judged so."""
@@ -210,21 +228,37 @@ def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpda
     # A move is only taken once the new address has answered with a feed: a 301 into a 404 or a loop
     # must not rewrite the source's URL.
     moved = fetched.moved_to if fetched and r.error is None else None
-    common: dict[str, Any] = dict(source_id=src.id, started_at=r.started_at, duration_ms=r.duration_ms,
-                                  http_status=status, bytes=len(fetched.body) if fetched else 0, new_url=moved,
-                                  found_feed=r.found_feed if moved else None)
+    common: dict[str, Any] = dict(
+        source_id=src.id,
+        started_at=r.started_at,
+        duration_ms=r.duration_ms,
+        http_status=status,
+        bytes=len(fetched.body) if fetched else 0,
+        new_url=moved,
+        found_feed=r.found_feed if moved else None,
+    )
     if r.error is None and fetched is not None:
-        validators: dict[str, Any] = {"etag": fetched.headers.get("etag"),
-                                      "last_modified": fetched.headers.get("last-modified")}
+        validators: dict[str, Any] = {
+            "etag": fetched.headers.get("etag"),
+            "last_modified": fetched.headers.get("last-modified"),
+        }
         if fetched.status == 304:  # a 304 may omit validators; keep the ones that matched
-            validators = {"etag": validators["etag"] or src.etag,
-                          "last_modified": validators["last_modified"] or src.last_modified}
+            validators = {
+                "etag": validators["etag"] or src.etag,
+                "last_modified": validators["last_modified"] or src.last_modified,
+            }
         feed = r.feed
         return SourceUpdate(
-            **common, outcome="not_modified" if fetched.status == 304 else "ok", error=None,
-            warning="; ".join(feed.warnings) if feed and feed.warnings else None, items=r.items, error_count=0,
+            **common,
+            outcome="not_modified" if fetched.status == 304 else "ok",
+            error=None,
+            warning="; ".join(feed.warnings) if feed and feed.warnings else None,
+            items=r.items,
+            error_count=0,
             next_fetch_at=next_fetch_after_success(now, src.interval),
-            title=feed.title if feed else None, site_url=feed.site_url if feed else None, **validators,
+            title=feed.title if feed else None,
+            site_url=feed.site_url if feed else None,
+            **validators,
             staleness=staleness(src, feed, r.items),
         )
     assert r.error is not None
@@ -233,9 +267,15 @@ def decide(r: Retrieved, *, now: datetime, max_backoff: timedelta) -> SourceUpda
     retry_after = r.error.retry_after if isinstance(r.error, FetchError) else None
     gone = status == HTTPStatus.GONE
     return SourceUpdate(
-        **common, outcome="gone" if gone else "error", error=reason, warning=None, items=(), error_count=errors,
+        **common,
+        outcome="gone" if gone else "error",
+        error=reason,
+        warning=None,
+        items=(),
+        error_count=errors,
         next_fetch_at=next_fetch_after_failure(now, src.interval, errors, max_backoff, retry_after),
-        etag=src.etag, last_modified=src.last_modified,
+        etag=src.etag,
+        last_modified=src.last_modified,
         disable_reason=f"HTTP 410 Gone on {now:%Y-%m-%d}: the publisher removed this feed" if gone else None,
     )
 
@@ -298,9 +338,16 @@ def release_dead_workers(store: Store) -> int:
     return len(dead)
 
 
-def fetch_sources(store: Store, sources: Sequence[SourceForFetch], settings: FetchSettings, *,
-                  clock: Clock = utcnow, on_done: Callable[[SourceReport], None] | None = None,
-                  recheck_due: bool = True, stop: threading.Event | None = None) -> RunSummary:
+def fetch_sources(
+    store: Store,
+    sources: Sequence[SourceForFetch],
+    settings: FetchSettings,
+    *,
+    clock: Clock = utcnow,
+    on_done: Callable[[SourceReport], None] | None = None,
+    recheck_due: bool = True,
+    stop: threading.Event | None = None,
+) -> RunSummary:
     """Fetch `sources` concurrently; write each one as soon as it is back. One bad source stops nothing.
 
     Each source is claimed just before it is fetched, a batch at a time (Store.claim): another worker sharing the
@@ -335,9 +382,17 @@ def fetch_sources(store: Store, sources: Sequence[SourceForFetch], settings: Fet
             batch = list(itertools.islice(queue, batch_size))
             if not batch:
                 return None
-            claimed = {src.id: src for src in writes.claim(batch, worker=me, now=clock(), lease=settings.lease,
-                                                           recheck_due=recheck_due,
-                                                           default_interval=settings.default_interval)}
+            claimed = {
+                src.id: src
+                for src in writes.claim(
+                    batch,
+                    worker=me,
+                    now=clock(),
+                    lease=settings.lease,
+                    recheck_due=recheck_due,
+                    default_interval=settings.default_interval,
+                )
+            }
             ready.extend(claimed[src.id] for src in batch if src.id in claimed)
             claimed_count += len(claimed)
             if writes.refused is None:
@@ -358,8 +413,7 @@ def fetch_sources(store: Store, sources: Sequence[SourceForFetch], settings: Fet
         writes.add(upd, clock(), done)
 
     try:
-        with make_client(user_agent=settings.user_agent, limits=settings.limits,
-                         max_connections=workers) as client:
+        with make_client(user_agent=settings.user_agent, limits=settings.limits, max_connections=workers) as client:
 
             def work(src: SourceForFetch) -> Retrieved:
                 with gate(src.url):  # the per-host cap counts requests in flight, not parsing
@@ -442,8 +496,9 @@ class _Parsers:
                 # And they die with it: see parsing.start_parser.
                 from digest.parsing import start_parser
 
-                self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context, initializer=start_parser,
-                                                 initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.size, mp_context=context, initializer=start_parser, initargs=(os.getpid(),)
+                )
             return self._pool
 
     def shutdown(self) -> None:
@@ -470,7 +525,21 @@ def _report(source: SourceForFetch, upd: SourceUpdate, result: WriteResult) -> S
     if upd.disable_reason:
         notes.append(f"disabled: {upd.disable_reason}")
     if result.error:
-        return SourceReport(name=source.name, url=source.url, outcome="not_stored" if result.refused else "error",
-                            new_items=0, updated_items=0, error=result.error, note=None)
-    return SourceReport(name=source.name, url=source.url, outcome=upd.outcome, new_items=result.new_items,
-                        updated_items=result.updated_items, error=upd.error, note="; ".join(notes) or None)
+        return SourceReport(
+            name=source.name,
+            url=source.url,
+            outcome="not_stored" if result.refused else "error",
+            new_items=0,
+            updated_items=0,
+            error=result.error,
+            note=None,
+        )
+    return SourceReport(
+        name=source.name,
+        url=source.url,
+        outcome=upd.outcome,
+        new_items=result.new_items,
+        updated_items=result.updated_items,
+        error=upd.error,
+        note="; ".join(notes) or None,
+    )

@@ -149,9 +149,17 @@ def _source(outline: _Element, url: str, label: str | None, folders: tuple[str, 
             problem = f"interval must be a whole number of minutes, not {raw_interval!r}"
     raw_enabled = _ours(outline, "enabled")
     enabled = None if raw_enabled is None else raw_enabled.lower() not in ("false", "0", "no")
-    return OpmlSource(url=url, name=label, tags=tuple(dict.fromkeys(folders + cats)), kind=_ours(outline, "kind"),
-                      adapter=_ours(outline, "adapter"), interval=interval, enabled=enabled,
-                      site_url=_attr(outline, "htmlUrl") or None, problem=problem)
+    return OpmlSource(
+        url=url,
+        name=label,
+        tags=tuple(dict.fromkeys(folders + cats)),
+        kind=_ours(outline, "kind"),
+        adapter=_ours(outline, "adapter"),
+        interval=interval,
+        enabled=enabled,
+        site_url=_attr(outline, "htmlUrl") or None,
+        problem=problem,
+    )
 
 
 def parse_opml(data: bytes, *, origin: str) -> OpmlDocument:
@@ -162,10 +170,19 @@ def parse_opml(data: bytes, *, origin: str) -> OpmlDocument:
     from lxml import etree
 
     if _DECLARES_ENTITY.search(data):
-        raise OpmlError(f"{origin}: refused: the file declares XML entities (an OPML file never needs them, "
-                        "and expanding them is how XML bombs and XXE work)")
-    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)
+        raise OpmlError(
+            f"{origin}: refused: the file declares XML entities (an OPML file never needs them, "
+            "and expanding them is how XML bombs and XXE work)"
+        )
+    parser = etree.XMLParser(
+        recover=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
     fixed = repair(data)
     try:
         root = etree.fromstring(fixed, parser)
@@ -217,6 +234,7 @@ def parse_opml(data: bytes, *, origin: str) -> OpmlDocument:
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ExportedSource:

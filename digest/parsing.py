@@ -21,8 +21,9 @@ class Parsed:
     error: ParseError | None = None
 
 
-def parse_and_clean(body: bytes, url: str, content_type: str | None, kind: str, adapter: str | None,
-                    rules: Sequence[PaperRule]) -> Parsed:
+def parse_and_clean(
+    body: bytes, url: str, content_type: str | None, kind: str, adapter: str | None, rules: Sequence[PaperRule]
+) -> Parsed:
     """CPU-bound, pure and picklable both ways, so it can run in a worker process. Never raises."""
     try:
         feed = parse_document(body, url=url, content_type=content_type, kind=kind, adapter=adapter, rules=rules)

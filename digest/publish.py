@@ -45,10 +45,19 @@ class Composed:
         return not (self.selection.papers or self.selection.posts)
 
 
-def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: datetime,
-                  since: datetime | None = None, theme: str | None = None, record: bool = True,
-                  out_dir: Path | None = None, deliver: Callable[[Composed], None] | None = None,
-                  mark_empty: bool = False) -> Composed:
+def compose_issue(
+    engine: Engine,
+    cfg: DigestConfig,
+    smtp: SmtpConfig,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    theme: str | None = None,
+    record: bool = True,
+    out_dir: Path | None = None,
+    deliver: Callable[[Composed], None] | None = None,
+    mark_empty: bool = False,
+) -> Composed:
     """The next issue of `cfg` (or, with `since`, a view of everything since then, never recorded).
 
     `deliver` runs inside the store transaction, before the issue is recorded: if writing files fails,
@@ -65,24 +74,54 @@ def compose_issue(engine: Engine, cfg: DigestConfig, smtp: SmtpConfig, *, now: d
         draft = draft_issue(s, cfg, now=now, since=since, theme=theme)
         view, rendered, selection = draft.view, draft.rendered, draft.selection
         message_id = new_message_id(smtp.sender)
-        message = build_message(subject=view.subject, html=rendered.html, text=rendered.text, sender=smtp.sender,
-                                to=cfg.list_address, now=now, message_id=message_id, list_name=cfg.name,
-                                list_id=cfg.list_id, unsubscribe=cfg.unsubscribe)
-        composed = Composed(view=view, rendered=rendered, message=message, message_id=message_id,
-                            selection=selection, issue_id=None, status=None, window_start=draft.window_start,
-                            newest_item=draft.newest)
+        message = build_message(
+            subject=view.subject,
+            html=rendered.html,
+            text=rendered.text,
+            sender=smtp.sender,
+            to=cfg.list_address,
+            now=now,
+            message_id=message_id,
+            list_name=cfg.name,
+            list_id=cfg.list_id,
+            unsubscribe=cfg.unsubscribe,
+        )
+        composed = Composed(
+            view=view,
+            rendered=rendered,
+            message=message,
+            message_id=message_id,
+            selection=selection,
+            issue_id=None,
+            status=None,
+            window_start=draft.window_start,
+            newest_item=draft.newest,
+        )
         if deliver is not None:
             deliver(composed)
         if not record or (composed.empty and not mark_empty):
             return composed
         status = "empty" if composed.empty else ("pending" if cfg.recipients else "sent")
-        issue = store.record_issue(s, store.IssueRecord(
-            name=cfg.name, theme=draft.theme, created_at=now, window_start=draft.window_start,
-            subject=view.subject, status=status, html=rendered.html, text=rendered.text,
-            message=message.decode("utf-8"), message_id=message_id, recipients=cfg.recipients,
-            out_dir=str(out_dir) if out_dir and not composed.empty else None,
-            item_entries=[(item_id, section_of_item(selection, item_id)) for item_id in selection.consumed_items],
-            paper_entries=[(c.paper.id, c.section, c.paper.mentions, c.is_update) for c in selection.papers],
-            post_count=len(selection.posts),  # as its masthead counts them: a listing's entry is a paper, not a post
-        ))
+        issue = store.record_issue(
+            s,
+            store.IssueRecord(
+                name=cfg.name,
+                theme=draft.theme,
+                created_at=now,
+                window_start=draft.window_start,
+                subject=view.subject,
+                status=status,
+                html=rendered.html,
+                text=rendered.text,
+                message=message.decode("utf-8"),
+                message_id=message_id,
+                recipients=cfg.recipients,
+                out_dir=str(out_dir) if out_dir and not composed.empty else None,
+                item_entries=[(item_id, section_of_item(selection, item_id)) for item_id in selection.consumed_items],
+                paper_entries=[(c.paper.id, c.section, c.paper.mentions, c.is_update) for c in selection.papers],
+                post_count=len(
+                    selection.posts
+                ),  # as its masthead counts them: a listing's entry is a paper, not a post
+            ),
+        )
     return replace(composed, issue_id=issue.id, status=status)

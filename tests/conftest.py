@@ -26,8 +26,18 @@ SEED_FEED = FIXTURES / "feeds" / "aipapertrails_substack.rss.xml"
 
 # The machine running the tests may sit behind a proxy (for the package registries): every request of the tests
 # is to 127.0.0.1 and goes direct; the proxy tests set these variables themselves.
-NETWORK_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                     "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
+NETWORK_VARIABLES = (
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 for _name in NETWORK_VARIABLES:
     os.environ.pop(_name, None)
 
@@ -163,8 +173,14 @@ class Cli:
 
     def spawn(self, *args: str, **kw: object) -> subprocess.Popen[str]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        return subprocess.Popen([sys.executable, "-m", "digest", *self._args(args)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env, **kw)  # type: ignore[call-overload]
+        return subprocess.Popen(
+            [sys.executable, "-m", "digest", *self._args(args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            **kw,
+        )  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -186,8 +202,12 @@ def httpserver_listen_address() -> tuple[str, int]:
 def serve_feed(httpserver):  # type: ignore[no-untyped-def]
     """Serve bytes at a path with a feed content type; returns the absolute URL."""
 
-    def _serve(path: str, body: bytes, content_type: str = "application/rss+xml; charset=utf-8",
-               headers: dict[str, str] | None = None) -> str:
+    def _serve(
+        path: str,
+        body: bytes,
+        content_type: str = "application/rss+xml; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> str:
         httpserver.expect_request(path).respond_with_data(body, content_type=content_type, headers=headers or {})
         return httpserver.url_for(path)
 
@@ -250,11 +270,31 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pytest.fail("the TLS tests (delivery, fetching) need the openssl command (apt-get install openssl)")
     where = tmp_path_factory.mktemp("tls")
     cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
-
 
 
 @contextmanager
@@ -309,15 +349,25 @@ def threaded_server(_threaded_server: HTTPServer) -> HTTPServer:
 
 # Debian's chromium, driven by playwright: the browser tests never download a browser.
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: these tests need Debian's chromium (apt-get install chromium); "
-                    "they never download a browser", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: these tests need Debian's chromium (apt-get install chromium); "
+            "they never download a browser",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -44,8 +44,7 @@ class Mailbox:
     data_attempts: int = 0
     during_data: Callable[[], Awaitable[None]] | None = None
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         if address in self.refuse_rcpt:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
@@ -60,10 +59,15 @@ class Mailbox:
             code = self.fail_data.pop(0)
             return f"{code} 4.3.0 Mailbox busy, try again later" if code < 500 else f"{code} 5.7.1 Rejected"
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
-        self.received.append(Received(mail_from=envelope.mail_from, rcpt_tos=tuple(envelope.rcpt_tos),
-                                      data=bytes(envelope.original_content or envelope.content),
-                                      tls=server.transport.get_extra_info("ssl_object") is not None,
-                                      login=login))
+        self.received.append(
+            Received(
+                mail_from=envelope.mail_from,
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                data=bytes(envelope.original_content or envelope.content),
+                tls=server.transport.get_extra_info("ssl_object") is not None,
+                login=login,
+            )
+        )
         return "250 Message accepted for delivery"
 
 
@@ -82,8 +86,11 @@ class Credentials:
     password: str
 
     def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.user.encode()
-              and auth_data.password == self.password.encode())
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user.encode()
+            and auth_data.password == self.password.encode()
+        )
         return AuthResult(success=ok, auth_data=auth_data if ok else None)
 
 
@@ -98,8 +105,13 @@ class Server:
 
 
 @contextmanager
-def smtp_server(mailbox: Mailbox | None = None, *, ssl_context: ssl.SSLContext | None = None,
-                tls_context: ssl.SSLContext | None = None, credentials: Credentials | None = None) -> Iterator[Server]:
+def smtp_server(
+    mailbox: Mailbox | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    tls_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
+) -> Iterator[Server]:
     """`ssl_context`: implicit TLS (SMTPS); `tls_context`: STARTTLS, then required; `credentials`: AUTH required."""
     box = mailbox or Mailbox()
     kwargs: dict[str, Any] = {}
@@ -109,8 +121,9 @@ def smtp_server(mailbox: Mailbox | None = None, *, ssl_context: ssl.SSLContext |
         kwargs.update(authenticator=credentials, auth_required=True)
         if ssl_context is not None:  # aiosmtpd only counts STARTTLS as TLS; an SMTPS connection is encrypted too
             kwargs.update(auth_require_tls=False)
-    controller = _LoopbackController(box, hostname="127.0.0.1", port=0, ssl_context=ssl_context,
-                                     ready_timeout=10, **kwargs)
+    controller = _LoopbackController(
+        box, hostname="127.0.0.1", port=0, ssl_context=ssl_context, ready_timeout=10, **kwargs
+    )
     controller.start()
     try:
         yield Server(box, controller.port)

@@ -20,8 +20,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer",
-              "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
 
 
 @dataclass
@@ -64,8 +72,9 @@ def _handler(log: ProxyLog) -> type[BaseHTTPRequestHandler]:
             upstream = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             try:
-                upstream.request("GET", (target.path or "/") + (f"?{target.query}" if target.query else ""),
-                                 headers=headers)
+                upstream.request(
+                    "GET", (target.path or "/") + (f"?{target.query}" if target.query else ""), headers=headers
+                )
                 answer = upstream.getresponse()
                 body = answer.read()
             except OSError:

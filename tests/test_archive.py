@@ -114,21 +114,26 @@ def test_the_archive_has_an_index_a_page_per_sent_issue_and_an_atom_feed(db_url,
     assert [e.findtext(f"{ATOM}id") for e in again] == [e.findtext(f"{ATOM}id") for e in entries]
 
 
-def test_archive_files_get_ordinary_permissions_so_a_web_server_can_read_them(db_url, engine, tmp_path,
-                                                                               httpserver) -> None:
+def test_archive_files_get_ordinary_permissions_so_a_web_server_can_read_them(
+    db_url, engine, tmp_path, httpserver
+) -> None:
     cli, _, _ = _three_issues(db_url, engine, tmp_path, httpserver)
     old = os.umask(0o022)
     try:
         cli("archive", "--out", str(tmp_path / "site"))
     finally:
         os.umask(old)
-    modes = {p.relative_to(tmp_path / "site").as_posix(): p.stat().st_mode & 0o777
-             for p in (tmp_path / "site").rglob("*") if p.is_file()}
+    modes = {
+        p.relative_to(tmp_path / "site").as_posix(): p.stat().st_mode & 0o777
+        for p in (tmp_path / "site").rglob("*")
+        if p.is_file()
+    }
     assert len(modes) == 4 and set(modes.values()) == {0o644}, modes
 
 
-def test_each_issue_page_leads_back_to_the_index_and_the_mail_stays_as_it_was_sent(db_url, engine, tmp_path,
-                                                                                   httpserver) -> None:
+def test_each_issue_page_leads_back_to_the_index_and_the_mail_stays_as_it_was_sent(
+    db_url, engine, tmp_path, httpserver
+) -> None:
     cli, _, received = _three_issues(db_url, engine, tmp_path, httpserver)
     stored = store_rows(engine, "SELECT message, html FROM digests WHERE status = 'sent' ORDER BY id")
     out = tmp_path / "site"
@@ -156,8 +161,15 @@ def test_the_index_shows_the_counts_each_issue_showed(engine, add_source, cli: C
     blog = add_source("https://blog.example/feed", name="blog")
     hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
     with repo.session(engine) as s, s.begin():
-        repo.upsert_items(s, hf, [_listing_item("arxiv:2402.00001", "2402.00001", "A listed paper", now),
-                                  _listing_item("arxiv:2402.00002", "2402.00002", "Another listed paper", now)], now)
+        repo.upsert_items(
+            s,
+            hf,
+            [
+                _listing_item("arxiv:2402.00001", "2402.00001", "A listed paper", now),
+                _listing_item("arxiv:2402.00002", "2402.00002", "Another listed paper", now),
+            ],
+            now,
+        )
         repo.upsert_items(s, blog, [_item("p", "The one post", now)], now)
     issue = compose_issue(engine, DigestConfig(name="daily"), SMTP, now=now)
     assert issue.status == "sent" and (issue.view.paper_count, issue.view.post_count) == (2, 1)

@@ -63,22 +63,25 @@ def iclr():  # type: ignore[no-untyped-def]
 # --- sanitize_html: what goes ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("snippet", [
-    "<script>MARKER()</script>",
-    "<script src='https://evil.example/x.js'></script>",
-    "<style>p { MARKER: 1 }</style>",
-    "<iframe src='https://evil.example/'>MARKER</iframe>",
-    "<form action='https://evil.example/'>MARKER<input name='q' value='MARKER'></form>",
-    "<button onclick='x()'>MARKER</button>",
-    "<input type='text' value='MARKER'>",
-    "<svg onload='x()'><text>MARKER</text><script>MARKER</script></svg>",
-    "<object data='x.swf'>MARKER</object>",
-    "<embed src='x.swf'>",
-    "<textarea>MARKER</textarea><select><option>MARKER</option></select>",
-    "<noscript>MARKER</noscript><template>MARKER</template>",
-    # MathML itself is kept (issue 17, tests/test_math.py); its HTML integration point and its actions are not.
-    "<annotation-xml encoding='text/html'><b>MARKER</b></annotation-xml><maction><mi>MARKER</mi></maction>",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "<script>MARKER()</script>",
+        "<script src='https://evil.example/x.js'></script>",
+        "<style>p { MARKER: 1 }</style>",
+        "<iframe src='https://evil.example/'>MARKER</iframe>",
+        "<form action='https://evil.example/'>MARKER<input name='q' value='MARKER'></form>",
+        "<button onclick='x()'>MARKER</button>",
+        "<input type='text' value='MARKER'>",
+        "<svg onload='x()'><text>MARKER</text><script>MARKER</script></svg>",
+        "<object data='x.swf'>MARKER</object>",
+        "<embed src='x.swf'>",
+        "<textarea>MARKER</textarea><select><option>MARKER</option></select>",
+        "<noscript>MARKER</noscript><template>MARKER</template>",
+        # MathML itself is kept (issue 17, tests/test_math.py); its HTML integration point and its actions are not.
+        "<annotation-xml encoding='text/html'><b>MARKER</b></annotation-xml><maction><mi>MARKER</mi></maction>",
+    ],
+)
 def test_dangerous_elements_are_removed_with_their_content(snippet: str) -> None:
     out = sanitize_html(f"<p>before</p>{snippet}<p>after</p>", base_url=BASE)
     assert out == "<p>before</p><p>after</p>"
@@ -86,41 +89,55 @@ def test_dangerous_elements_are_removed_with_their_content(snippet: str) -> None
         assert f"<{tag}" not in out
 
 
-@pytest.mark.parametrize("attribute", [
-    'onclick="alert(1)"', "onerror=alert(1)", "ONLOAD='x()'", 'onmouseover="x()"', 'onfocus="x()" autofocus',
-    'onpointerdown="x()"', 'onanimationstart="x()"',
-])
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        'onclick="alert(1)"',
+        "onerror=alert(1)",
+        "ONLOAD='x()'",
+        'onmouseover="x()"',
+        'onfocus="x()" autofocus',
+        'onpointerdown="x()"',
+        'onanimationstart="x()"',
+    ],
+)
 @pytest.mark.parametrize("tag", ["p", "a", "img", "div", "td"])
 def test_every_event_handler_attribute_is_removed(tag: str, attribute: str) -> None:
-    html = f'<table><tr><td><{tag} {attribute} title="t">x</{tag}></td></tr></table>' if tag == "td" else \
-        f'<{tag} {attribute} src="/i.png" href="/l">x</{tag}>'
+    html = (
+        f'<table><tr><td><{tag} {attribute} title="t">x</{tag}></td></tr></table>'
+        if tag == "td"
+        else f'<{tag} {attribute} src="/i.png" href="/l">x</{tag}>'
+    )
     out = sanitize_html(html, base_url=BASE)
     assert not [a for a in attribute_values(out) if a[1].lower().startswith("on")]
     assert "alert" not in out and "x()" not in out
 
 
-@pytest.mark.parametrize("url", [
-    "javascript:alert(1)",
-    "JaVaScRiPt:alert(1)",
-    "jav&#x09;ascript:alert(1)",
-    "jav&#x0A;ascript:alert(1)",
-    "jav&#x0D;ascript:alert(1)",
-    "jav\tascript:alert(1)",
-    "  \n javascript:alert(1)",
-    "&#x20;javascript:alert(1)",
-    "&#106;avascript:alert(1)",
-    "&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)",
-    "&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058alert(1)",
-    "javascript&colon;alert(1)",
-    "java&Tab;script:alert(1)",
-    "\x01javascript:alert(1)",
-    "vbscript:msgbox(1)",
-    "VBScript:msgbox(1)",
-    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
-    " data:image/svg+xml,<svg onload=alert(1)>",
-    "DATA:text/html,<script>alert(1)</script>",
-    "file:///etc/passwd",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "jav&#x09;ascript:alert(1)",
+        "jav&#x0A;ascript:alert(1)",
+        "jav&#x0D;ascript:alert(1)",
+        "jav\tascript:alert(1)",
+        "  \n javascript:alert(1)",
+        "&#x20;javascript:alert(1)",
+        "&#106;avascript:alert(1)",
+        "&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)",
+        "&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058alert(1)",
+        "javascript&colon;alert(1)",
+        "java&Tab;script:alert(1)",
+        "\x01javascript:alert(1)",
+        "vbscript:msgbox(1)",
+        "VBScript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        " data:image/svg+xml,<svg onload=alert(1)>",
+        "DATA:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+    ],
+)
 def test_unsafe_url_schemes_are_removed_from_links_and_images(url: str) -> None:
     html = f'<a href="{url}">link</a><img src="{url}" alt="pic"><a href=\'{url}\'>two</a>'
     out = sanitize_html(html, base_url=BASE)
@@ -154,8 +171,9 @@ def test_unknown_tags_are_unwrapped_keeping_their_text() -> None:
 
 
 def test_style_class_id_and_target_attributes_are_dropped() -> None:
-    out = sanitize_html('<p style="position:fixed" class="c" id="i">x</p><a href="/a" target="_blank">y</a>',
-                        base_url=BASE)
+    out = sanitize_html(
+        '<p style="position:fixed" class="c" id="i">x</p><a href="/a" target="_blank">y</a>', base_url=BASE
+    )
     assert out == f'<p>x</p><a href="https://blog.example.com/a" rel="{REL}">y</a>'
 
 
@@ -163,18 +181,19 @@ def test_style_class_id_and_target_attributes_are_dropped() -> None:
 
 
 def test_safe_structure_is_kept() -> None:
-    html = ("<h2>Heading</h2><p>Para with <strong>bold</strong>, <em>em</em> and <code>x &lt; y</code>.</p>"
-            "<ul><li>one</li><li>two</li></ul><ol start=\"3\"><li>three</li></ol>"
-            "<blockquote><p>quoted</p></blockquote><pre><code>a = 1\nb = 2</code></pre>"
-            "<table><thead><tr><th scope=\"col\">h</th></tr></thead><tbody><tr><td colspan=\"2\">d</td></tr></tbody>"
-            "</table><figure><img src=\"https://cdn.example.com/a.png\" alt=\"A\" width=\"640\" height=\"480\">"
-            "<figcaption>cap</figcaption></figure>")
+    html = (
+        "<h2>Heading</h2><p>Para with <strong>bold</strong>, <em>em</em> and <code>x &lt; y</code>.</p>"
+        '<ul><li>one</li><li>two</li></ul><ol start="3"><li>three</li></ol>'
+        "<blockquote><p>quoted</p></blockquote><pre><code>a = 1\nb = 2</code></pre>"
+        '<table><thead><tr><th scope="col">h</th></tr></thead><tbody><tr><td colspan="2">d</td></tr></tbody>'
+        '</table><figure><img src="https://cdn.example.com/a.png" alt="A" width="640" height="480">'
+        "<figcaption>cap</figcaption></figure>"
+    )
     assert sanitize_html(html, base_url=BASE) == html
 
 
 def test_links_get_rel_noopener_noreferrer_nofollow() -> None:
-    out = sanitize_html('<a href="https://x.example/" rel="me">x</a><a href="mailto:a@b.example">m</a>',
-                        base_url=BASE)
+    out = sanitize_html('<a href="https://x.example/" rel="me">x</a><a href="mailto:a@b.example">m</a>', base_url=BASE)
     anchors = [n for n in elements(out) if n.tag == "a"]
     assert len(anchors) == 2
     assert {a.attributes.get("rel") for a in anchors} == {REL}
@@ -188,15 +207,18 @@ def test_empty_input_gives_empty_output() -> None:
 # --- links and images become absolute --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("href", "absolute"), [
-    ("/about", "https://blog.example.com/about"),
-    ("../two/", "https://blog.example.com/posts/two/"),
-    ("three", "https://blog.example.com/posts/one/three"),
-    ("?page=2", "https://blog.example.com/posts/one/?page=2"),
-    ("#section", "https://blog.example.com/posts/one/#section"),
-    ("//cdn.example.com/x", "https://cdn.example.com/x"),
-    ("https://other.example/p", "https://other.example/p"),
-])
+@pytest.mark.parametrize(
+    ("href", "absolute"),
+    [
+        ("/about", "https://blog.example.com/about"),
+        ("../two/", "https://blog.example.com/posts/two/"),
+        ("three", "https://blog.example.com/posts/one/three"),
+        ("?page=2", "https://blog.example.com/posts/one/?page=2"),
+        ("#section", "https://blog.example.com/posts/one/#section"),
+        ("//cdn.example.com/x", "https://cdn.example.com/x"),
+        ("https://other.example/p", "https://other.example/p"),
+    ],
+)
 def test_relative_links_and_image_sources_become_absolute_against_the_item(href: str, absolute: str) -> None:
     out = sanitize_html(f'<a href="{href}">a</a><img src="{href}" alt="">', base_url=BASE)
     values = {(tag, name): value for tag, name, value in attribute_values(out)}
@@ -228,17 +250,26 @@ def test_every_link_and_image_in_every_fixture_is_absolute_and_safe() -> None:
 # --- tracking parameters -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("href", "clean"), [
-    ("https://x.example/a?utm_source=tw&utm_medium=social&utm_campaign=c", "https://x.example/a"),
-    ("https://x.example/a?id=7&utm_source=tw&x=1&fbclid=zz&gclid=1&mc_cid=3&mc_eid=4", "https://x.example/a?id=7&x=1"),
-    ("https://openreview.net/forum?id=abc123&utm_medium=email&noteId=XYZ", "https://openreview.net/forum?id=abc123&noteId=XYZ"),
-    ("https://arxiv.org/abs/2401.00001?UTM_Source=x", "https://arxiv.org/abs/2401.00001"),
-    ("https://x.example/a?b=2&a=1#frag", "https://x.example/a?b=2&a=1#frag"),
-    ("https://x.example/a?msclkid=1&_hsenc=2&mkt_tok=3&igshid=4&b=5#frag", "https://x.example/a?b=5#frag"),
-    ("https://foo.substack.com/p/x?r=abc&utm_campaign=post&token=t", "https://foo.substack.com/p/x"),
-    ("https://example.org/search?r=1&token=2", "https://example.org/search?r=1&token=2"),
-    ("https://www.youtube.com/watch?v=abc&si=track", "https://www.youtube.com/watch?v=abc"),
-])
+@pytest.mark.parametrize(
+    ("href", "clean"),
+    [
+        ("https://x.example/a?utm_source=tw&utm_medium=social&utm_campaign=c", "https://x.example/a"),
+        (
+            "https://x.example/a?id=7&utm_source=tw&x=1&fbclid=zz&gclid=1&mc_cid=3&mc_eid=4",
+            "https://x.example/a?id=7&x=1",
+        ),
+        (
+            "https://openreview.net/forum?id=abc123&utm_medium=email&noteId=XYZ",
+            "https://openreview.net/forum?id=abc123&noteId=XYZ",
+        ),
+        ("https://arxiv.org/abs/2401.00001?UTM_Source=x", "https://arxiv.org/abs/2401.00001"),
+        ("https://x.example/a?b=2&a=1#frag", "https://x.example/a?b=2&a=1#frag"),
+        ("https://x.example/a?msclkid=1&_hsenc=2&mkt_tok=3&igshid=4&b=5#frag", "https://x.example/a?b=5#frag"),
+        ("https://foo.substack.com/p/x?r=abc&utm_campaign=post&token=t", "https://foo.substack.com/p/x"),
+        ("https://example.org/search?r=1&token=2", "https://example.org/search?r=1&token=2"),
+        ("https://www.youtube.com/watch?v=abc&si=track", "https://www.youtube.com/watch?v=abc"),
+    ],
+)
 def test_tracking_parameters_are_removed_and_other_parameters_stay_in_order(href: str, clean: str) -> None:
     assert clean_link(href, BASE) == clean
     out = sanitize_html(f'<a href="{href.replace("&", "&amp;")}">x</a>', base_url=BASE)
@@ -255,19 +286,25 @@ def test_substack_caption_links_lose_their_utm_parameters() -> None:
 
 
 def test_mailto_links_are_kept_as_they_are() -> None:
-    assert clean_link("mailto:me@example.com?subject=hi&utm_source=x", BASE) == \
-        "mailto:me@example.com?subject=hi&utm_source=x"
+    assert (
+        clean_link("mailto:me@example.com?subject=hi&utm_source=x", BASE)
+        == "mailto:me@example.com?subject=hi&utm_source=x"
+    )
 
 
 # --- images: srcset and tracking pixels -------------------------------------------------------------------
 
 
 def test_substack_srcset_with_commas_in_urls_does_not_survive() -> None:
-    src = ("https://substackcdn.com/image/fetch/$s_!iweC!,w_1456,c_limit,f_auto,q_auto:good/"
-           "https%3A%2F%2Fsubstack-post-media.s3.amazonaws.com%2Fpublic%2Fimages%2Fa.png")
+    src = (
+        "https://substackcdn.com/image/fetch/$s_!iweC!,w_1456,c_limit,f_auto,q_auto:good/"
+        "https%3A%2F%2Fsubstack-post-media.s3.amazonaws.com%2Fpublic%2Fimages%2Fa.png"
+    )
     srcset = ", ".join(src.replace("w_1456", f"w_{w}") + f" {w}w" for w in (424, 848, 1272))
-    html = (f'<picture><source type="image/webp" srcset="{srcset}" sizes="100vw">'
-            f'<img src="{src}" srcset="{srcset}" sizes="100vw" width="1456" height="971" alt=""></picture>')
+    html = (
+        f'<picture><source type="image/webp" srcset="{srcset}" sizes="100vw">'
+        f'<img src="{src}" srcset="{srcset}" sizes="100vw" width="1456" height="971" alt=""></picture>'
+    )
     out = sanitize_html(html, base_url="https://www.aipapertrails.com/p/x")
     assert out == f'<img src="{src}" width="1456" height="971" alt="">'
 
@@ -292,12 +329,15 @@ def test_images_given_by_relative_srcset_only_keep_their_relative_src_made_absol
     assert out == '<img src="https://blog.example.com/posts/one/pic.png">'
 
 
-@pytest.mark.parametrize("pixel", [
-    '<img src="https://t.example/p.gif" width="1" height="1">',
-    '<img width="1" height="1" src="https://t.example/p.gif" alt="">',
-    '<img src="https://t.example/p.gif" height="0" width="0">',
-    "<img src='https://t.example/p.gif' width=1 height=1>",
-])
+@pytest.mark.parametrize(
+    "pixel",
+    [
+        '<img src="https://t.example/p.gif" width="1" height="1">',
+        '<img width="1" height="1" src="https://t.example/p.gif" alt="">',
+        '<img src="https://t.example/p.gif" height="0" width="0">',
+        "<img src='https://t.example/p.gif' width=1 height=1>",
+    ],
+)
 def test_one_by_one_tracking_pixels_are_removed(pixel: str) -> None:
     assert sanitize_html(f"<p>text</p>{pixel}", base_url=BASE) == "<p>text</p>"
 
@@ -319,10 +359,12 @@ def test_normal_images_with_width_10_or_100_are_not_pixels() -> None:
 
 
 def test_excerpt_is_the_opening_prose_skipping_figure_captions_and_footnote_markers() -> None:
-    html = ('<figure><img src="https://x.example/a.png"><figcaption><p>Figure 1: a caption</p></figcaption></figure>'
-            '<p>First claim<sup><a href="https://x.example/p#fn1">1</a></sup> and a second'
-            '<a href="https://x.example/p#footnote-2">2</a>.</p>'
-            "<p>Next paragraph.</p>")
+    html = (
+        '<figure><img src="https://x.example/a.png"><figcaption><p>Figure 1: a caption</p></figcaption></figure>'
+        '<p>First claim<sup><a href="https://x.example/p#fn1">1</a></sup> and a second'
+        '<a href="https://x.example/p#footnote-2">2</a>.</p>'
+        "<p>Next paragraph.</p>"
+    )
     assert excerpt_of(html) == "First claim and a second. Next paragraph."
 
 
@@ -368,8 +410,16 @@ def test_substack_excerpts_start_with_the_posts_prose_not_captions() -> None:
 
 
 def raw(**kw: object) -> RawItem:
-    fields: dict[str, object] = dict(guid=None, url=None, title=None, author=None, published=None,
-                                     summary_html=None, content_html=None, base_url="https://ex.example/")
+    fields: dict[str, object] = dict(
+        guid=None,
+        url=None,
+        title=None,
+        author=None,
+        published=None,
+        summary_html=None,
+        content_html=None,
+        base_url="https://ex.example/",
+    )
     fields.update(kw)
     return RawItem(**fields)  # type: ignore[arg-type]
 
@@ -408,9 +458,11 @@ def test_items_with_nothing_but_a_body_still_get_distinct_guids() -> None:
 
 
 def test_duplicate_guids_with_different_content_are_both_kept_with_stable_suffixes() -> None:
-    feed = [raw(guid="dup", url="https://ex.example/a", title="A", content_html="<p>a</p>"),
-            raw(guid="dup", url="https://ex.example/b", title="B", content_html="<p>b</p>"),
-            raw(guid="dup", url="https://ex.example/c", title="C", content_html="<p>c</p>")]
+    feed = [
+        raw(guid="dup", url="https://ex.example/a", title="A", content_html="<p>a</p>"),
+        raw(guid="dup", url="https://ex.example/b", title="B", content_html="<p>b</p>"),
+        raw(guid="dup", url="https://ex.example/c", title="C", content_html="<p>c</p>"),
+    ]
     first_run = [i.guid for i in clean_items(feed)]
     second_run = [i.guid for i in clean_items(list(feed))]
     assert first_run == second_run
@@ -421,8 +473,10 @@ def test_duplicate_guids_with_different_content_are_both_kept_with_stable_suffix
 
 
 def test_duplicate_suffixes_do_not_change_when_other_items_are_added() -> None:
-    older = [raw(guid="dup", url="https://ex.example/a", title="A"),
-             raw(guid="dup", url="https://ex.example/b", title="B")]
+    older = [
+        raw(guid="dup", url="https://ex.example/a", title="A"),
+        raw(guid="dup", url="https://ex.example/b", title="B"),
+    ]
     newer = [raw(guid="fresh", url="https://ex.example/n", title="N"), *older]
     assert [i.guid for i in clean_items(newer)][1:] == [i.guid for i in clean_items(older)]
 
@@ -441,27 +495,33 @@ def test_content_hash_is_the_same_for_the_same_item() -> None:
 
 
 def test_content_hash_is_stable_across_processes() -> None:
-    code = ("import json, sys\nfrom datetime import datetime, UTC\nfrom digest.clean.items import clean_items\n"
-            "from digest.parse.types import RawItem\n"
-            "r = RawItem(guid='g', url='https://ex.example/a', title='A', author='Ann',"
-            " published=datetime(2024, 5, 1, 12, tzinfo=UTC), summary_html=None, content_html='<p>a</p>',"
-            " base_url='https://ex.example/')\n"
-            "print(json.dumps([i.content_hash for i in clean_items([r])]))")
-    here = clean_items([raw(guid="g", url="https://ex.example/a", title="A", author="Ann", published=WHEN,
-                            content_html="<p>a</p>")])[0].content_hash
+    code = (
+        "import json, sys\nfrom datetime import datetime, UTC\nfrom digest.clean.items import clean_items\n"
+        "from digest.parse.types import RawItem\n"
+        "r = RawItem(guid='g', url='https://ex.example/a', title='A', author='Ann',"
+        " published=datetime(2024, 5, 1, 12, tzinfo=UTC), summary_html=None, content_html='<p>a</p>',"
+        " base_url='https://ex.example/')\n"
+        "print(json.dumps([i.content_hash for i in clean_items([r])]))"
+    )
+    here = clean_items(
+        [raw(guid="g", url="https://ex.example/a", title="A", author="Ann", published=WHEN, content_html="<p>a</p>")]
+    )[0].content_hash
     for seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         assert json.loads(out.stdout) == [here]
 
 
-@pytest.mark.parametrize("change", [
-    {"title": "A, edited"},
-    {"content_html": "<p>a, edited</p>"},
-    {"url": "https://ex.example/moved"},
-    {"author": "Someone else"},
-    {"published": datetime(2024, 5, 2, tzinfo=UTC)},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "A, edited"},
+        {"content_html": "<p>a, edited</p>"},
+        {"url": "https://ex.example/moved"},
+        {"author": "Someone else"},
+        {"published": datetime(2024, 5, 2, tzinfo=UTC)},
+    ],
+)
 def test_content_hash_changes_when_what_the_reader_sees_changes(change: dict[str, object]) -> None:
     item = raw(guid="g", url="https://ex.example/a", title="A", author="Ann", content_html="<p>a</p>", published=WHEN)
     assert clean_items([item])[0].content_hash != clean_items([replace(item, **change)])[0].content_hash
@@ -474,9 +534,17 @@ def test_content_hash_ignores_markup_that_the_sanitiser_removes() -> None:
 
 
 def test_clean_item_link_is_detracked_and_content_sanitised() -> None:
-    [item] = clean_items([raw(guid="g", url="https://ex.example/a?utm_source=rss&id=3", title="  A \n title ",
-                              content_html='<p>Hi <img src="/i.png"><script>x()</script></p>',
-                              summary_html="Sum &amp; <b>mary</b>")])
+    [item] = clean_items(
+        [
+            raw(
+                guid="g",
+                url="https://ex.example/a?utm_source=rss&id=3",
+                title="  A \n title ",
+                content_html='<p>Hi <img src="/i.png"><script>x()</script></p>',
+                summary_html="Sum &amp; <b>mary</b>",
+            )
+        ]
+    )
     assert item.url == "https://ex.example/a?id=3"
     assert item.title == "A title"
     assert item.content_html == '<p>Hi <img src="https://ex.example/i.png"></p>'
@@ -485,14 +553,19 @@ def test_clean_item_link_is_detracked_and_content_sanitised() -> None:
 
 
 def test_titles_are_text_and_keep_words_in_angle_brackets() -> None:
-    doc = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://ex.example/</link>'
-           b"<item><title>Understanding the &lt;dialog&gt; element</title><link>https://ex.example/1</link></item>"
-           b"<item><title>Why &lt;script&gt; tags block rendering</title><link>https://ex.example/2</link></item>"
-           b"<item><title>Fish &amp;amp; Chips &amp;lt;3</title><link>https://ex.example/3</link></item>"
-           b"</channel></rss>")
+    doc = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://ex.example/</link>'
+        b"<item><title>Understanding the &lt;dialog&gt; element</title><link>https://ex.example/1</link></item>"
+        b"<item><title>Why &lt;script&gt; tags block rendering</title><link>https://ex.example/2</link></item>"
+        b"<item><title>Fish &amp;amp; Chips &amp;lt;3</title><link>https://ex.example/3</link></item>"
+        b"</channel></rss>"
+    )
     items = clean_items(parse_feed(doc, url="https://ex.example/feed").items)
-    assert [i.title for i in items] == ["Understanding the <dialog> element", "Why <script> tags block rendering",
-                                        "Fish & Chips <3"]
+    assert [i.title for i in items] == [
+        "Understanding the <dialog> element",
+        "Why <script> tags block rendering",
+        "Fish & Chips <3",
+    ]
 
 
 def test_fixture_feeds_clean_without_losing_items() -> None:
@@ -505,11 +578,25 @@ def test_fixture_feeds_clean_without_losing_items() -> None:
 
 # --- properties --------------------------------------------------------------------------------------------------
 
-TRACKERS = ["utm_source", "utm_medium", "UTM_Campaign", "fbclid", "gclid", "mc_cid", "mc_eid", "_hsenc", "si", "r",
-            "token", "s", "t", "pk_campaign", "ref_src"]
+TRACKERS = [
+    "utm_source",
+    "utm_medium",
+    "UTM_Campaign",
+    "fbclid",
+    "gclid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "si",
+    "r",
+    "token",
+    "s",
+    "t",
+    "pk_campaign",
+    "ref_src",
+]
 HOSTS = ["example.com", "foo.substack.com", "twitter.com", "x.com", "www.youtube.com", "openreview.net"]
-params = st.lists(st.tuples(st.one_of(st.sampled_from(TRACKERS), st.text(max_size=8)), st.text(max_size=8)),
-                  max_size=6)
+params = st.lists(st.tuples(st.one_of(st.sampled_from(TRACKERS), st.text(max_size=8)), st.text(max_size=8)), max_size=6)
 
 
 @st.composite
@@ -540,18 +627,47 @@ def test_strip_tracking_leaves_no_tracking_parameter_behind(url: str) -> None:
     assert not [n for n in names if n.startswith("utm_") or n in ("fbclid", "gclid", "mc_cid", "mc_eid")]
 
 
-HOSTILE_HREFS = ["javascript:alert(1)", "jav\tascript:x", " \njavascript:x", "JAVASCRIPT:x", "vbscript:x",
-                 "data:text/html,x", "file:///etc/passwd", "//evil.example/x", "http:", "https:///x", "mailto:a@b",
-                 "\x00javascript:x", "java\x00script:x", "http://[::1", "http://a b/", "/rel", "?q=1", "ftp://x/y"]
-BASES = ["https://blog.example.com/posts/one/", "http://x.example", "", "javascript:alert(1)", "mailto:a@b.example",
-         "not a url", "https://[::1]/p/"]
+HOSTILE_HREFS = [
+    "javascript:alert(1)",
+    "jav\tascript:x",
+    " \njavascript:x",
+    "JAVASCRIPT:x",
+    "vbscript:x",
+    "data:text/html,x",
+    "file:///etc/passwd",
+    "//evil.example/x",
+    "http:",
+    "https:///x",
+    "mailto:a@b",
+    "\x00javascript:x",
+    "java\x00script:x",
+    "http://[::1",
+    "http://a b/",
+    "/rel",
+    "?q=1",
+    "ftp://x/y",
+]
+BASES = [
+    "https://blog.example.com/posts/one/",
+    "http://x.example",
+    "",
+    "javascript:alert(1)",
+    "mailto:a@b.example",
+    "not a url",
+    "https://[::1]/p/",
+]
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(st.sampled_from(HOSTILE_HREFS), st.text(max_size=40),
-                 st.builds(lambda a, b: a + b, st.sampled_from(HOSTILE_HREFS), st.text(max_size=10)),
-                 st.builds(lambda a, b: a + b, st.text(max_size=5), st.sampled_from(HOSTILE_HREFS))),
-       st.sampled_from(BASES))
+@given(
+    st.one_of(
+        st.sampled_from(HOSTILE_HREFS),
+        st.text(max_size=40),
+        st.builds(lambda a, b: a + b, st.sampled_from(HOSTILE_HREFS), st.text(max_size=10)),
+        st.builds(lambda a, b: a + b, st.text(max_size=5), st.sampled_from(HOSTILE_HREFS)),
+    ),
+    st.sampled_from(BASES),
+)
 def test_clean_link_gives_none_or_an_http_https_or_mailto_url(href: str, base: str) -> None:
     out = clean_link(href, base)
     if out is None:
@@ -564,18 +680,46 @@ def test_clean_link_gives_none_or_an_http_https_or_mailto_url(href: str, base: s
 
 
 HOSTILE_SNIPPETS = [
-    "<script>alert(1)</script>", "<SCRIPT SRC=//evil.example/x.js></SCRIPT>", "<scr<script>ipt>alert(1)</script>",
-    "<img src=x onerror=alert(1)>", "<img src=\"javascript:alert(1)\">", "<a href=\"jav&#x09;ascript:alert(1)\">",
-    "<a href='&#106;avascript:alert(1)'>", "<a href=\" JaVaScRiPt:alert(1)\">", "<a href=\"vbscript:x\">",
-    "<a href=\"data:text/html,<script>alert(1)</script>\">", "<svg/onload=alert(1)>", "<body onload=alert(1)>",
-    "<iframe src=\"javascript:alert(1)\"></iframe>", "<div onmouseover=\"alert(1)\">", "<p ONCLICK=alert(1)>",
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<scr<script>ipt>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<img src="javascript:alert(1)">',
+    '<a href="jav&#x09;ascript:alert(1)">',
+    "<a href='&#106;avascript:alert(1)'>",
+    '<a href=" JaVaScRiPt:alert(1)">',
+    '<a href="vbscript:x">',
+    '<a href="data:text/html,<script>alert(1)</script>">',
+    "<svg/onload=alert(1)>",
+    "<body onload=alert(1)>",
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<div onmouseover="alert(1)">',
+    "<p ONCLICK=alert(1)>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
-    "<a href=\"javascript&colon;alert(1)\">", "<![CDATA[<script>alert(1)</script>]]>", "<!--<script>-->",
-    "<a/href=javascript:alert(1)>", "<input autofocus onfocus=alert(1)>",
-    "<details open ontoggle=alert(1)>", "<object data=\"javascript:alert(1)\">", "<form action=javascript:alert(1)>",
-    "<a href=\"java\nscript:alert(1)\">", "<img srcset=\"javascript:alert(1) 1x\">", "<style>@import 'x'</style>",
-    "</p>", "<p>", "<a href=\"/ok\">", "</a>", "<b>", "<table><td>", "\"", "'", ">", "<", "&", "&#",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    '<a href="javascript&colon;alert(1)">',
+    "<![CDATA[<script>alert(1)</script>]]>",
+    "<!--<script>-->",
+    "<a/href=javascript:alert(1)>",
+    "<input autofocus onfocus=alert(1)>",
+    "<details open ontoggle=alert(1)>",
+    '<object data="javascript:alert(1)">',
+    "<form action=javascript:alert(1)>",
+    '<a href="java\nscript:alert(1)">',
+    '<img srcset="javascript:alert(1) 1x">',
+    "<style>@import 'x'</style>",
+    "</p>",
+    "<p>",
+    '<a href="/ok">',
+    "</a>",
+    "<b>",
+    "<table><td>",
+    '"',
+    "'",
+    ">",
+    "<",
+    "&",
+    "&#",
 ]
 # Not in the list: "<img src=`javascript:alert(1)`>". HTML5 reads the backticks as part of the value, so it is
 # a relative path and comes out as https://.../`javascript:alert(1)` - harmless, but it spells "javascript:".
@@ -606,8 +750,19 @@ def test_sanitized_output_parses_to_no_scripts_handlers_or_unsafe_urls(parts: li
     out = sanitize_html("".join(parts), base_url=BASE)
     assert "<script" not in out.lower()  # text "<" is always escaped, so this holds for any text
     for node in elements(out):
-        assert node.tag not in ("script", "style", "iframe", "svg", "object", "embed", "form", "input", "maction",
-                                "annotation-xml", "mglyph")  # MathML is kept (issue 17); these parts of it are not
+        assert node.tag not in (
+            "script",
+            "style",
+            "iframe",
+            "svg",
+            "object",
+            "embed",
+            "form",
+            "input",
+            "maction",
+            "annotation-xml",
+            "mglyph",
+        )  # MathML is kept (issue 17); these parts of it are not
         for name, value in node.attributes.items():
             assert not name.lower().startswith("on")
             if name in ("href", "src"):
@@ -633,8 +788,10 @@ def test_the_tracking_pre_filter_knows_every_tracking_parameter() -> None:
     from digest.clean.urls import HOST_TRACKING_PARAMS, TRACKING_PARAMS, TRACKING_PREFIXES
 
     def flagged(html: str) -> bool:
-        return any(_TRACKING_PARAM.search(m.group(1)) and in_a_start_tag(html, m.start())
-                   for m in _HREF_WITH_QUERY.finditer(html))
+        return any(
+            _TRACKING_PARAM.search(m.group(1)) and in_a_start_tag(html, m.start())
+            for m in _HREF_WITH_QUERY.finditer(html)
+        )
 
     names = set(TRACKING_PARAMS) | {p for params in HOST_TRACKING_PARAMS.values() for p in params}
     for name in sorted(names):
@@ -646,17 +803,33 @@ def test_the_tracking_pre_filter_knows_every_tracking_parameter() -> None:
 
 
 def test_html_shown_as_text_keeps_its_tracking_parameters_while_real_links_lose_them() -> None:
-    sample = 'https://x.org/p?utm_source=feed&amp;id=1'
-    out = sanitize_html(f'<pre><code>&lt;a href="{sample}"&gt;a sample&lt;/a&gt;</code></pre>'
-                        f'<p><a href="{sample}">a link</a></p>', base_url="https://x.org/")
+    sample = "https://x.org/p?utm_source=feed&amp;id=1"
+    out = sanitize_html(
+        f'<pre><code>&lt;a href="{sample}"&gt;a sample&lt;/a&gt;</code></pre><p><a href="{sample}">a link</a></p>',
+        base_url="https://x.org/",
+    )
     assert f'<code>&lt;a href="{sample}"&gt;a sample&lt;/a&gt;</code>' in out
     assert '<a href="https://x.org/p?id=1" rel="noopener noreferrer nofollow">a link</a>' in out
 
 
 # --- one cleaner built once: the same output as a per-item nh3.clean -------------------------------------------
 
-LINKS = ["https://x.example/a", "http://x.example/a?b=1", "mailto:a@b.example", "/rel", "rel", "../up", "#frag",
-         "?q=1", "//cdn.example/x", "", " https://x.example/", "HTTPS://X.example/", "https:/x", "&#104;ttps://x.example/"]
+LINKS = [
+    "https://x.example/a",
+    "http://x.example/a?b=1",
+    "mailto:a@b.example",
+    "/rel",
+    "rel",
+    "../up",
+    "#frag",
+    "?q=1",
+    "//cdn.example/x",
+    "",
+    " https://x.example/",
+    "HTTPS://X.example/",
+    "https:/x",
+    "&#104;ttps://x.example/",
+]
 
 
 def per_item_clean(html: str, base: str) -> str:
@@ -682,14 +855,22 @@ def markup(draw: st.DrawFn, links: st.SearchStrategy[str], templates: dict[str, 
         elif kind == "text":
             parts.append(draw(st.text(max_size=15)))
         else:
-            parts.append(templates[kind].format(
-                link=draw(links), sep=draw(st.sampled_from(["", "x", " "])),
-                title=draw(st.sampled_from(["", ' title="t"', ' title="a<b"', ' title="a>b"', ' data-href="x"']))))
+            parts.append(
+                templates[kind].format(
+                    link=draw(links),
+                    sep=draw(st.sampled_from(["", "x", " "])),
+                    title=draw(st.sampled_from(["", ' title="t"', ' title="a<b"', ' title="a>b"', ' data-href="x"'])),
+                )
+            )
     return "".join(parts)
 
 
-LINKED = {"a": '<a href="{link}" title="t">x</a>', "img": '<img alt="" src="{link}">',
-          "unquoted": "<a href={link}>u</a>", "single": "<img src='{link}'>"}
+LINKED = {
+    "a": '<a href="{link}" title="t">x</a>',
+    "img": '<img alt="" src="{link}">',
+    "unquoted": "<a href={link}>u</a>",
+    "single": "<img src='{link}'>",
+}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -728,8 +909,13 @@ def one_pattern_detrack(html: str) -> str:
     return _ONE_PATTERN.sub(sub, html)
 
 
-TRACKED = ["https://x.example/a?utm_source=s&utm_medium=m", "https://x.example/a?id=1&fbclid=z",
-           "https://foo.substack.com/p/x?r=abc&token=t", "https://x.example/plain", "https://x.example/a?id=1"]
+TRACKED = [
+    "https://x.example/a?utm_source=s&utm_medium=m",
+    "https://x.example/a?id=1&fbclid=z",
+    "https://foo.substack.com/p/x?r=abc&token=t",
+    "https://x.example/plain",
+    "https://x.example/a?id=1",
+]
 
 
 TRACKING_MARKUP = {

@@ -53,8 +53,17 @@ def test_a_bad_config_key_is_one_clear_line_naming_file_and_key(tmp_path: Path, 
 
 
 def test_sources_add_list_remove(cli: Cli) -> None:
-    cli("sources", "add", "https://www.aipapertrails.com/feed", "--tag", "substack", "--tag", "papers",
-        "--interval", "30")
+    cli(
+        "sources",
+        "add",
+        "https://www.aipapertrails.com/feed",
+        "--tag",
+        "substack",
+        "--tag",
+        "papers",
+        "--interval",
+        "30",
+    )
     cli("sources", "add", "https://blog.example/atom.xml", "--name", "blog", "--kind", "feed")
     listed = json.loads(cli("sources", "list", "--json").stdout)
     assert [(s["name"], s["url"], s["tags"], s["interval"]) for s in listed] == [
@@ -92,9 +101,11 @@ def test_opml_import_makes_folders_tags_and_export_round_trips(cli: Cli, tmp_pat
     again = cli("sources", "import", str(opml))
     assert "imported 0 sources" in again.stdout
     listed = {s["url"]: s["tags"] for s in json.loads(cli("sources", "list", "--json").stdout)}
-    assert listed == {"https://www.aipapertrails.com/feed": ["ML"],
-                      "https://lilianweng.github.io/index.xml": ["ML", "blogs"],
-                      "https://plain.example/rss": []}
+    assert listed == {
+        "https://www.aipapertrails.com/feed": ["ML"],
+        "https://lilianweng.github.io/index.xml": ["ML", "blogs"],
+        "https://plain.example/rss": [],
+    }
     exported = tmp_path / "out.opml"
     exported.write_text(cli("sources", "export").stdout)
     other = Cli(f"sqlite:///{tmp_path / 'other.db'}")
@@ -104,8 +115,10 @@ def test_opml_import_makes_folders_tags_and_export_round_trips(cli: Cli, tmp_pat
 
 def test_a_hostile_opml_file_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.opml"
-    bomb.write_text('<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-                    '<opml version="2.0"><body><outline text="&b;" xmlUrl="https://x.example/"/></body></opml>')
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        '<opml version="2.0"><body><outline text="&b;" xmlUrl="https://x.example/"/></body></opml>'
+    )
     result = cli("sources", "import", str(bomb), ok=False)
     assert result.exit_code == 1 and str(bomb) in result.stderr
     assert json.loads(cli("sources", "list", "--json").stdout) == []
@@ -122,7 +135,8 @@ def _cli_with(db_url: str, tmp_path: Path, text: str = EVERYTHING) -> Cli:
 
 
 def test_a_first_issue_with_only_old_items_says_why_it_is_empty_and_how_to_see_them(
-        db_url: str, serve_feed, seed_feed: bytes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db_url: str, serve_feed, seed_feed: bytes, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     cli = _cli_with(db_url, tmp_path, '[enrich]\nafter_fetch = false\n[[digests]]\nname = "week"\nlookback_days = 7\n')
     empty = cli("compose", "--out", str(tmp_path / "none"))
     assert "note: nothing is stored for week yet: `digest fetch` first" in empty.stderr
@@ -132,9 +146,10 @@ def test_a_first_issue_with_only_old_items_says_why_it_is_empty_and_how_to_see_t
     composed = cli("compose", "--out", str(out))
     window = (datetime.now(UTC) - timedelta(days=7)).date()
     assert "composed week: 0 papers, 0 posts" in composed.stderr
-    assert (f"note: the newest item stored for week is dated 2025-11-30 and a first issue looks back [[digests]] "
-            f"lookback_days, to {window:%Y-%m-%d}; `digest compose --since 2025-11-30` shows what is stored"
-            ) in composed.stderr
+    assert (
+        f"note: the newest item stored for week is dated 2025-11-30 and a first issue looks back [[digests]] "
+        f"lookback_days, to {window:%Y-%m-%d}; `digest compose --since 2025-11-30` shows what is stored"
+    ) in composed.stderr
     text = (out / "digest.txt").read_text()
     assert f"Nothing dated since {window.day} {window:%b %Y}." in text and "last issue" not in text
     assert "Nothing dated since" in (out / "digest.html").read_text()
@@ -222,11 +237,18 @@ def test_export_json_has_the_documented_shape(cli: Cli, serve_feed) -> None:
     cli("sources", "add", url, "--name", "small")
     cli("fetch")
     doc = json.loads(cli("export", "--format", "json").stdout)
-    assert doc["sources"] == [{"name": "small", "url": url, "kind": "feed", "enabled": True, "last_status": 200,
-                               "error_count": 0}]
-    assert doc["items"][0] == {"source": url, "guid": "urn:small:1", "url": "https://small.example/1",
-                               "title": "First post", "author": None, "published": "2026-11-20T00:00:00Z",
-                               "papers": []}
+    assert doc["sources"] == [
+        {"name": "small", "url": url, "kind": "feed", "enabled": True, "last_status": 200, "error_count": 0}
+    ]
+    assert doc["items"][0] == {
+        "source": url,
+        "guid": "urn:small:1",
+        "url": "https://small.example/1",
+        "title": "First post",
+        "author": None,
+        "published": "2026-11-20T00:00:00Z",
+        "papers": [],
+    }
     assert len(doc["items"]) == 2 and doc["papers"] == []
     assert cli("export", "--format", "csv", ok=False).exit_code == 2
 
@@ -243,8 +265,9 @@ def test_run_fetches_and_composes_once_per_schedule_slot(tmp_path: Path, db_url:
     assert len(issues) == 1 and "First post" in issues[0].read_text()
     cli("run")
     assert len(list(out.glob("*/digest.html"))) == 1  # the daily slot has been served
-    assert store_rows(__import__("digest.store.db", fromlist=["x"]).open_engine(db_url),
-                      "SELECT name, status FROM digests") == [("daily", "sent")]  # no recipients: files
+    assert store_rows(
+        __import__("digest.store.db", fromlist=["x"]).open_engine(db_url), "SELECT name, status FROM digests"
+    ) == [("daily", "sent")]  # no recipients: files
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_75(cli: Cli, tmp_path: Path, db_url: str) -> None:
@@ -262,11 +285,17 @@ def test_a_second_run_while_one_holds_the_lock_exits_75(cli: Cli, tmp_path: Path
 
 def test_a_killed_run_does_not_leave_the_lock_stuck(tmp_path: Path, db_url: str) -> None:
     lock = tmp_path / "x.lock"
-    holder = subprocess.Popen([sys.executable, "-c",
-                               f"import time; from digest.lock import exclusive\n"
-                               f"from pathlib import Path\nwith exclusive(Path({str(lock)!r})):\n"
-                               f"    print('held', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time; from digest.lock import exclusive\n"
+            f"from pathlib import Path\nwith exclusive(Path({str(lock)!r})):\n"
+            f"    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout and holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()
@@ -282,20 +311,24 @@ def test_python_dash_m_digest_works_like_digest() -> None:
 @pytest.mark.slow
 def test_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "first fetch:  fetched 5, not modified 0, failed 0, new items 38" in result.stdout
     assert "second fetch: fetched 0, not modified 5, failed 0, new items 0" in result.stdout
     html = (out / "digest.html").read_text()
     text = (out / "digest.txt").read_text()
     assert "30 papers and 20 posts" in text
-    for title in ("Test-time compute: when does thinking longer pay off?", "Week 46: Mixture of experts & routing",
-                  "Chain of thought is computation",
-                  # from the Hugging Face sample, with its abstract, and from the reading list
-                  "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques",
-                  "Deep Learning (DL) has revolutionized the capabilities of vision-based systems",
-                  "Attention Is All You Need"):
+    for title in (
+        "Test-time compute: when does thinking longer pay off?",
+        "Week 46: Mixture of experts & routing",
+        "Chain of thought is computation",
+        # from the Hugging Face sample, with its abstract, and from the reading list
+        "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques",
+        "Deep Learning (DL) has revolutionized the capabilities of vision-based systems",
+        "Attention Is All You Need",
+    ):
         assert title in " ".join(text.split())  # the text part wraps long lines
     for theme in ("dark", "compact"):
         for part in ("digest.html", "digest.txt", "digest.eml"):
@@ -307,24 +340,38 @@ def test_demo_runs_end_to_end_offline(tmp_path: Path) -> None:
     # Scholar naming the ACL paper's arXiv preprint (the two merge under the arXiv id)
     assert re.search(r"metadata: +enriched [1-9]\d* of \d+ papers looked up\n", result.stdout), result.stdout
     db = ["--db", str(out / "demo.db")]
-    ranked = {p["id"]: p for p in json.loads(subprocess.run(
-        [sys.executable, "-m", "digest", *db, "papers", "--json", "--top", "500"], capture_output=True, text=True,
-        timeout=60).stdout)}
-    for paper_id, author in (("openreview:MPTlWIVSMU", "Rishi Hazra"), ("doi:10.1038/nature14539", "Yann LeCun"),
-                             ("neurips:2020/b6af2c9703f203a2794be03d443af2e3", "Tianlong Chen"),
-                             ("jmlr:v15/srivastava14a", "Nitish Srivastava"), ("arxiv:1810.04805", "Jacob Devlin")):
+    ranked = {
+        p["id"]: p
+        for p in json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "digest", *db, "papers", "--json", "--top", "500"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout
+        )
+    }
+    for paper_id, author in (
+        ("openreview:MPTlWIVSMU", "Rishi Hazra"),
+        ("doi:10.1038/nature14539", "Yann LeCun"),
+        ("neurips:2020/b6af2c9703f203a2794be03d443af2e3", "Tianlong Chen"),
+        ("jmlr:v15/srivastava14a", "Nitish Srivastava"),
+        ("arxiv:1810.04805", "Jacob Devlin"),
+    ):
         assert author in ranked[paper_id]["authors"] and ranked[paper_id]["abstract"], paper_id
     assert "acl:N19-1423" not in ranked
     # every paper card a post discusses quotes what a post says about it
     cards = [card for card in text.split("\n* ")[1:] if "Discussed in" in card]
     assert cards and all("“" in card for card in cards)
-    rerun = subprocess.run([sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True,
-                           text=True, timeout=120)
+    rerun = subprocess.run(
+        [sys.executable, "-m", "digest", "demo", "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert rerun.returncode == 0 and "new items 38" in rerun.stdout  # a fresh store every time
 
 
-def test_a_due_digest_with_no_news_writes_nothing_and_counts_the_slot_as_served(tmp_path: Path, db_url: str,
-                                                                                serve_feed) -> None:
+def test_a_due_digest_with_no_news_writes_nothing_and_counts_the_slot_as_served(
+    tmp_path: Path, db_url: str, serve_feed
+) -> None:
     """Cron runs every half hour: a day without news must not leave a "nothing new" folder on every run."""
     import time_machine
 
@@ -332,8 +379,10 @@ def test_a_due_digest_with_no_news_writes_nothing_and_counts_the_slot_as_served(
 
     cfg = tmp_path / "config.toml"
     out = tmp_path / "issues"
-    cfg.write_text(f'[enrich]\nafter_fetch = false\n[[digests]]\nname = "daily"\nschedule = "daily 06:00"\n'
-                   f'out = "{out}"\nlookback_days = 36500\n')
+    cfg.write_text(
+        f'[enrich]\nafter_fetch = false\n[[digests]]\nname = "daily"\nschedule = "daily 06:00"\n'
+        f'out = "{out}"\nlookback_days = 36500\n'
+    )
     cli = Cli(db_url, cfg)
     cli("sources", "add", serve_feed("/small.atom", ATOM, "application/atom+xml"), "--name", "small")
     monday = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)

@@ -26,8 +26,14 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/
 
 def _help(*args: str) -> str:
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run([sys.executable, "-m", "digest", *args, "--help"], capture_output=True, text=True,
-                          env=env, timeout=60, check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *args, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
 
 
 def test_help_has_no_type_noise_and_keeps_brackets() -> None:
@@ -49,8 +55,9 @@ def test_shell_completion_is_offered() -> None:
     assert "sources" in done.stdout
 
 
-def test_log_lines_are_stamped_when_stderr_is_not_a_terminal_and_data_never_is(cli: Cli, httpserver,
-                                                                               serve_feed) -> None:
+def test_log_lines_are_stamped_when_stderr_is_not_a_terminal_and_data_never_is(
+    cli: Cli, httpserver, serve_feed
+) -> None:
     httpserver.expect_request("/broken").respond_with_data("oops", status=500)
     cli("sources", "add", httpserver.url_for("/broken"), "--name", "broken")
     cli("sources", "add", serve_feed("/small.atom", ATOM, "application/atom+xml"), "--name", "small")
@@ -69,8 +76,9 @@ def test_quiet_says_only_errors_and_verbose_says_each_source(cli: Cli, httpserve
     verbose = cli("-v", "fetch", "--all", ok=False)
     assert "small: ok, 1 new, 0 updated" in verbose.stderr and "broken" in verbose.stderr
     quiet = cli("-q", "fetch", "--all", ok=False)
-    assert quiet.stderr.splitlines() == [f"digest: broken ({httpserver.url_for('/broken')}): "
-                                         "HTTP 500 Internal Server Error"]
+    assert quiet.stderr.splitlines() == [
+        f"digest: broken ({httpserver.url_for('/broken')}): HTTP 500 Internal Server Error"
+    ]
     assert quiet.stdout.startswith("fetched 0, not modified 0, failed 1") or quiet.stdout.startswith("fetched 1")
 
 
@@ -127,8 +135,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_send_dry_run_previews_before_any_recipient_and_agrees_with_send(db_url, engine, tmp_path,
-                                                                        httpserver) -> None:  # type: ignore[no-untyped-def]
+def test_send_dry_run_previews_before_any_recipient_and_agrees_with_send(db_url, engine, tmp_path, httpserver) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
     feed = Feed(httpserver, [("alpha", "Alpha post", datetime.now(UTC) - timedelta(hours=2))])
@@ -160,7 +167,8 @@ def test_send_dry_run_with_nothing_to_send_says_why(db_url, tmp_path) -> None:  
     dry = Cli(db_url, config)("send", "--dry-run")
     assert dry.stdout.strip() == (
         "nothing to send for daily: no issue is waiting to be mailed and nothing new has arrived since the last one; "
-        "it has no recipients yet either (add recipients = [...] to its [[digests]])")
+        "it has no recipients yet either (add recipients = [...] to its [[digests]])"
+    )
 
 
 @pytest.mark.parametrize("doc", ["docs/cron.md"])
@@ -172,8 +180,10 @@ def test_the_exit_statuses_are_documented(doc: str) -> None:
 
 
 def test_status_shows_a_quiet_problem_as_a_warning(cli: Cli, serve_feed) -> None:
-    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title><link>https://q.example/</link>' \
-            b"<description>d</description></channel></rss>"
+    empty = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title><link>https://q.example/</link>'
+        b"<description>d</description></channel></rss>"
+    )
     cli("sources", "add", serve_feed("/empty.xml", empty), "--name", "quiet", "--as-is")
     cli("sources", "add", serve_feed("/small.atom", ATOM, "application/atom+xml"), "--name", "small")
     cli("fetch")

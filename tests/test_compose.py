@@ -26,15 +26,40 @@ SMTP = SmtpConfig(sender="Digest <digest@example.org>")
 
 
 def _ref(arxiv: str, title: str) -> PaperRef:
-    return PaperRef(paper_id=f"arxiv:{arxiv}", url=f"https://arxiv.org/abs/{arxiv}", anchor=title, heading=None,
-                    context=None, title=title, title_quality=TITLE_FROM_ANCHOR)
+    return PaperRef(
+        paper_id=f"arxiv:{arxiv}",
+        url=f"https://arxiv.org/abs/{arxiv}",
+        anchor=title,
+        heading=None,
+        context=None,
+        title=title,
+        title_quality=TITLE_FROM_ANCHOR,
+    )
 
 
-def _item(guid: str, title: str, published: datetime | None, *, papers: tuple[PaperRef, ...] = (),
-          body: str = "<p>x</p>", excerpt: str = "x", author: str | None = None) -> Item:
-    return Item(guid=guid, url=f"https://blog.example/{guid}", title=title, author=author, published=published,
-                summary=None, content_html=body, excerpt=excerpt, image_url=None,
-                content_hash=content_hash(title, body, *(p.paper_id for p in papers)), mentions=papers)
+def _item(
+    guid: str,
+    title: str,
+    published: datetime | None,
+    *,
+    papers: tuple[PaperRef, ...] = (),
+    body: str = "<p>x</p>",
+    excerpt: str = "x",
+    author: str | None = None,
+) -> Item:
+    return Item(
+        guid=guid,
+        url=f"https://blog.example/{guid}",
+        title=title,
+        author=author,
+        published=published,
+        summary=None,
+        content_html=body,
+        excerpt=excerpt,
+        image_url=None,
+        content_hash=content_hash(title, body, *(p.paper_id for p in papers)),
+        mentions=papers,
+    )
 
 
 def _store(engine, sid: int, items: list[Item], now: datetime) -> None:  # type: ignore[no-untyped-def]
@@ -48,11 +73,19 @@ def _compose(engine, now: datetime, **cfg: object):  # type: ignore[no-untyped-d
 
 # --- the window ----------------------------------------------------------------------------------------------
 
+
 def test_the_first_issue_covers_the_look_back_not_a_feeds_whole_history(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    _store(engine, sid, [_item("new", "This week", now - timedelta(days=2)),
-                         _item("old", "Years ago", now - timedelta(days=900)),
-                         _item("edge", "Eight days ago", now - timedelta(days=8))], now)
+    _store(
+        engine,
+        sid,
+        [
+            _item("new", "This week", now - timedelta(days=2)),
+            _item("old", "Years ago", now - timedelta(days=900)),
+            _item("edge", "Eight days ago", now - timedelta(days=8)),
+        ],
+        now,
+    )
     issue = _compose(engine, now)
     assert [p.title for p in issue.view.posts] == ["This week"]
     longer = _compose(engine, now, name="monthly", lookback_days=30)
@@ -106,19 +139,23 @@ def test_a_window_across_days_with_a_moving_clock(engine, add_source, now) -> No
 
 # --- papers: ranking, reasons, updates ---------------------------------------------------------------------
 
+
 def test_papers_rank_by_sources_then_mentions_and_say_why(engine, add_source, now) -> None:
     a = add_source("https://a.example/feed", name="a")
     b = add_source("https://b.example/feed", name="b")
     wide = _ref("2401.05566", "A paper two sources discuss")
     narrow = _ref("2305.18290", "A paper one source discusses twice")
-    _store(engine, a, [_item("a1", "A one", now, papers=(wide, narrow)), _item("a2", "A two", now, papers=(narrow,))],
-           now)
+    _store(
+        engine, a, [_item("a1", "A one", now, papers=(wide, narrow)), _item("a2", "A two", now, papers=(narrow,))], now
+    )
     _store(engine, b, [_item("b1", "B one", now, papers=(wide,))], now)
     papers = _compose(engine, now).view.papers
     assert [p.title for p in papers] == ["A paper two sources discuss", "A paper one source discusses twice"]
     assert papers[0].why[0] == "discussed in 2 posts across 2 sources"
     assert {link.title for link in papers[0].discussed_in} == {"A one", "B one"}
-    assert papers[0].url == "https://arxiv.org/abs/2401.05566" and papers[0].pdf_url == "https://arxiv.org/pdf/2401.05566"
+    assert (
+        papers[0].url == "https://arxiv.org/abs/2401.05566" and papers[0].pdf_url == "https://arxiv.org/pdf/2401.05566"
+    )
 
 
 def test_source_weights_change_the_order(engine, add_source, now) -> None:
@@ -150,8 +187,10 @@ def test_a_paper_shown_before_returns_only_as_an_update_with_new_mentions(engine
 
 def test_max_papers_and_max_posts_limit_and_say_how_many_more(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    items = [_item(f"p{n}", f"Post {n}", now - timedelta(hours=n), papers=(_ref(f"2401.0{n:04d}", f"Paper {n}"),))
-             for n in range(1, 6)]
+    items = [
+        _item(f"p{n}", f"Post {n}", now - timedelta(hours=n), papers=(_ref(f"2401.0{n:04d}", f"Paper {n}"),))
+        for n in range(1, 6)
+    ]
     _store(engine, sid, items, now)
     view = _compose(engine, now, max_papers=2, max_posts=3).view
     assert view.paper_count == 2 and view.post_count == 3
@@ -161,6 +200,7 @@ def test_max_papers_and_max_posts_limit_and_say_how_many_more(engine, add_source
 
 # --- what the reader is told ----------------------------------------------------------------------------------
 
+
 def _listing_item(guid: str, arxiv: str, title: str, published: datetime, upvotes: int | None = None) -> Item:
     """An entry of a listing (Hugging Face daily papers): the item *is* the paper, at listing quality."""
     from digest.clean.mentions import listing_ref
@@ -168,9 +208,19 @@ def _listing_item(guid: str, arxiv: str, title: str, published: datetime, upvote
 
     ref = listing_ref(PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title, upvotes=upvotes), None)
     assert ref is not None
-    return Item(guid=guid, url=f"https://huggingface.co/papers/{arxiv}", title=title, author=None, published=published,
-                summary=None, content_html=f"<p>{title}</p>", excerpt=title, image_url=None,
-                content_hash=content_hash(guid, title), mentions=(ref,))
+    return Item(
+        guid=guid,
+        url=f"https://huggingface.co/papers/{arxiv}",
+        title=title,
+        author=None,
+        published=published,
+        summary=None,
+        content_html=f"<p>{title}</p>",
+        excerpt=title,
+        image_url=None,
+        content_hash=content_hash(guid, title),
+        mentions=(ref,),
+    )
 
 
 def _words(html: str) -> str:
@@ -180,8 +230,7 @@ def _words(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html.split("<body", 1)[-1]).split())
 
 
-def test_the_reasons_count_the_posts_the_card_lists_and_a_listing_is_listed_not_a_post(engine, add_source,
-                                                                                   now) -> None:
+def test_the_reasons_count_the_posts_the_card_lists_and_a_listing_is_listed_not_a_post(engine, add_source, now) -> None:
     blog = add_source("https://blog.example/feed", name="blog")
     other = add_source("https://other.example/feed", name="other")
     hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
@@ -204,16 +253,34 @@ def test_the_reasons_count_the_posts_the_card_lists_and_a_listing_is_listed_not_
 def test_no_theme_shows_operator_text_and_every_count_agrees_with_its_noun(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
     hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
-    _store(engine, hf, [_listing_item("arxiv:2402.00001", "2402.00001", "A language model for proofs", now,
-                                      upvotes=1),
-                        _listing_item("arxiv:2402.00002", "2402.00002", "Another language model", now)], now)
-    quoted = PaperRef(paper_id="arxiv:2401.05566", url="https://arxiv.org/abs/2401.05566", anchor="Sleeper Agents",
-                      heading=None, context="Sleeper Agents shows that backdoors survive safety training entirely.",
-                      title="Sleeper Agents", title_quality=TITLE_FROM_ANCHOR)
-    _store(engine, sid, [_item("p1", "A post on language models", now, papers=(quoted,)),
-                         _item("p2", "A quieter post", now - timedelta(hours=1),
-                               papers=(_ref("2401.05566", "Sleeper Agents"),)),
-                         _item("p3", "Left for later", now - timedelta(hours=2))], now)
+    _store(
+        engine,
+        hf,
+        [
+            _listing_item("arxiv:2402.00001", "2402.00001", "A language model for proofs", now, upvotes=1),
+            _listing_item("arxiv:2402.00002", "2402.00002", "Another language model", now),
+        ],
+        now,
+    )
+    quoted = PaperRef(
+        paper_id="arxiv:2401.05566",
+        url="https://arxiv.org/abs/2401.05566",
+        anchor="Sleeper Agents",
+        heading=None,
+        context="Sleeper Agents shows that backdoors survive safety training entirely.",
+        title="Sleeper Agents",
+        title_quality=TITLE_FROM_ANCHOR,
+    )
+    _store(
+        engine,
+        sid,
+        [
+            _item("p1", "A post on language models", now, papers=(quoted,)),
+            _item("p2", "A quieter post", now - timedelta(hours=1), papers=(_ref("2401.05566", "Sleeper Agents"),)),
+            _item("p3", "Left for later", now - timedelta(hours=2)),
+        ],
+        now,
+    )
     issue = _compose(engine, now, max_papers=2, max_posts=2)
     assert issue.view.subject.startswith("Research digest: 2 papers, 2 posts")
     assert issue.view.more_papers == 1 and issue.view.more_posts == 1
@@ -237,6 +304,7 @@ def test_no_theme_shows_operator_text_and_every_count_agrees_with_its_noun(engin
 
 # --- thumbnails --------------------------------------------------------------------------------------------------
 
+
 def _imgs(html: str) -> list[dict[str, str | None]]:
     from html.parser import HTMLParser
 
@@ -251,22 +319,30 @@ def _imgs(html: str) -> list[dict[str, str | None]]:
     return found
 
 
-def test_a_paper_card_shows_its_thumbnail_safely_with_alt_text_that_is_not_its_title(engine, add_source,
-                                                                                   now) -> None:
+def test_a_paper_card_shows_its_thumbnail_safely_with_alt_text_that_is_not_its_title(engine, add_source, now) -> None:
     blog = add_source("https://blog.example/feed", name="blog")
     hf = add_source("https://huggingface.co/api/daily_papers", name="HF daily", kind="listing", adapter="hf-daily")
     # a store filled before papers kept thumbnails: the listing entry's image is the paper's picture
-    listed = replace(_listing_item("arxiv:2402.00001", "2402.00001", "A listed paper", now),
-                     image_url="https://cdn.example/thumbs/2402.00001.png")
+    listed = replace(
+        _listing_item("arxiv:2402.00001", "2402.00001", "A listed paper", now),
+        image_url="https://cdn.example/thumbs/2402.00001.png",
+    )
     _store(engine, hf, [listed], now)
-    post = _item("p", "A post with a picture", now, papers=(_ref("2401.05566", "A figured paper"),
-                                                           _ref("2401.05567", "A hostile paper")))
+    post = _item(
+        "p",
+        "A post with a picture",
+        now,
+        papers=(_ref("2401.05566", "A figured paper"), _ref("2401.05567", "A hostile paper")),
+    )
     _store(engine, blog, [replace(post, image_url="https://blog.example/lead.png")], now)
     with engine.begin() as conn:  # what a landing page's og:image would have given; and a hostile value
-        conn.execute(text("UPDATE papers SET thumbnail_url = :u WHERE canonical_id = 'arxiv:2401.05566'"),
-                     {"u": 'https://figures.example/1.png?a=1&b="2"'})
-        conn.execute(text("UPDATE papers SET thumbnail_url = 'javascript:alert(1)' "
-                          "WHERE canonical_id = 'arxiv:2401.05567'"))
+        conn.execute(
+            text("UPDATE papers SET thumbnail_url = :u WHERE canonical_id = 'arxiv:2401.05566'"),
+            {"u": 'https://figures.example/1.png?a=1&b="2"'},
+        )
+        conn.execute(
+            text("UPDATE papers SET thumbnail_url = 'javascript:alert(1)' WHERE canonical_id = 'arxiv:2401.05567'")
+        )
     view = _compose(engine, now).view
     cards = {p.title: p for p in view.papers}
     assert cards["A figured paper"].thumbnail_url == 'https://figures.example/1.png?a=1&b="2"'
@@ -280,7 +356,8 @@ def test_a_paper_card_shows_its_thumbnail_safely_with_alt_text_that_is_not_its_t
             continue
         thumbs = [i for i in images if i.get("class") == "thumb"]
         assert sorted(i["src"] for i in thumbs) == sorted(  # type: ignore[type-var]
-            ['https://figures.example/1.png?a=1&b="2"', "https://cdn.example/thumbs/2402.00001.png"]), theme
+            ['https://figures.example/1.png?a=1&b="2"', "https://cdn.example/thumbs/2402.00001.png"]
+        ), theme
         assert 'src="https://figures.example/1.png?a=1&amp;b=&quot;2&quot;"' in html  # escaped in the attribute
         for img in images:
             assert img["alt"] and img["alt"] not in {p.title for p in view.papers} | {p.title for p in view.posts}
@@ -295,6 +372,7 @@ def test_a_paper_card_shows_its_thumbnail_safely_with_alt_text_that_is_not_its_t
 
 # --- sections and filters -------------------------------------------------------------------------------
 
+
 def test_keywords_match_whole_words_any_case_plurals_and_regexes() -> None:
     assert first_match(["language model"], ["Large Language Models"]) == "language model"
     assert first_match(["LLM"], ["LLMOps platforms"]) is None
@@ -308,23 +386,36 @@ def _sections(*pairs: tuple[str, tuple[str, ...]]) -> tuple[Section, ...]:
 
 
 # Sections as a reader configured them: the topic that comes first must not take what another is more about.
-READER_SECTIONS = _sections(("Agents", ("agent", "GUI", "tool use")),
-                            ("Efficiency", ("efficient", "quantization")),
-                            ("Software engineering", ("software testing", "test generation")),
-                            ("Embedded", ("microcontroller", "embedded systems")))
+READER_SECTIONS = _sections(
+    ("Agents", ("agent", "GUI", "tool use")),
+    ("Efficiency", ("efficient", "quantization")),
+    ("Software engineering", ("software testing", "test generation")),
+    ("Embedded", ("microcontroller", "embedded systems")),
+)
 
 
 def test_a_paper_goes_to_the_section_it_is_most_about_not_the_first_with_a_hit() -> None:
     # "GUI" once in the title against a phrase in the abstract: a software-testing paper is not about agents
-    assert assign_section(READER_SECTIONS, title="Automated GUI Testing for Mobile Apps",
-                          body=["We study software testing of Android apps at scale."]) == \
-        ("Software engineering", "software testing")
+    assert assign_section(
+        READER_SECTIONS,
+        title="Automated GUI Testing for Mobile Apps",
+        body=["We study software testing of Android apps at scale."],
+    ) == ("Software engineering", "software testing")
     # "efficient" in the abstract against what the title says the paper is about
-    assert assign_section(READER_SECTIONS, title="Keyword Spotting on Microcontrollers",
-                          body=["An efficient network that fits in 64 KB of RAM."]) == ("Embedded", "microcontroller")
+    assert assign_section(
+        READER_SECTIONS,
+        title="Keyword Spotting on Microcontrollers",
+        body=["An efficient network that fits in 64 KB of RAM."],
+    ) == ("Embedded", "microcontroller")
     # a heading the paper was mentioned under weighs less than its own title and abstract
-    assert assign_section(READER_SECTIONS, title="Post-training quantization of small models",
-                          context=["Agents and tool use this week"])[0] == "Efficiency"
+    assert (
+        assign_section(
+            READER_SECTIONS,
+            title="Post-training quantization of small models",
+            context=["Agents and tool use this week"],
+        )[0]
+        == "Efficiency"
+    )
     assert assign_section(READER_SECTIONS, title="Notes", context=["Agents and tool use this week"])[0] == "Agents"
 
 
@@ -332,48 +423,80 @@ def test_a_phrase_weighs_more_than_a_word_ties_go_to_config_order_and_matching_i
     sections = _sections(("Models", ("model",)), ("Language models", ("language model",)), ("Other", ("model",)))
     assert assign_section(sections, title="A small language model")[0] == "Language models"
     assert assign_section(sections, title="A model of rain")[0] == "Models"  # "Models" and "Other" tie: the first
-    assert assign_section(READER_SECTIONS, title="Guidelines for reviewers",
-                          body=["GUIs aside, an agentic guide"]) == ("Agents", "GUI")
+    assert assign_section(READER_SECTIONS, title="Guidelines for reviewers", body=["GUIs aside, an agentic guide"]) == (
+        "Agents",
+        "GUI",
+    )
     assert assign_section(READER_SECTIONS, title="Guidelines for reviewers", body=["A guide"]) == ("More", None)
     assert assign_section(READER_SECTIONS, title=None) == ("More", None)
 
 
 def test_a_paper_mentioned_under_a_heading_lands_in_the_section_of_its_own_title(engine, add_source, now) -> None:
     sid = add_source("https://news.example/feed", name="news")
-    under_agents = PaperRef(paper_id="arxiv:2401.05566", url="https://arxiv.org/abs/2401.05566",
-                            anchor="Sparse attention kernels for efficient long-context inference",
-                            heading="Agents and tool use", context=None,
-                            title="Sparse attention kernels for efficient long-context inference",
-                            title_quality=TITLE_FROM_ANCHOR)
+    under_agents = PaperRef(
+        paper_id="arxiv:2401.05566",
+        url="https://arxiv.org/abs/2401.05566",
+        anchor="Sparse attention kernels for efficient long-context inference",
+        heading="Agents and tool use",
+        context=None,
+        title="Sparse attention kernels for efficient long-context inference",
+        title_quality=TITLE_FROM_ANCHOR,
+    )
     _store(engine, sid, [_item("w", "This week", now, papers=(under_agents,))], now)
-    cfg = DigestConfig(name="s", sections=[{"name": n, "keywords": list(k)} for n, k in
-                                           ((s.name, s.keywords) for s in READER_SECTIONS)])  # type: ignore[misc]
+    cfg = DigestConfig(
+        name="s",
+        sections=[{"name": n, "keywords": list(k)} for n, k in ((s.name, s.keywords) for s in READER_SECTIONS)],
+    )  # type: ignore[misc]
     view = compose_issue(engine, cfg, SMTP, now=now).view
     assert [(s.title, [p.title for p in s.papers]) for s in view.sections if s.papers] == [
-        ("Efficiency", ["Sparse attention kernels for efficient long-context inference"])]
+        ("Efficiency", ["Sparse attention kernels for efficient long-context inference"])
+    ]
 
 
 def test_sections_follow_config_order_and_unmatched_goes_last(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    _store(engine, sid, [_item("v", "Vision transformers at scale", now), _item("r", "Reasoning in LLMs", now),
-                         _item("o", "Gardening notes", now)], now)
-    cfg = parse_config('[[digests]]\nname = "t"\n[[digests.sections]]\nname = "Reasoning"\nkeywords = ["reasoning"]\n'
-                       '[[digests.sections]]\nname = "Vision"\nkeywords = ["vision"]\n', origin="t").digests[0]
+    _store(
+        engine,
+        sid,
+        [
+            _item("v", "Vision transformers at scale", now),
+            _item("r", "Reasoning in LLMs", now),
+            _item("o", "Gardening notes", now),
+        ],
+        now,
+    )
+    cfg = parse_config(
+        '[[digests]]\nname = "t"\n[[digests.sections]]\nname = "Reasoning"\nkeywords = ["reasoning"]\n'
+        '[[digests.sections]]\nname = "Vision"\nkeywords = ["vision"]\n',
+        origin="t",
+    ).digests[0]
     view = compose_issue(engine, cfg, SMTP, now=now).view
     assert [(s.title, [p.title for p in s.posts]) for s in view.sections] == [
-        ("Reasoning", ["Reasoning in LLMs"]), ("Vision", ["Vision transformers at scale"]),
-        ("More", ["Gardening notes"])]
+        ("Reasoning", ["Reasoning in LLMs"]),
+        ("Vision", ["Vision transformers at scale"]),
+        ("More", ["Gardening notes"]),
+    ]
 
 
 def test_include_and_exclude_rules_apply_before_ranking(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
     other = add_source("https://spam.example/feed", name="spam", tags=["noise"])
-    _store(engine, sid, [_item("r", "Reasoning at test time", now, papers=(_ref("2401.05566", "On reasoning"),)),
-                         _item("c", "Crypto prices", now, papers=(_ref("2305.18290", "Token economics"),)),
-                         _item("a", "By someone", now, author="Ann Author")], now)
+    _store(
+        engine,
+        sid,
+        [
+            _item("r", "Reasoning at test time", now, papers=(_ref("2401.05566", "On reasoning"),)),
+            _item("c", "Crypto prices", now, papers=(_ref("2305.18290", "Token economics"),)),
+            _item("a", "By someone", now, author="Ann Author"),
+        ],
+        now,
+    )
     _store(engine, other, [_item("s", "Reasoning spam", now)], now)
-    cfg = parse_config('[[digests]]\nname = "f"\ninclude = { keywords = ["reasoning"] }\n'
-                       'exclude = { keywords = ["crypto"], sources = ["noise"] }\n', origin="t").digests[0]
+    cfg = parse_config(
+        '[[digests]]\nname = "f"\ninclude = { keywords = ["reasoning"] }\n'
+        'exclude = { keywords = ["crypto"], sources = ["noise"] }\n',
+        origin="t",
+    ).digests[0]
     composed = compose_issue(engine, cfg, SMTP, now=now)
     view = composed.view
     assert [p.title for p in view.posts] == ["Reasoning at test time"]
@@ -402,10 +525,16 @@ def test_a_digest_limited_to_tags_only_shows_those_sources(engine, add_source, n
 
 # --- rendering and recording ---------------------------------------------------------------------------------
 
+
 def test_every_theme_renders_escaped_mail_ready_html_and_a_wrapped_text_part(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    hostile = _item("h", "<script>alert(1)</script> & more", now, excerpt="<img src=x onerror=alert(1)> " + "w " * 80,
-                    papers=(_ref("2401.05566", "A <b>bold</b> claim"),))
+    hostile = _item(
+        "h",
+        "<script>alert(1)</script> & more",
+        now,
+        excerpt="<img src=x onerror=alert(1)> " + "w " * 80,
+        papers=(_ref("2401.05566", "A <b>bold</b> claim"),),
+    )
     _store(engine, sid, [hostile], now)
     issue = _compose(engine, now)
     assert set(available_themes()) >= {"default", "dark", "compact"}
@@ -433,16 +562,22 @@ def test_a_user_theme_dir_is_used(engine, add_source, now, tmp_path: Path) -> No
     (theme / "digest.txt.j2").write_text("{{ d.title }} / {{ d.post_count }}")
     sid = add_source("https://blog.example/feed", name="blog")
     _store(engine, sid, [_item("a", "A", now)], now)
-    out = compose_issue(engine, DigestConfig(name="d", title="Mine", theme="mine", theme_dir=str(tmp_path)), SMTP,
-                        now=now).rendered
+    out = compose_issue(
+        engine, DigestConfig(name="d", title="Mine", theme="mine", theme_dir=str(tmp_path)), SMTP, now=now
+    ).rendered
     assert "Mine: 1" in out.html and out.text == "Mine / 1\n"
 
 
 def test_the_message_is_multipart_alternative_with_list_headers(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
     _store(engine, sid, [_item("a", "Über-post", now)], now)
-    cfg = DigestConfig(name="team", title="Team digest", recipients=["Ann <ann@example.org>", "bob@example.org"],
-                       unsubscribe="https://example.org/unsub", list_id="team.example.org")
+    cfg = DigestConfig(
+        name="team",
+        title="Team digest",
+        recipients=["Ann <ann@example.org>", "bob@example.org"],
+        unsubscribe="https://example.org/unsub",
+        list_id="team.example.org",
+    )
     issue = compose_issue(engine, cfg, SMTP, now=now)
     msg = message_from_bytes(issue.message, policy=default_policy)
     assert msg.get_content_type() == "multipart/alternative"
@@ -452,8 +587,13 @@ def test_the_message_is_multipart_alternative_with_list_headers(engine, add_sour
     # the recipients are the SMTP envelope's (deliver/smtp.py), never the message's: the To: is the sender's
     assert msg["To"] == "Digest <digest@example.org>" and msg["From"] == "Digest <digest@example.org>"
     assert "ann@example.org" not in issue.message.decode() and "bob@example.org" not in issue.message.decode()
-    listed = compose_issue(engine, cfg.model_copy(update={"name": "listed", "list_address": "team@example.org"}),
-                           SMTP, now=now, record=False)
+    listed = compose_issue(
+        engine,
+        cfg.model_copy(update={"name": "listed", "list_address": "team@example.org"}),
+        SMTP,
+        now=now,
+        record=False,
+    )
     assert message_from_bytes(listed.message, policy=default_policy)["To"] == "team@example.org"
     assert msg["List-Id"] == "team <team.example.org>"
     assert msg["List-Unsubscribe"] == "<https://example.org/unsub>"
@@ -482,20 +622,46 @@ def test_default_config_still_composes_without_a_file() -> None:
 
 # --- what a compose loads -----------------------------------------------------------------------------------
 
-def test_items_loaded_without_text_give_the_same_issue_as_items_loaded_whole(engine, add_source, now,
-                                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+
+def test_items_loaded_without_text_give_the_same_issue_as_items_loaded_whole(
+    engine, add_source, now, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """Only the shown items' text is read; the issue must be the one every item's text would have made."""
     from digest.compose import select
 
     blog = add_source("https://blog.example/feed", name="blog")
     other = add_source("https://other.example/feed", name="other")
-    _store(engine, blog, [_item(f"b{n}", f"Reasoning post {n}", now - timedelta(hours=n), excerpt=f"about {n}",
-                                papers=(_ref(f"2401.0{n % 4:04d}", f"Paper on vision {n % 4}"),))
-                          for n in range(12)], now)
-    _store(engine, other, [_item(f"o{n}", f"Other post {n}", now - timedelta(hours=n, minutes=30),
-                                 excerpt=f"other {n}", author="Ann Author",
-                                 papers=(_ref(f"2401.0{n % 3:04d}", f"Paper on vision {n % 3}"),))
-                           for n in range(5)], now)
+    _store(
+        engine,
+        blog,
+        [
+            _item(
+                f"b{n}",
+                f"Reasoning post {n}",
+                now - timedelta(hours=n),
+                excerpt=f"about {n}",
+                papers=(_ref(f"2401.0{n % 4:04d}", f"Paper on vision {n % 4}"),),
+            )
+            for n in range(12)
+        ],
+        now,
+    )
+    _store(
+        engine,
+        other,
+        [
+            _item(
+                f"o{n}",
+                f"Other post {n}",
+                now - timedelta(hours=n, minutes=30),
+                excerpt=f"other {n}",
+                author="Ann Author",
+                papers=(_ref(f"2401.0{n % 3:04d}", f"Paper on vision {n % 3}"),),
+            )
+            for n in range(5)
+        ],
+        now,
+    )
 
     def both(**cfg: object) -> None:
         light = compose_issue(engine, DigestConfig(name="d", **cfg), SMTP, now=now, record=False)  # type: ignore[arg-type]
@@ -536,13 +702,38 @@ def test_ranking_the_best_few_gives_the_head_of_the_full_ranking(now) -> None:  
     from digest.store.digests import CandidateItem, PaperStats
 
     rng = random.Random(7)
-    items = {n: CandidateItem(n, n % 5, f"s{n % 5}", f"s{n % 5}", "feed", None, (), None, None, None, None,
-                              now - timedelta(hours=rng.choice([1, 5, 30])), None, None, None) for n in range(1, 60)}
-    papers = [PaperStats(id=pid, title=rng.choice(["Same", "Alpha", "Zeta", None, f"T{pid}"]),
-                         upvotes=rng.choice([None, 0, 5]), item_ids=tuple(rng.sample(range(1, 80), rng.randint(0, 3))),
-                         mentions=rng.randint(1, 4), sources=rng.randint(1, 3),
-                         sent_mentions=rng.choice([None, None, 1, 9]))
-              for pid in range(1, 400)]
+    items = {
+        n: CandidateItem(
+            n,
+            n % 5,
+            f"s{n % 5}",
+            f"s{n % 5}",
+            "feed",
+            None,
+            (),
+            None,
+            None,
+            None,
+            None,
+            now - timedelta(hours=rng.choice([1, 5, 30])),
+            None,
+            None,
+            None,
+        )
+        for n in range(1, 60)
+    }
+    papers = [
+        PaperStats(
+            id=pid,
+            title=rng.choice(["Same", "Alpha", "Zeta", None, f"T{pid}"]),
+            upvotes=rng.choice([None, 0, 5]),
+            item_ids=tuple(rng.sample(range(1, 80), rng.randint(0, 3))),
+            mentions=rng.randint(1, 4),
+            sources=rng.randint(1, 3),
+            sent_mentions=rng.choice([None, None, 1, 9]),
+        )
+        for pid in range(1, 400)
+    ]
     full, count = rank_papers(papers, items, now=now, lookback_days=7, weights={"s1": 2.0})
     assert count == len(full) > 100
     assert len({score for score, _, _ in full}) < len(full)  # the data has ties to break
@@ -554,10 +745,15 @@ def test_ranking_the_best_few_gives_the_head_of_the_full_ranking(now) -> None:  
 
 # --- an undated post shows no date (issue 14) ----------------------------------------------------------------------
 
+
 def test_a_post_without_a_date_shows_no_date_not_the_day_it_was_first_seen(engine, add_source, now) -> None:
     sid = add_source("https://blog.example/feed", name="blog")
-    _store(engine, sid, [_item("dated", "Dated post", now - timedelta(days=3)), _item("undated", "Undated post", None)],
-           now)
+    _store(
+        engine,
+        sid,
+        [_item("dated", "Dated post", now - timedelta(days=3)), _item("undated", "Undated post", None)],
+        now,
+    )
     issue = _compose(engine, now + timedelta(hours=1))
     labels = {p.title: p.date_label for p in issue.view.posts}
     assert labels["Dated post"] == (now - timedelta(days=3)).strftime("%d %b %Y").lstrip("0")

@@ -33,16 +33,20 @@ def test_digest_config_env_var_is_used(tmp_path: Path, monkeypatch: pytest.Monke
     ("text", "expected"),
     [
         ("[fetch]\nconcurency = 3\n", "cfg.toml: fetch.concurency: unknown key"),
-        ("[fetch]\nconcurrency = 0\n",
-         "cfg.toml: fetch.concurrency: Input should be greater than or equal to 1, got 0"),
+        (
+            "[fetch]\nconcurrency = 0\n",
+            "cfg.toml: fetch.concurrency: Input should be greater than or equal to 1, got 0",
+        ),
         ("[fetch]\ntimeout_total = 'soon'\n", "cfg.toml: fetch.timeout_total: Input should be a valid number"),
         ("[[digests]]\nname = 'a'\nschedule = 'sometimes'\n", "cfg.toml: digests[0].schedule: unrecognised schedule"),
         ("[[digests]]\nname = 'a'\ntimezone = 'Mars/Olympus'\n", "cfg.toml: digests[0].timezone: unknown time zone"),
         ("[[digests]]\nname = 'a'\n[[digests]]\nname = 'a'\n", "cfg.toml: digests: digest names must be unique"),
         ("[[digests]]\nschedule = 'daily 07:00'\n", "cfg.toml: digests[0].name: Field required"),
         ("[fetch\n", "cfg.toml: not valid TOML"),
-        ("[[digests]]\nname = 'a'\nlist_address = 'everyone'\n",
-         "cfg.toml: digests[0].list_address: not an e-mail address: 'everyone'"),
+        (
+            "[[digests]]\nname = 'a'\nlist_address = 'everyone'\n",
+            "cfg.toml: digests[0].list_address: not an e-mail address: 'everyone'",
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(text: str, expected: str) -> None:

@@ -32,15 +32,19 @@ PASSWORD_ENV = "DIGEST_TEST_SMTP_PASSWORD"
 
 # --- a feed whose items the test can change between runs ------------------------------------------------------
 
+
 def _rss(items: list[tuple[str, str, datetime]]) -> bytes:
     entries = "".join(
         f"<item><title>{title}</title><link>https://blog.example/{guid}</link><guid>https://blog.example/{guid}</guid>"
         f"<pubDate>{format_datetime(when)}</pubDate>"
         f'<enclosure url="https://img.example/{guid}.png" length="0" type="image/png"/>'
         f"<description>&lt;p&gt;Notes on {title.lower()}.&lt;/p&gt;</description></item>"
-        for guid, title, when in items)
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Blog</title>'
-            f"<link>https://blog.example/</link><description>d</description>{entries}</channel></rss>").encode()
+        for guid, title, when in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Blog</title>'
+        f"<link>https://blog.example/</link><description>d</description>{entries}</channel></rss>"
+    ).encode()
 
 
 class Feed:
@@ -51,31 +55,53 @@ class Feed:
 
         self.items = items
         httpserver.expect_request("/feed.xml").respond_with_handler(
-            lambda _request: Response(_rss(self.items), content_type="application/rss+xml; charset=utf-8"))
+            lambda _request: Response(_rss(self.items), content_type="application/rss+xml; charset=utf-8")
+        )
         self.url = httpserver.url_for("/feed.xml")
 
 
 @pytest.fixture
 def feed(httpserver) -> Feed:  # type: ignore[no-untyped-def]
-    return Feed(httpserver, [("alpha", "Alpha post", MONDAY - timedelta(days=1)),
-                             ("beta", "Beta post", MONDAY - timedelta(hours=3))])
+    return Feed(
+        httpserver,
+        [("alpha", "Alpha post", MONDAY - timedelta(days=1)), ("beta", "Beta post", MONDAY - timedelta(hours=3))],
+    )
 
 
-def write_config(path: Path, port: int, *, security: str = "none", user: bool = False, unsubscribe: bool = True,
-            out: Path | None = None, list_address: str | None = None) -> Path:
-    smtp = ['host = "127.0.0.1"', f"port = {port}", f'security = "{security}"', f'from = "Digest <{SENDER}>"',
-            "timeout = 10"]
+def write_config(
+    path: Path,
+    port: int,
+    *,
+    security: str = "none",
+    user: bool = False,
+    unsubscribe: bool = True,
+    out: Path | None = None,
+    list_address: str | None = None,
+) -> Path:
+    smtp = [
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        f'security = "{security}"',
+        f'from = "Digest <{SENDER}>"',
+        "timeout = 10",
+    ]
     if user:
         smtp += [f'user = "{USER}"', f'password_env = "{PASSWORD_ENV}"']
-    digest = ['name = "daily"', 'title = "Daily papers"', 'schedule = "daily 06:00"',
-              "recipients = [" + ", ".join(f'"{r}"' for r in RECIPIENTS) + "]", 'list_id = "daily.example.org"',
-              f'out = "{out or path.parent / "issues"}"']
+    digest = [
+        'name = "daily"',
+        'title = "Daily papers"',
+        'schedule = "daily 06:00"',
+        "recipients = [" + ", ".join(f'"{r}"' for r in RECIPIENTS) + "]",
+        'list_id = "daily.example.org"',
+        f'out = "{out or path.parent / "issues"}"',
+    ]
     if unsubscribe:
         digest.append('unsubscribe = "https://example.org/unsubscribe"')
     if list_address:
         digest.append(f'list_address = "{list_address}"')
-    path.write_text("[enrich]\nafter_fetch = false\n[smtp]\n" + "\n".join(smtp) + "\n[[digests]]\n"
-                    + "\n".join(digest) + "\n")
+    path.write_text(
+        "[enrich]\nafter_fetch = false\n[smtp]\n" + "\n".join(smtp) + "\n[[digests]]\n" + "\n".join(digest) + "\n"
+    )
     return path
 
 
@@ -109,6 +135,7 @@ def _free_port() -> int:
 
 
 # --- once per due digest ------------------------------------------------------------------------------------
+
 
 def test_two_runs_deliver_exactly_one_message_and_mark_the_issue_sent(db_url, engine, tmp_path, feed, clock) -> None:
     with smtp_server() as server:
@@ -147,6 +174,7 @@ def test_each_days_run_mails_only_what_arrived_since_the_last_issue(db_url, engi
 
 
 # --- the message as received ---------------------------------------------------------------------------------
+
 
 class _Tags(HTMLParser):
     """Every start tag with its attributes (entity-decoded), and the text of every <style> block."""
@@ -187,8 +215,9 @@ def _only_media_rules(css: str) -> bool:
     return True
 
 
-def test_the_received_message_has_both_parts_list_headers_and_inlined_css(db_url, engine, tmp_path, feed,
-                                                                          clock) -> None:
+def test_the_received_message_has_both_parts_list_headers_and_inlined_css(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     with smtp_server() as server:
         cli = _setup(db_url, tmp_path, feed, server.port)
         cli("fetch")
@@ -244,9 +273,11 @@ def test_list_unsubscribe_is_only_sent_when_configured(db_url, tmp_path, feed, c
 
 # --- failures and retries ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("code", [451, 554])
-def test_a_refused_message_stays_pending_and_the_next_run_delivers_it_once(db_url, engine, tmp_path, feed, clock,
-                                                                            code: int) -> None:
+def test_a_refused_message_stays_pending_and_the_next_run_delivers_it_once(
+    db_url, engine, tmp_path, feed, clock, code: int
+) -> None:
     with smtp_server(Mailbox(fail_data=[code])) as server:
         cli = _setup(db_url, tmp_path, feed, server.port)
         failed = cli("run", ok=False)
@@ -263,8 +294,9 @@ def test_a_refused_message_stays_pending_and_the_next_run_delivers_it_once(db_ur
     assert server.received[0].message["Message-ID"] == message_id
 
 
-def test_an_unreachable_server_leaves_the_issue_pending_until_a_run_reaches_it(db_url, engine, tmp_path, feed,
-                                                                               clock) -> None:
+def test_an_unreachable_server_leaves_the_issue_pending_until_a_run_reaches_it(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     closed = _free_port()
     cli = _setup(db_url, tmp_path, feed, closed)
     failed = cli("run", ok=False)
@@ -279,8 +311,9 @@ def test_an_unreachable_server_leaves_the_issue_pending_until_a_run_reaches_it(d
     assert [row[1] for row in _issues(engine)] == ["sent"]
 
 
-def test_recipients_the_server_refuses_do_not_make_the_issue_go_out_again(db_url, engine, tmp_path, feed,
-                                                                          clock) -> None:
+def test_recipients_the_server_refuses_do_not_make_the_issue_go_out_again(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     with smtp_server(Mailbox(refuse_rcpt={"bob@example.org"})) as server:
         cli = _setup(db_url, tmp_path, feed, server.port)
         first = cli("run")
@@ -291,8 +324,9 @@ def test_recipients_the_server_refuses_do_not_make_the_issue_go_out_again(db_url
     assert "some recipients refused: bob@example.org" in first.stdout
 
 
-def test_recipients_are_in_the_envelope_only_and_the_to_is_the_list_address(db_url, engine, tmp_path, feed,
-                                                                            clock) -> None:
+def test_recipients_are_in_the_envelope_only_and_the_to_is_the_list_address(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     """One message for everyone: each recipient is a RCPT TO of it, none is named in it (not in To:, not in Cc:,
     nowhere in the headers), so no reader learns who else reads the digest."""
     with smtp_server() as server:
@@ -327,8 +361,10 @@ def test_send_dry_run_sends_and_records_nothing(db_url, engine, tmp_path, feed, 
 
 # --- a crash between the server's acceptance and the bookkeeping ---------------------------------------------
 
-def test_a_crash_after_the_server_accepted_is_never_resent_automatically(db_url, engine, tmp_path, feed, clock,
-                                                                         monkeypatch) -> None:
+
+def test_a_crash_after_the_server_accepted_is_never_resent_automatically(
+    db_url, engine, tmp_path, feed, clock, monkeypatch
+) -> None:
     """The crash is simulated at one exact point: a monkeypatched `digest.store.digests.set_state` raises on the
     transition to `sent`, i.e. after the server accepted the message and before the store recorded it."""
     from digest.store import digests
@@ -372,6 +408,7 @@ def test_a_crash_after_the_server_accepted_is_never_resent_automatically(db_url,
 
 # --- transport security and credentials ----------------------------------------------------------------------
 
+
 def test_ssl_to_a_plain_server_fails_cleanly_and_sends_nothing(db_url, engine, tmp_path, feed, clock) -> None:
     with smtp_server() as server:
         cli = _setup(db_url, tmp_path, feed, server.port, security="ssl")
@@ -394,8 +431,9 @@ def test_starttls_configured_never_falls_back_to_plain_text(db_url, engine, tmp_
     assert [row[1] for row in _issues(engine)] == ["pending"]
 
 
-def test_a_user_without_the_password_variable_is_a_clear_error_and_nothing_is_sent(db_url, engine, tmp_path, feed,
-                                                                                   clock, monkeypatch) -> None:
+def test_a_user_without_the_password_variable_is_a_clear_error_and_nothing_is_sent(
+    db_url, engine, tmp_path, feed, clock, monkeypatch
+) -> None:
     monkeypatch.delenv(PASSWORD_ENV, raising=False)
     with smtp_server() as server:
         cli = _setup(db_url, tmp_path, feed, server.port, user=True)
@@ -411,7 +449,8 @@ def test_a_user_without_the_password_variable_is_a_clear_error_and_nothing_is_se
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # SMTPS is TLS; aiosmtpd can't tell
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_an_encrypted_authenticated_send_keeps_the_password_out_of_store_and_output(
-        db_url, engine, tmp_path, feed, clock, monkeypatch, certificate, security: str) -> None:
+    db_url, engine, tmp_path, feed, clock, monkeypatch, certificate, security: str
+) -> None:
     cert, key = certificate
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
@@ -432,8 +471,9 @@ def test_an_encrypted_authenticated_send_keeps_the_password_out_of_store_and_out
     assert not [o for o in outputs if PASSWORD in o.stdout or PASSWORD in o.stderr]
 
 
-def test_a_send_started_while_another_is_mailing_never_mails_an_issue_twice(db_url, engine, tmp_path, feed,
-                                                                            clock) -> None:
+def test_a_send_started_while_another_is_mailing_never_mails_an_issue_twice(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     """Two pending issues (the server refused them on Monday and Tuesday). While `digest send` is handing the
     first to the server, a second `digest send` starts in another process (cron's `run` and a person's `send`
     overlapping): every issue must still reach the server exactly once."""
@@ -449,8 +489,19 @@ def test_a_send_started_while_another_is_mailing_never_mails_an_issue_twice(db_u
 
         async def another_send() -> None:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "digest", "--db", db_url, "--config", str(cli.config), "send", "daily",
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env={**os.environ})
+                sys.executable,
+                "-m",
+                "digest",
+                "--db",
+                db_url,
+                "--config",
+                str(cli.config),
+                "send",
+                "daily",
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env={**os.environ},
+            )
             _, err = await proc.communicate()
             second.append((proc.returncode, err))
 

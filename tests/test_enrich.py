@@ -66,7 +66,6 @@ def made_entry(canonical: str) -> str:
     return re.sub(r"<title>.*?</title>", f"<title>{api_title(canonical)}</title>", entry, flags=re.DOTALL)
 
 
-
 class FakeArxivApi:
     """`/api/query?id_list=...&start=0&max_results=N`: the asked entries, newest-asked first (not the asked order)."""
 
@@ -128,13 +127,16 @@ def free_port() -> int:
 
 # --- papers in the store, the way they arrive: links in posts ------------------------------------------------------
 
+
 def blog(*links: tuple[str, str], guid: str = "p1", title: str = "Reading notes") -> bytes:
     date = format_datetime(datetime(2026, 8, 14, 9, 0, tzinfo=UTC), usegmt=True)
     body = "".join(f'<p>We read <a href="{escape(url)}">{escape(text)}</a> this week.</p>' for url, text in links)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Lab blog</title>'
-            f"<link>https://blog.example/</link><item><title>{title}</title><guid isPermaLink=\"false\">{guid}</guid>"
-            f"<link>https://blog.example/{guid}</link><pubDate>{date}</pubDate>"
-            f"<description>{escape(body)}</description></item></channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Lab blog</title>'
+        f'<link>https://blog.example/</link><item><title>{title}</title><guid isPermaLink="false">{guid}</guid>'
+        f"<link>https://blog.example/{guid}</link><pubDate>{date}</pubDate>"
+        f"<description>{escape(body)}</description></item></channel></rss>"
+    ).encode()
 
 
 def serve(httpserver: HTTPServer, path: str, body: bytes, content_type: str = RSS) -> str:
@@ -159,6 +161,7 @@ def ids(first: int, n: int) -> list[str]:
 
 
 # --- golden files: what the enricher reads from a real API answer -----------------------------------------------
+
 
 def test_a_real_api_answer_is_read_by_canonical_id_as_the_golden_file_says() -> None:
     expected = load_expected(RECORDING)
@@ -188,8 +191,10 @@ def test_a_real_api_error_feed_is_unavailability_not_an_empty_answer() -> None:
 
 # --- the enricher: batching, spacing, Retry-After ---------------------------------------------------------------
 
+
 def test_250_ids_are_asked_in_three_requests_of_100_100_and_50_with_max_results_set(
-        api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
+    api: FakeArxivApi, client: httpx.Client, clock: FakeClock
+) -> None:
     wanted = ids(1, 250)
     started = time.monotonic()
     found = enricher_for(api.url, client, clock).lookup(wanted)
@@ -201,13 +206,15 @@ def test_250_ids_are_asked_in_three_requests_of_100_100_and_50_with_max_results_
 
 
 def test_a_batch_size_above_the_apis_limit_is_capped_at_100(
-        api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
+    api: FakeArxivApi, client: httpx.Client, clock: FakeClock
+) -> None:
     enricher_for(api.url, client, clock, batch_size=500).lookup(ids(1, 150))
     assert [len(batch) for batch in api.asked] == [100, 50]
 
 
 def test_requests_are_at_least_three_seconds_apart_by_the_injected_clock_and_nothing_sleeps_for_real(
-        api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
+    api: FakeArxivApi, client: httpx.Client, clock: FakeClock
+) -> None:
     api.response_time = 1.25  # each answer takes 1.25 s of (fake) time: only the rest of the 3 s is waited
     enricher = enricher_for(api.url, client, clock)
     started = time.monotonic()
@@ -219,17 +226,21 @@ def test_requests_are_at_least_three_seconds_apart_by_the_injected_clock_and_not
     assert clock.slept == [1.75, 1.75, 1.75]  # never more than needed either
 
 
-@pytest.mark.parametrize(("status", "retry_after", "waited"), [
-    (429, "7", 7.0),
-    (503, "4", 4.0),
-    (503, None, 3.0),  # no Retry-After: the usual spacing
-    (429, "1", 3.0),  # a shorter Retry-After does not shorten the spacing arXiv asks for
-])
+@pytest.mark.parametrize(
+    ("status", "retry_after", "waited"),
+    [
+        (429, "7", 7.0),
+        (503, "4", 4.0),
+        (503, None, 3.0),  # no Retry-After: the usual spacing
+        (429, "1", 3.0),  # a shorter Retry-After does not shorten the spacing arXiv asks for
+    ],
+)
 def test_a_refusal_is_waited_out_as_retry_after_says_then_the_request_succeeds(
-        status: int, retry_after: str | None, waited: float,
-        api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
-    api.queued.append(Response("Rate exceeded.", status=status,
-                               headers={"Retry-After": retry_after} if retry_after else {}))
+    status: int, retry_after: str | None, waited: float, api: FakeArxivApi, client: httpx.Client, clock: FakeClock
+) -> None:
+    api.queued.append(
+        Response("Rate exceeded.", status=status, headers={"Retry-After": retry_after} if retry_after else {})
+    )
     found = enricher_for(api.url, client, clock).lookup(["arxiv:2202.12139", "arxiv:2302.03287"])
     assert set(found) == {"arxiv:2202.12139", "arxiv:2302.03287"}
     assert found["arxiv:2302.03287"].title == "ChatGPT and Software Testing Education: Promises & Perils"
@@ -239,7 +250,8 @@ def test_a_refusal_is_waited_out_as_retry_after_says_then_the_request_succeeds(
 
 
 def test_a_retry_after_longer_than_a_run_should_wait_ends_the_run_without_waiting(
-        api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
+    api: FakeArxivApi, client: httpx.Client, clock: FakeClock
+) -> None:
     api.queued.append(Response("Slow down", status=429, headers={"Retry-After": "3600"}))
     with pytest.raises(EnrichUnavailable, match=r"HTTP 429, retry after 3600s"):
         enricher_for(api.url, client, clock).lookup(ids(1, 5))
@@ -247,15 +259,18 @@ def test_a_retry_after_longer_than_a_run_should_wait_ends_the_run_without_waitin
 
 
 def test_a_second_refusal_in_a_row_ends_the_run(api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
-    api.queued += [Response("busy", status=503, headers={"Retry-After": "5"}),
-                   Response("busy", status=503, headers={"Retry-After": "5"})]
+    api.queued += [
+        Response("busy", status=503, headers={"Retry-After": "5"}),
+        Response("busy", status=503, headers={"Retry-After": "5"}),
+    ]
     with pytest.raises(EnrichUnavailable, match="HTTP 503"):
         enricher_for(api.url, client, clock).lookup(ids(1, 5))
     assert clock.slept == [5.0] and len(api.asked) == 2
 
 
 def test_answers_in_another_order_than_asked_are_matched_by_id_and_unasked_ones_ignored(
-        api: FakeArxivApi, client: httpx.Client, clock: FakeClock) -> None:
+    api: FakeArxivApi, client: httpx.Client, clock: FakeClock
+) -> None:
     asked = ["arxiv:2202.12139", "arxiv:1202.4527", "arxiv:2302.03287"]
     api.extra = ["arxiv:2005.14124"]  # the answer also holds a paper nobody asked about
     found = enricher_for(api.url, client, clock).lookup(asked)
@@ -274,6 +289,7 @@ def test_only_arxiv_ids_are_asked_about(api: FakeArxivApi, client: httpx.Client,
 
 
 # --- the API down, slow or answering nonsense -------------------------------------------------------------------
+
 
 def slow(request: Request) -> Response:
     time.sleep(0.6)
@@ -308,10 +324,18 @@ def test_an_api_that_is_down_slow_or_erroring_is_unavailable(down_api: str, cloc
 
 
 def test_when_the_api_is_down_the_run_stops_quietly_marks_nothing_and_the_next_run_asks_again(
-        down_api: str, httpserver: HTTPServer, add_source, fetch_all, engine, clock: FakeClock,
-        now: datetime) -> None:  # type: ignore[no-untyped-def]
-    add_source(serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "Testing DL models"),
-                                                   ("https://arxiv.org/pdf/2302.03287v3", "ChatGPT and testing"))))
+    down_api: str, httpserver: HTTPServer, add_source, fetch_all, engine, clock: FakeClock, now: datetime
+) -> None:  # type: ignore[no-untyped-def]
+    add_source(
+        serve(
+            httpserver,
+            "/blog.xml",
+            blog(
+                ("https://arxiv.org/abs/2202.12139", "Testing DL models"),
+                ("https://arxiv.org/pdf/2302.03287v3", "ChatGPT and testing"),
+            ),
+        )
+    )
     assert fetch_all().failed == 0
     with httpx.Client(timeout=httpx.Timeout(0.3), trust_env=False) as c:
         summary = enrich_papers(engine, enricher_for(down_api, c, clock), now=now)
@@ -329,10 +353,18 @@ def test_when_the_api_is_down_the_run_stops_quietly_marks_nothing_and_the_next_r
 
 
 def test_a_run_that_fails_part_way_keeps_the_batches_already_answered_and_asks_only_the_rest_next_time(
-        api: FakeArxivApi, httpserver: HTTPServer, add_source, fetch_all, engine, client: httpx.Client,
-        clock: FakeClock, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    links = [(f"https://arxiv.org/abs/{i.removeprefix('arxiv:')}", f"Paper number {n}")
-             for n, i in enumerate(ids(1, 250))]
+    api: FakeArxivApi,
+    httpserver: HTTPServer,
+    add_source,
+    fetch_all,
+    engine,
+    client: httpx.Client,
+    clock: FakeClock,
+    now: datetime,
+) -> None:  # type: ignore[no-untyped-def]
+    links = [
+        (f"https://arxiv.org/abs/{i.removeprefix('arxiv:')}", f"Paper number {n}") for n, i in enumerate(ids(1, 250))
+    ]
     add_source(serve(httpserver, "/blog.xml", blog(*links)))
     fetch_all()
     api.on_request[2] = Response("Internal Server Error", status=500)
@@ -350,18 +382,37 @@ def test_a_run_that_fails_part_way_keeps_the_batches_already_answered_and_asks_o
 
 # --- the store: asked once, best evidence wins ------------------------------------------------------------------
 
+
 def test_ids_the_api_does_not_know_are_marked_looked_up_and_never_asked_again(
-        api: FakeArxivApi, httpserver: HTTPServer, add_source, fetch_all, engine, client: httpx.Client,
-        clock: FakeClock, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    add_source(serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "Testing DL models"),
-                                                   ("https://arxiv.org/abs/2401.99999", "A Withdrawn Preprint"))))
+    api: FakeArxivApi,
+    httpserver: HTTPServer,
+    add_source,
+    fetch_all,
+    engine,
+    client: httpx.Client,
+    clock: FakeClock,
+    now: datetime,
+) -> None:  # type: ignore[no-untyped-def]
+    add_source(
+        serve(
+            httpserver,
+            "/blog.xml",
+            blog(
+                ("https://arxiv.org/abs/2202.12139", "Testing DL models"),
+                ("https://arxiv.org/abs/2401.99999", "A Withdrawn Preprint"),
+            ),
+        )
+    )
     fetch_all()
     api.missing = {"arxiv:2401.99999"}
     summary = enrich_papers(engine, enricher_for(api.url, client, clock), now=now)
     assert (summary.asked, summary.found) == (2, 1)
     assert papers(engine) == {
-        "arxiv:2202.12139": ("Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques",
-                             TITLE_FROM_API, True),
+        "arxiv:2202.12139": (
+            "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques",
+            TITLE_FROM_API,
+            True,
+        ),
         "arxiv:2401.99999": ("A Withdrawn Preprint", TITLE_FROM_ANCHOR, True),  # looked up, not found: kept
     }
     again = enrich_papers(engine, enricher_for(api.url, client, clock), now=now)
@@ -370,13 +421,21 @@ def test_ids_the_api_does_not_know_are_marked_looked_up_and_never_asked_again(
 
 
 def test_the_api_fills_in_authors_abstract_categories_year_and_pdf(
-        api: FakeArxivApi, httpserver: HTTPServer, add_source, fetch_all, engine, client: httpx.Client,
-        clock: FakeClock, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    api: FakeArxivApi,
+    httpserver: HTTPServer,
+    add_source,
+    fetch_all,
+    engine,
+    client: httpx.Client,
+    clock: FakeClock,
+    now: datetime,
+) -> None:  # type: ignore[no-untyped-def]
     add_source(serve(httpserver, "/blog.xml", blog(("https://huggingface.co/papers/2202.12139", "this paper"))))
     fetch_all()
     enrich_papers(engine, enricher_for(api.url, client, clock), now=now)
     [(title, authors, abstract, categories, year, meta)] = store_rows(
-        engine, "SELECT title, authors, abstract, categories, year, meta_quality FROM papers")
+        engine, "SELECT title, authors, abstract, categories, year, meta_quality FROM papers"
+    )
     assert title == "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques"
     assert json.loads(authors) == ["Mohit Kumar Ahuja", "Arnaud Gotlieb", "Helge Spieker"]
     assert abstract.startswith("Deep Learning (DL) has revolutionized the capabilities of vision-based systems")
@@ -384,8 +443,15 @@ def test_the_api_fills_in_authors_abstract_categories_year_and_pdf(
 
 
 def test_an_anchor_title_gives_way_to_the_api_title_and_a_later_anchor_never_replaces_it(
-        api: FakeArxivApi, httpserver: HTTPServer, add_source, fetch_all, engine, client: httpx.Client,
-        clock: FakeClock, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    api: FakeArxivApi,
+    httpserver: HTTPServer,
+    add_source,
+    fetch_all,
+    engine,
+    client: httpx.Client,
+    clock: FakeClock,
+    now: datetime,
+) -> None:  # type: ignore[no-untyped-def]
     url = serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2302.03287", "ChatGPT in the Classroom")))
     add_source(url)
     fetch_all()
@@ -394,47 +460,79 @@ def test_an_anchor_title_gives_way_to_the_api_title_and_a_later_anchor_never_rep
     api_answer = ("ChatGPT and Software Testing Education: Promises & Perils", TITLE_FROM_API, True)
     assert papers(engine)["arxiv:2302.03287"] == api_answer
 
-    serve(httpserver, "/blog.xml", blog(("https://arxiv.org/pdf/2302.03287v3", "Teaching Testing with LLMs Badly"),
-                                        guid="p2", title="More notes"))
+    serve(
+        httpserver,
+        "/blog.xml",
+        blog(("https://arxiv.org/pdf/2302.03287v3", "Teaching Testing with LLMs Badly"), guid="p2", title="More notes"),
+    )
     fetch_all()
     assert store_rows(engine, "SELECT count(*) FROM mentions") == [(2,)]
     assert papers(engine)["arxiv:2302.03287"] == api_answer
 
 
 def test_a_paper_a_listing_described_in_full_is_not_looked_up_but_a_bare_link_is(
-        api: FakeArxivApi, httpserver: HTTPServer, add_source, fetch_all, engine, client: httpx.Client,
-        clock: FakeClock, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    api: FakeArxivApi,
+    httpserver: HTTPServer,
+    add_source,
+    fetch_all,
+    engine,
+    client: httpx.Client,
+    clock: FakeClock,
+    now: datetime,
+) -> None:  # type: ignore[no-untyped-def]
     listing = (LISTINGS / "polaris__arxiv_listing_sample.html").read_bytes()
-    add_source(serve(httpserver, "/list/cs.AI/new", listing, "text/html; charset=utf-8"), name="cs-ai",
-               kind="listing", adapter="arxiv-listing")
-    add_source(serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "Testing DL models"))),
-               name="blog")
+    add_source(
+        serve(httpserver, "/list/cs.AI/new", listing, "text/html; charset=utf-8"),
+        name="cs-ai",
+        kind="listing",
+        adapter="arxiv-listing",
+    )
+    add_source(
+        serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "Testing DL models"))), name="blog"
+    )
     assert fetch_all().failed == 0
     summary = enrich_papers(engine, enricher_for(api.url, client, clock), now=now)
     assert api.asked == [["arxiv:2202.12139"]]  # title, authors and abstract of the listed four are known
     assert (summary.asked, summary.found) == (1, 1)
     assert papers(engine)["arxiv:2608.09949"] == (
-        "Closed-Loop LLM Co-Pilots for Digital Agriculture", TITLE_FROM_LISTING, False)
+        "Closed-Loop LLM Co-Pilots for Digital Agriculture",
+        TITLE_FROM_LISTING,
+        False,
+    )
 
 
 def test_a_listing_that_gave_only_a_title_still_gets_authors_and_abstract_from_the_api(
-        api: FakeArxivApi, httpserver: HTTPServer, add_source, fetch_all, engine, client: httpx.Client,
-        clock: FakeClock, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    page = (b'<html><body><article><h3><a href="/papers/2202.12139">Testing Deep Learning Models</a></h3>'
-            b"</article></body></html>")  # a Hugging Face page card: a title, nothing else
-    add_source(serve(httpserver, "/papers", page, "text/html; charset=utf-8"), name="hf", kind="listing",
-               adapter="hf-daily")
+    api: FakeArxivApi,
+    httpserver: HTTPServer,
+    add_source,
+    fetch_all,
+    engine,
+    client: httpx.Client,
+    clock: FakeClock,
+    now: datetime,
+) -> None:  # type: ignore[no-untyped-def]
+    page = (
+        b'<html><body><article><h3><a href="/papers/2202.12139">Testing Deep Learning Models</a></h3>'
+        b"</article></body></html>"
+    )  # a Hugging Face page card: a title, nothing else
+    add_source(
+        serve(httpserver, "/papers", page, "text/html; charset=utf-8"), name="hf", kind="listing", adapter="hf-daily"
+    )
     fetch_all()
     assert papers(engine)["arxiv:2202.12139"] == ("Testing Deep Learning Models", TITLE_FROM_LISTING, False)
     enrich_papers(engine, enricher_for(api.url, client, clock), now=now)
-    [(title, quality, authors, abstract)] = store_rows(engine, "SELECT title, title_quality, authors, abstract "
-                                                               "FROM papers")
+    [(title, quality, authors, abstract)] = store_rows(
+        engine, "SELECT title, title_quality, authors, abstract FROM papers"
+    )
     assert (title, quality) == (
-        "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques", TITLE_FROM_API)
+        "Testing Deep Learning Models: A First Comparative Study of Multiple Testing Techniques",
+        TITLE_FROM_API,
+    )
     assert json.loads(authors)[0] == "Mohit Kumar Ahuja" and abstract.startswith("Deep Learning (DL)")
 
 
 # --- the CLI: `digest enrich`, and enrichment after `digest fetch` ----------------------------------------------
+
 
 def write_config(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
@@ -443,13 +541,29 @@ def write_config(tmp_path: Path, text: str) -> Path:
 
 
 def test_digest_enrich_looks_up_the_bare_links_once_and_reports_what_it_did(
-        tmp_path: Path, db_url: str, httpserver: HTTPServer, engine) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, db_url: str, httpserver: HTTPServer, engine
+) -> None:  # type: ignore[no-untyped-def]
     api = FakeArxivApi(httpserver)
-    cli = Cli(db_url, write_config(tmp_path, f'[enrich]\nafter_fetch = false\narxiv_api = "{api.url}"\n'
-                                             'spacing = 0\nresolvers = ["landing", "arxiv"]\n'))
-    cli("sources", "add", serve(httpserver, "/blog.xml", blog(
-        ("https://arxiv.org/abs/2202.12139", "the testing paper"), ("https://arxiv.org/abs/2204.08348v3", "REST"),
-        ("https://openreview.net/forum?id=yzkSU5zdwD", "Emergent Abilities of Large Language Models"))))
+    cli = Cli(
+        db_url,
+        write_config(
+            tmp_path,
+            f'[enrich]\nafter_fetch = false\narxiv_api = "{api.url}"\nspacing = 0\nresolvers = ["landing", "arxiv"]\n',
+        ),
+    )
+    cli(
+        "sources",
+        "add",
+        serve(
+            httpserver,
+            "/blog.xml",
+            blog(
+                ("https://arxiv.org/abs/2202.12139", "the testing paper"),
+                ("https://arxiv.org/abs/2204.08348v3", "REST"),
+                ("https://openreview.net/forum?id=yzkSU5zdwD", "Emergent Abilities of Large Language Models"),
+            ),
+        ),
+    )
     cli("fetch", "--all")
     assert api.asked == []  # after_fetch = false
 
@@ -466,7 +580,8 @@ def test_digest_enrich_looks_up_the_bare_links_once_and_reports_what_it_did(
 
 
 def test_digest_enrich_with_the_api_down_succeeds_and_says_it_will_retry(
-        tmp_path: Path, db_url: str, httpserver: HTTPServer, engine) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, db_url: str, httpserver: HTTPServer, engine
+) -> None:  # type: ignore[no-untyped-def]
     down = f"http://127.0.0.1:{free_port()}/api/query"
     cli = Cli(db_url, write_config(tmp_path, f'[enrich]\nafter_fetch = false\narxiv_api = "{down}"\n'))
     cli("sources", "add", serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "the paper"))))
@@ -479,10 +594,17 @@ def test_digest_enrich_with_the_api_down_succeeds_and_says_it_will_retry(
 
 @pytest.mark.parametrize("after_fetch", [True, False])
 def test_fetch_enriches_new_papers_afterwards_only_when_configured(
-        after_fetch: bool, tmp_path: Path, db_url: str, httpserver: HTTPServer, engine) -> None:  # type: ignore[no-untyped-def]
+    after_fetch: bool, tmp_path: Path, db_url: str, httpserver: HTTPServer, engine
+) -> None:  # type: ignore[no-untyped-def]
     api = FakeArxivApi(httpserver)
-    cli = Cli(db_url, write_config(tmp_path, f"[enrich]\nafter_fetch = {str(after_fetch).lower()}\n"
-                                             f'arxiv_api = "{api.url}"\nspacing = 0\nresolvers = ["arxiv"]\n'))
+    cli = Cli(
+        db_url,
+        write_config(
+            tmp_path,
+            f"[enrich]\nafter_fetch = {str(after_fetch).lower()}\n"
+            f'arxiv_api = "{api.url}"\nspacing = 0\nresolvers = ["arxiv"]\n',
+        ),
+    )
     cli("sources", "add", serve(httpserver, "/blog.xml", blog(("https://arxiv.org/abs/2202.12139", "the paper"))))
     lines = cli("fetch", "--all").stdout.strip().splitlines()
     assert lines[0].startswith("fetched 1, not modified 0, failed 0, new items 1")
@@ -496,14 +618,21 @@ def test_fetch_enriches_new_papers_afterwards_only_when_configured(
 
 # --- one paper, three kinds of source ---------------------------------------------------------------------------
 
+
 def test_the_same_arxiv_paper_from_a_blog_post_the_hf_api_and_an_arxiv_listing_is_one_paper_with_three_sources(
-        tmp_path: Path, db_url: str, httpserver: HTTPServer, engine) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, db_url: str, httpserver: HTTPServer, engine
+) -> None:  # type: ignore[no-untyped-def]
     cli = Cli(db_url, write_config(tmp_path, "[enrich]\nafter_fetch = false\n"))
     blog_url = serve(httpserver, "/blog.xml", blog(("https://arxiv.org/pdf/2608.09949v2", "LLM co-pilots for farms")))
-    hf_url = serve(httpserver, "/api/daily_papers", (LISTINGS / "hf_daily_papers_2026-08-13.json").read_bytes(),
-                   "application/json")
-    listing_url = serve(httpserver, "/list/cs.AI/new", (LISTINGS / "polaris__arxiv_listing_sample.html").read_bytes(),
-                        "text/html; charset=utf-8")
+    hf_url = serve(
+        httpserver, "/api/daily_papers", (LISTINGS / "hf_daily_papers_2026-08-13.json").read_bytes(), "application/json"
+    )
+    listing_url = serve(
+        httpserver,
+        "/list/cs.AI/new",
+        (LISTINGS / "polaris__arxiv_listing_sample.html").read_bytes(),
+        "text/html; charset=utf-8",
+    )
     cli("sources", "add", blog_url, "--name", "blog")
     cli("fetch", "--all")  # the blog first: the paper is known by its anchor text only
     assert papers(engine)["arxiv:2608.09949"] == ("LLM co-pilots for farms", TITLE_FROM_ANCHOR, False)
@@ -515,12 +644,17 @@ def test_the_same_arxiv_paper_from_a_blog_post_the_hf_api_and_an_arxiv_listing_i
     assert store_rows(engine, "SELECT count(*) FROM papers WHERE canonical_id = 'arxiv:2608.09949'") == [(1,)]
     doc = json.loads(cli("export", "--format", "json").stdout)
     [paper] = [p for p in doc["papers"] if p["id"] == "arxiv:2608.09949"]
-    assert paper == {"id": "arxiv:2608.09949", "title": "Closed-Loop LLM Co-Pilots for Digital Agriculture",
-                     "mentions": 3, "sources": 3}
+    assert paper == {
+        "id": "arxiv:2608.09949",
+        "title": "Closed-Loop LLM Co-Pilots for Digital Agriculture",
+        "mentions": 3,
+        "sources": 3,
+    }
     linking = sorted((i["source"], i["guid"]) for i in doc["items"] if "arxiv:2608.09949" in i["papers"])
     assert linking == sorted([(blog_url, "p1"), (hf_url, "arxiv:2608.09949"), (listing_url, "arxiv:2608.09949")])
     # the HF listing brought its upvotes and code link, the arXiv listing its categories, to the same row
     [(upvotes, code, categories)] = store_rows(
-        engine, "SELECT upvotes, code_url, categories FROM papers WHERE canonical_id = 'arxiv:2608.09949'")
+        engine, "SELECT upvotes, code_url, categories FROM papers WHERE canonical_id = 'arxiv:2608.09949'"
+    )
     assert (upvotes, code) == (12, "https://github.com/kernbach-lab/phyto-copilot")
     assert json.loads(categories) == ["cs.AI", "physics.bio-ph"]

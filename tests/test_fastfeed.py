@@ -39,12 +39,15 @@ def test_the_sample_substack_feed_takes_the_fast_path() -> None:
     assert len(parse_fast(body, url="https://www.aipapertrails.com/feed").items) == 12
 
 
-@pytest.mark.parametrize("document", [
-    b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'/>",  # RSS 1.0: feedparser's
-    b"<rss version='2.0'><channel><item><title>caf&eacute;</title></item></channel></rss>",  # HTML entity
-    b"<rss version='2.0'><channel><item><pubDate>sometime</pubDate></item></channel></rss>",  # odd date
-    b"<rss version='2.0'><channel><item><title>unclosed</channel></rss>",  # not well-formed
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'/>",  # RSS 1.0: feedparser's
+        b"<rss version='2.0'><channel><item><title>caf&eacute;</title></item></channel></rss>",  # HTML entity
+        b"<rss version='2.0'><channel><item><pubDate>sometime</pubDate></item></channel></rss>",  # odd date
+        b"<rss version='2.0'><channel><item><title>unclosed</channel></rss>",  # not well-formed
+    ],
+)
 def test_what_the_fast_path_is_unsure_of_goes_to_feedparser(document: bytes) -> None:
     with pytest.raises(NotFast):
         parse_fast(document, url="https://example.org/")

@@ -36,6 +36,7 @@ SLACK = 2.0
 
 # --- a TCP server that follows a script ------------------------------------------------------------------------
 
+
 class Scripted:
     """A TCP server on 127.0.0.1 running `script(conn, n)` for its n-th connection (from 0), each in a thread.
     A script drips with `drip`, which stops when the test ends, so a fault the client fails to cut short ends
@@ -103,8 +104,11 @@ def read_request(conn: socket.socket) -> bytes:
 def sources_state(engine) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
     """What the store holds of each source after a fetch, for a failure's message: its validators, error count and
     last error, and how many items it has."""
-    return store_rows(engine, "SELECT etag, error_count, last_error, (SELECT count(*) FROM items i "
-                              "WHERE i.source_id = s.id) FROM sources s ORDER BY id")
+    return store_rows(
+        engine,
+        "SELECT etag, error_count, last_error, (SELECT count(*) FROM items i "
+        "WHERE i.source_id = s.id) FROM sources s ORDER BY id",
+    )
 
 
 def http_head(*lines: str) -> bytes:
@@ -112,19 +116,31 @@ def http_head(*lines: str) -> bytes:
 
 
 def big_feed(n: int) -> bytes:
-    return rss(*(entry(f"Post {i}", guid=f"https://blog.example/p/{i}", link=f"https://blog.example/p/{i}",
-                       body=f"What post {i} says, at some length so that the feed is long.") for i in range(n)))
+    return rss(
+        *(
+            entry(
+                f"Post {i}",
+                guid=f"https://blog.example/p/{i}",
+                link=f"https://blog.example/p/{i}",
+                body=f"What post {i} says, at some length so that the feed is long.",
+            )
+            for i in range(n)
+        )
+    )
 
 
 # --- 1. a deadline a slow server cannot stretch: HTTP ------------------------------------------------------------
 
-def test_headers_dripped_a_byte_at_a_time_cannot_stretch_timeout_total(tmp_path: Path, db_url: str, engine,
-                                                                       scripted: Scripted) -> None:
+
+def test_headers_dripped_a_byte_at_a_time_cannot_stretch_timeout_total(
+    tmp_path: Path, db_url: str, engine, scripted: Scripted
+) -> None:
     """~9 s of headers, one byte every 40 ms, against timeout_total = 1: the fetch gives up after ~1 s, through
     the real `digest fetch`."""
     body = big_feed(3)
-    head = http_head("Content-Type: application/rss+xml", "X-Padding: " + "x" * 180, f"Content-Length: {len(body)}",
-                     'ETag: "v1"')
+    head = http_head(
+        "Content-Type: application/rss+xml", "X-Padding: " + "x" * 180, f"Content-Length: {len(body)}", 'ETag: "v1"'
+    )
 
     def script(conn: socket.socket, n: int) -> None:
         read_request(conn)
@@ -141,27 +157,33 @@ def test_headers_dripped_a_byte_at_a_time_cannot_stretch_timeout_total(tmp_path:
     result = cli("fetch", ok=False)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 1 + SLACK, (f"timeout_total = 1 held the fetch {elapsed:.1f} s; it said {result.stderr!r}; "
-                                 f"store: {sources_state(engine)}")
+    assert elapsed < 1 + SLACK, (
+        f"timeout_total = 1 held the fetch {elapsed:.1f} s; it said {result.stderr!r}; store: {sources_state(engine)}"
+    )
     assert result.exit_code == 1
     assert [line for line in result.stderr.splitlines() if line.startswith("digest:")] == [
-        f"digest: dripper ({url}): timed out after 1s"]
-    assert store_rows(engine, "SELECT etag, error_count, last_error FROM sources") == [
-        (None, 1, "timed out after 1s")]
+        f"digest: dripper ({url}): timed out after 1s"
+    ]
+    assert store_rows(engine, "SELECT etag, error_count, last_error FROM sources") == [(None, 1, "timed out after 1s")]
     assert store_rows(engine, "SELECT count(*) FROM items") == [(0,)]
     assert store_rows(engine, "SELECT outcome, error FROM fetches") == [("error", "timed out after 1s")]
 
 
-def test_a_chunk_size_line_dripped_slowly_cannot_stretch_timeout_total(engine, add_source, fetch_all,
-                                                                       scripted: Scripted) -> None:
+def test_a_chunk_size_line_dripped_slowly_cannot_stretch_timeout_total(
+    engine, add_source, fetch_all, scripted: Scripted
+) -> None:
     """The first chunk comes at once; the next chunk-size line (a long chunk extension) a byte every 40 ms."""
     body = big_feed(3)
     half = len(body) // 2
 
     def script(conn: socket.socket, n: int) -> None:
         read_request(conn)
-        conn.sendall(http_head("Content-Type: application/rss+xml", "Transfer-Encoding: chunked", 'ETag: "v1"')
-                     + f"{half:x}\r\n".encode() + body[:half] + b"\r\n")
+        conn.sendall(
+            http_head("Content-Type: application/rss+xml", "Transfer-Encoding: chunked", 'ETag: "v1"')
+            + f"{half:x}\r\n".encode()
+            + body[:half]
+            + b"\r\n"
+        )
         rest = body[half:]
         if scripted.drip(conn, f"{len(rest):x};pad={'x' * 200}\r\n".encode()):
             conn.sendall(rest + b"\r\n0\r\n\r\n")
@@ -172,8 +194,9 @@ def test_a_chunk_size_line_dripped_slowly_cannot_stretch_timeout_total(engine, a
     elapsed = time.monotonic() - started
 
     report = report_for(summary, "chunks")
-    assert elapsed < 1 + SLACK, (f"timeout_total = 1 held the fetch {elapsed:.1f} s; it said {report.error!r}; "
-                                 f"store: {sources_state(engine)}")
+    assert elapsed < 1 + SLACK, (
+        f"timeout_total = 1 held the fetch {elapsed:.1f} s; it said {report.error!r}; store: {sources_state(engine)}"
+    )
     assert (report.outcome, report.error) == ("error", "timed out after 1s reading the body")
     src = source_row(engine, sid)
     assert (src.etag, src.error_count, src.last_error) == (None, 1, report.error)
@@ -182,9 +205,10 @@ def test_a_chunk_size_line_dripped_slowly_cannot_stretch_timeout_total(engine, a
 
 # --- 2. a body cut short is a failed fetch -----------------------------------------------------------------------
 
-def test_a_body_shorter_than_its_content_length_fails_and_the_next_run_gets_all_of_it(engine, add_source,
-                                                                                      fetch_all,
-                                                                                      scripted: Scripted) -> None:
+
+def test_a_body_shorter_than_its_content_length_fails_and_the_next_run_gets_all_of_it(
+    engine, add_source, fetch_all, scripted: Scripted
+) -> None:
     """The issue's case: the server closes cleanly after 10 KB of a longer Content-Length and answers 304 to
     the ETag of what it cut. The first fetch must fail without keeping that ETag, so the second gets it all."""
     body = big_feed(200)
@@ -193,14 +217,23 @@ def test_a_body_shorter_than_its_content_length_fails_and_the_next_run_gets_all_
 
     def script(conn: socket.socket, n: int) -> None:
         request = read_request(conn).decode("latin-1")
-        etag = next((line.split(":", 1)[1].strip() for line in request.split("\r\n")
-                     if line.lower().startswith("if-none-match:")), None)
+        etag = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in request.split("\r\n")
+                if line.lower().startswith("if-none-match:")
+            ),
+            None,
+        )
         seen_etags.append(etag)
         if etag == '"v1"':
             conn.sendall(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nConnection: close\r\n\r\n')
             return
-        conn.sendall(http_head("Content-Type: application/rss+xml", f"Content-Length: {len(body)}", 'ETag: "v1"',
-                               "Connection: close"))
+        conn.sendall(
+            http_head(
+                "Content-Type: application/rss+xml", f"Content-Length: {len(body)}", 'ETag: "v1"', "Connection: close"
+            )
+        )
         conn.sendall(body[:10_240] if n == 0 else body)  # then closes: a clean FIN, no error
 
     sid = add_source(f"http://127.0.0.1:{scripted.start(script)}/feed.xml", name="cut")
@@ -208,9 +241,11 @@ def test_a_body_shorter_than_its_content_length_fails_and_the_next_run_gets_all_
     src, stored, log = source_row(engine, sid), items_of(engine, sid), fetch_log(engine, sid)
     second = report_for(fetch_all(timeout_total=5, timeout_connect=5), "cut")
 
-    assert first.outcome == "error", (f"first fetch: {first.outcome} {first.error!r}, then etag {src.etag}, "
-                                      f"{len(stored)} items; second fetch: {second.outcome}, then "
-                                      f"{len(items_of(engine, sid))} items")
+    assert first.outcome == "error", (
+        f"first fetch: {first.outcome} {first.error!r}, then etag {src.etag}, "
+        f"{len(stored)} items; second fetch: {second.outcome}, then "
+        f"{len(items_of(engine, sid))} items"
+    )
     assert first.error == f"body cut short: the connection closed after 10240 of {len(body)} bytes (Content-Length)"
     assert (src.etag, src.last_modified, src.error_count, src.last_error) == (None, None, 1, first.error)
     assert stored == []
@@ -221,29 +256,30 @@ def test_a_body_shorter_than_its_content_length_fails_and_the_next_run_gets_all_
     assert len(items_of(engine, sid)) == 200 and source_row(engine, sid).etag == '"v1"'
 
 
-def test_a_chunked_body_without_its_last_chunk_fails_and_stores_nothing(engine, add_source, fetch_all,
-                                                                        scripted: Scripted) -> None:
+def test_a_chunked_body_without_its_last_chunk_fails_and_stores_nothing(
+    engine, add_source, fetch_all, scripted: Scripted
+) -> None:
     body = big_feed(200)
 
     def script(conn: socket.socket, n: int) -> None:
         read_request(conn)
         conn.sendall(http_head("Content-Type: application/rss+xml", "Transfer-Encoding: chunked", 'ETag: "v1"'))
         for at in range(0, 10_240, 4096):  # whole chunks, then a clean close where "0\r\n\r\n" should be
-            piece = body[at:min(at + 4096, 10_240)]
+            piece = body[at : min(at + 4096, 10_240)]
             conn.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
 
     sid = add_source(f"http://127.0.0.1:{scripted.start(script)}/feed.xml", name="chunked")
     report = report_for(fetch_all(timeout_total=5, timeout_connect=5), "chunked")
 
     assert report.outcome == "error", f"{report.outcome} {report.error!r}; store: {sources_state(engine)}"
-    assert (report.outcome, report.error) == (
-        "error", "body cut short: the chunked body ended before its last chunk")
+    assert (report.outcome, report.error) == ("error", "body cut short: the chunked body ended before its last chunk")
     src = source_row(engine, sid)
     assert (src.etag, src.error_count, src.last_error) == (None, 1, report.error)
     assert items_of(engine, sid) == []
 
 
 # --- SMTP: the digest to mail -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def clock() -> Iterator[time_machine.Coordinates]:
@@ -254,8 +290,10 @@ def clock() -> Iterator[time_machine.Coordinates]:
 
 @pytest.fixture
 def feed(httpserver) -> Feed:  # type: ignore[no-untyped-def]
-    return Feed(httpserver, [("alpha", "Alpha post", MONDAY - timedelta(days=1)),
-                             ("beta", "Beta post", MONDAY - timedelta(hours=3))])
+    return Feed(
+        httpserver,
+        [("alpha", "Alpha post", MONDAY - timedelta(days=1)), ("beta", "Beta post", MONDAY - timedelta(hours=3))],
+    )
 
 
 def mail_setup(db_url: str, tmp_path: Path, feed: Feed, port: int, *, timeout: float) -> Cli:
@@ -323,8 +361,10 @@ class RawSmtp:
 
 # --- 1. a deadline a slow server cannot stretch: SMTP -----------------------------------------------------------
 
-def test_a_greeting_dripped_a_byte_at_a_time_cannot_stretch_the_smtp_timeout(db_url, engine, tmp_path, feed, clock,
-                                                                             scripted: Scripted) -> None:
+
+def test_a_greeting_dripped_a_byte_at_a_time_cannot_stretch_the_smtp_timeout(
+    db_url, engine, tmp_path, feed, clock, scripted: Scripted
+) -> None:
     """~7 s of greeting against `timeout = 1`: `send` gives up after ~1 s and the issue stays pending (the
     message never left), retried by the next run."""
     server = RawSmtp(scripted, drip_greeting=True)
@@ -336,8 +376,10 @@ def test_a_greeting_dripped_a_byte_at_a_time_cannot_stretch_the_smtp_timeout(db_
     result = cli("send", "daily", ok=False)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 1 + SLACK, (f"timeout = 1 held the send {elapsed:.1f} s; it said {result.stdout!r} "
-                                 f"{result.stderr!r}; issues: {issues(engine)}; mailbox: {len(server.received)}")
+    assert elapsed < 1 + SLACK, (
+        f"timeout = 1 held the send {elapsed:.1f} s; it said {result.stdout!r} "
+        f"{result.stderr!r}; issues: {issues(engine)}; mailbox: {len(server.received)}"
+    )
     [(status, attempts, last_error, subject, _)] = issues(engine)
     assert (status, attempts) == ("pending", 1)
     assert last_error == f"cannot deliver via 127.0.0.1:{server.port}: timed out after 1s"
@@ -346,7 +388,8 @@ def test_a_greeting_dripped_a_byte_at_a_time_cannot_stretch_the_smtp_timeout(db_
 
 
 def test_a_close_delimited_body_cut_short_is_stored_as_far_as_it_goes_with_a_cut_short_warning(
-        engine, add_source, fetch_all, scripted: Scripted) -> None:
+    engine, add_source, fetch_all, scripted: Scripted
+) -> None:
     """No length and no chunks: a close ends the body, so a cut one cannot be told from a whole one by HTTP. The
     parser can: the feed stops before its closing tag. What arrived is kept, and the fetch log says why it is
     short (the next fetch, if the server answers whole, brings the rest as new items)."""
@@ -367,6 +410,7 @@ def test_a_close_delimited_body_cut_short_is_stored_as_far_as_it_goes_with_a_cut
 
 
 # --- 3. never mailed twice: no confirmation after the message is not a failure ---------------------------------------
+
 
 class _Silent(Mailbox):
     """Takes the message, then never answers the final "." (within the test)."""
@@ -391,13 +435,17 @@ class _Dropping(Mailbox):
 UNCONFIRMED_HINT = "not resent ('digest send daily --resend-unconfirmed' sends it again)"
 
 
-@pytest.mark.parametrize(("mailbox", "problem"), [
-    (_Silent, "gave no answer to the message within 1s"),
-    (_Dropping, "closed the connection without answering the message"),
-], ids=["no-answer", "dropped"])
-def test_no_answer_after_the_message_is_unconfirmed_and_never_mailed_again(db_url, engine, tmp_path, feed, clock,
-                                                                           mailbox: type[Mailbox],
-                                                                           problem: str) -> None:
+@pytest.mark.parametrize(
+    ("mailbox", "problem"),
+    [
+        (_Silent, "gave no answer to the message within 1s"),
+        (_Dropping, "closed the connection without answering the message"),
+    ],
+    ids=["no-answer", "dropped"],
+)
+def test_no_answer_after_the_message_is_unconfirmed_and_never_mailed_again(
+    db_url, engine, tmp_path, feed, clock, mailbox: type[Mailbox], problem: str
+) -> None:
     with smtp_server(mailbox()) as server:
         cli = mail_setup(db_url, tmp_path, feed, server.port, timeout=1)
         started = time.monotonic()
@@ -408,13 +456,16 @@ def test_no_answer_after_the_message_is_unconfirmed_and_never_mailed_again(db_ur
         assert len(server.received) == 1  # the server has it
         if status != "unconfirmed":
             again = cli("run", ok=False)
-            pytest.fail(f"after {elapsed:.1f} s the run said {first.stderr!r}; issue: {issues(engine)}; the next run "
-                        f"said {again.stdout!r}; mailbox: {len(server.received)} messages")
+            pytest.fail(
+                f"after {elapsed:.1f} s the run said {first.stderr!r}; issue: {issues(engine)}; the next run "
+                f"said {again.stdout!r}; mailbox: {len(server.received)} messages"
+            )
         assert status == "unconfirmed" and attempts == 1
         assert last_error == (f"127.0.0.1:{server.port} {problem}: it may have been delivered; not resent")
         assert first.exit_code == 1 and error_lines(first.stderr) == [
             f"digest: unconfirmed: {subject}: 127.0.0.1:{server.port} {problem}: it may have been delivered; "
-            f"{UNCONFIRMED_HINT}"]
+            f"{UNCONFIRMED_HINT}"
+        ]
 
         again = cli("run", ok=False)  # still unconfirmed: reported, not resent
         cli("send", "daily")
@@ -427,8 +478,9 @@ def test_no_answer_after_the_message_is_unconfirmed_and_never_mailed_again(db_ur
     assert [row[0] for row in issues(engine)] == ["sent"]
 
 
-def test_an_answer_to_the_message_dripped_past_the_timeout_is_unconfirmed(db_url, engine, tmp_path, feed, clock,
-                                                                          scripted: Scripted) -> None:
+def test_an_answer_to_the_message_dripped_past_the_timeout_is_unconfirmed(
+    db_url, engine, tmp_path, feed, clock, scripted: Scripted
+) -> None:
     """Items 1 and 3 together: the server has the message and drips its "250": the deadline ends the wait, and
     the issue is unconfirmed (not pending: the next run must not mail it again)."""
     server = RawSmtp(scripted, drip_final_reply=True)
@@ -440,22 +492,28 @@ def test_an_answer_to_the_message_dripped_past_the_timeout_is_unconfirmed(db_url
     result = cli("send", "daily", ok=False)
     elapsed = time.monotonic() - started
 
-    assert elapsed < 1 + SLACK, (f"timeout = 1 held the send {elapsed:.1f} s; it said {result.stdout!r} "
-                                 f"{result.stderr!r}; issues: {issues(engine)}; mailbox: {len(server.received)}")
+    assert elapsed < 1 + SLACK, (
+        f"timeout = 1 held the send {elapsed:.1f} s; it said {result.stdout!r} "
+        f"{result.stderr!r}; issues: {issues(engine)}; mailbox: {len(server.received)}"
+    )
     assert len(server.received) == 1
     [(status, _, last_error, subject, _)] = issues(engine)
     problem = "gave no answer to the message within 1s"
-    assert (status, last_error) == ("unconfirmed",
-                                    f"127.0.0.1:{server.port} {problem}: it may have been delivered; not resent")
+    assert (status, last_error) == (
+        "unconfirmed",
+        f"127.0.0.1:{server.port} {problem}: it may have been delivered; not resent",
+    )
     assert error_lines(result.stderr) == [
         f"digest: unconfirmed: {subject}: 127.0.0.1:{server.port} {problem}: it may have been delivered; "
-        f"{UNCONFIRMED_HINT}"]
+        f"{UNCONFIRMED_HINT}"
+    ]
     cli("run", ok=False)
     assert len(server.received) == 1
 
 
-def test_a_message_refused_for_good_fails_after_three_runs_and_status_says_so(db_url, engine, tmp_path, feed,
-                                                                              clock) -> None:
+def test_a_message_refused_for_good_fails_after_three_runs_and_status_says_so(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     with smtp_server(Mailbox(fail_data=[554] * 5)) as server:
         cli = mail_setup(db_url, tmp_path, feed, server.port, timeout=5)
         runs = [cli("run", ok=False) for _ in range(2)]
@@ -466,8 +524,10 @@ def test_a_message_refused_for_good_fails_after_three_runs_and_status_says_so(db
         third = cli("run", ok=False)
         if issues(engine)[0][0] != "failed":
             fourth = cli("run", ok=False)
-            pytest.fail(f"third run said {third.stderr!r}; the fourth {fourth.stderr!r}; issue: {issues(engine)}; "
-                        f"DATA attempts: {server.mailbox.data_attempts}")
+            pytest.fail(
+                f"third run said {third.stderr!r}; the fourth {fourth.stderr!r}; issue: {issues(engine)}; "
+                f"DATA attempts: {server.mailbox.data_attempts}"
+            )
         gave_up = "SMTP 554: 5.7.1 Rejected (refused 3 times: given up, not retried)"
         assert issues(engine)[0][:3] == ("failed", 3, gave_up)
         assert error_lines(third.stderr) == [f"digest: failed: {subject}: {gave_up}"]
@@ -483,8 +543,9 @@ def test_a_message_refused_for_good_fails_after_three_runs_and_status_says_so(db
     assert problem.startswith("SMTP 554: 5.7.1 Rejected (refused 3 times: given")
 
 
-def test_a_temporary_refusal_is_retried_without_end_and_a_later_success_sends_once(db_url, engine, tmp_path, feed,
-                                                                                   clock) -> None:
+def test_a_temporary_refusal_is_retried_without_end_and_a_later_success_sends_once(
+    db_url, engine, tmp_path, feed, clock
+) -> None:
     """4xx is "try later": four refusals in a row leave the issue pending, and the fifth run delivers it."""
     with smtp_server(Mailbox(fail_data=[451] * 4)) as server:
         cli = mail_setup(db_url, tmp_path, feed, server.port, timeout=5)
@@ -499,26 +560,35 @@ def test_a_temporary_refusal_is_retried_without_end_and_a_later_success_sends_on
 
 # --- 8. a compose killed before its commit leaves no issue folder --------------------------------------------------
 
+
 def test_a_compose_killed_before_its_commit_leaves_no_issue_folder_and_the_next_compose_cleans_up(
-        db_url, engine, tmp_path, httpserver) -> None:
+    db_url, engine, tmp_path, httpserver
+) -> None:
     """SIGKILL at the one point between writing the issue's files and recording it (the store's `record_issue`,
     which runs inside the transaction). Nothing was recorded, so no issue folder may be seen; the next compose
     records its issue and removes what the killed one left behind. A real process, clock and SIGKILL."""
     now = datetime.now(UTC)
-    feed = Feed(httpserver, [("alpha", "Alpha post", now - timedelta(hours=5)),
-                             ("beta", "Beta post", now - timedelta(hours=3))])
+    feed = Feed(
+        httpserver, [("alpha", "Alpha post", now - timedelta(hours=5)), ("beta", "Beta post", now - timedelta(hours=3))]
+    )
     issues_dir = tmp_path / "issues"
     config = write_config(tmp_path / "digest.toml", 25, out=issues_dir)  # compose only: no server is asked
     cli = Cli(db_url, config)
     cli("sources", "add", feed.url, "--name", "blog")
     cli("fetch")
-    killed_at_record = ("import os, signal, sys\n"
-                        "from digest.store import digests\n"
-                        "digests.record_issue = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
-                        "from digest.cli import main\n"
-                        "main()\n")
-    proc = subprocess.run([sys.executable, "-c", killed_at_record, "--db", db_url, "--config", str(config),
-                           "compose", "daily"], capture_output=True, text=True, timeout=60)
+    killed_at_record = (
+        "import os, signal, sys\n"
+        "from digest.store import digests\n"
+        "digests.record_issue = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from digest.cli import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", killed_at_record, "--db", db_url, "--config", str(config), "compose", "daily"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert store_rows(engine, "SELECT count(*) FROM digests") == [(0,)]
@@ -571,7 +641,7 @@ def marked_processes(mark: str) -> dict[int, tuple[int, str]]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]  # "pid (comm) state ppid ...", comm may hold ")"
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]  # "pid (comm) state ppid ...", comm may hold ")"
         if state not in ("Z", "X"):
             found[int(proc.name)] = (int(ppid), cmdline[:120])
     return found
@@ -579,16 +649,19 @@ def marked_processes(mark: str) -> dict[int, tuple[int, str]]:
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="looks for the run's helpers in /proc (Linux)")
 @pytest.mark.parametrize("command", ["fetch", "run"])
-def test_no_parser_forkserver_or_resource_tracker_outlives_a_killed_run(db_url, engine, tmp_path, threaded_server,
-                                                                        command: str) -> None:
+def test_no_parser_forkserver_or_resource_tracker_outlives_a_killed_run(
+    db_url, engine, tmp_path, threaded_server, command: str
+) -> None:
     """Eight feeds answer at once and start the parser processes; a ninth holds the run. SIGKILL it: its output
     ends at once (no helper keeps its stdout open) and no process it started survives."""
     from werkzeug.wrappers import Response
 
     release = threading.Event()
     for i in range(8):
-        threaded_server.expect_request(f"/f{i}.xml").respond_with_data(big_feed(20).replace(
-            b"blog.example/p/", f"blog.example/{i}/p/".encode()), content_type="application/rss+xml")
+        threaded_server.expect_request(f"/f{i}.xml").respond_with_data(
+            big_feed(20).replace(b"blog.example/p/", f"blog.example/{i}/p/".encode()),
+            content_type="application/rss+xml",
+        )
 
     def slow(_request: Any) -> Response:
         release.wait(60)
@@ -596,16 +669,21 @@ def test_no_parser_forkserver_or_resource_tracker_outlives_a_killed_run(db_url, 
 
     threaded_server.expect_request("/slow.xml").respond_with_handler(slow)
     config = tmp_path / "digest.toml"
-    config.write_text("[fetch]\nparse_processes = 2\nper_host = 16\ntimeout_total = 60\n"
-                      "[enrich]\nafter_fetch = false\n")
+    config.write_text(
+        "[fetch]\nparse_processes = 2\nper_host = 16\ntimeout_total = 60\n[enrich]\nafter_fetch = false\n"
+    )
     cli = Cli(db_url, config)
     for i in range(8):
         cli("sources", "add", threaded_server.url_for(f"/f{i}.xml"), "--name", f"f{i}", "--as-is")
     cli("sources", "add", threaded_server.url_for("/slow.xml"), "--name", "slow", "--as-is")
 
     mark = f"{tmp_path.name}-{command}"
-    proc = subprocess.Popen([sys.executable, "-m", "digest", "--db", db_url, "--config", str(config), command],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, MARK: mark})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "--db", db_url, "--config", str(config), command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, MARK: mark},
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # until a parser runs: a child of a child of the run
@@ -622,8 +700,9 @@ def test_no_parser_forkserver_or_resource_tracker_outlives_a_killed_run(db_url, 
         try:
             proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"10 s after SIGKILL the run's stdout is still open: {marked_processes(mark)} "
-                        f"(started: {started})")
+            pytest.fail(
+                f"10 s after SIGKILL the run's stdout is still open: {marked_processes(mark)} (started: {started})"
+            )
         ended = time.monotonic() - killed
         while marked_processes(mark) and time.monotonic() - killed < 10:
             time.sleep(0.05)
@@ -650,6 +729,7 @@ def test_no_parser_forkserver_or_resource_tracker_outlives_a_killed_run(db_url, 
 
 # --- 5. a full disk, a read-only store, a lock held too long: one line each, nothing lost ---------------------------
 
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB tmpfs, to fill up. Needs root (mount)."""
@@ -657,8 +737,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         pytest.skip("a full disk is a 2 MiB tmpfs mounted by the test, which needs root")
     where = tmp_path / "disk"
     where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True,
-                             text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True, text=True
+    )
     if mounted.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -700,8 +781,9 @@ def one_error(result: Any) -> str:
     return lines[0].removeprefix("digest: error: ")
 
 
-def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_nothing(tmp_path, small_disk,
-                                                                                    threaded_server) -> None:
+def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_nothing(
+    tmp_path, small_disk, threaded_server
+) -> None:
     """Four feeds answer at once and are stored; four more answer after the disk has filled. The run says why in
     one line and exits 1; the four stored stay, the four refused keep no validators and come whole next run."""
     import sqlite3
@@ -730,8 +812,10 @@ def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_noth
     cli = Cli(url, config)
     for i in range(4):
         threaded_server.expect_request(f"/early{i}.xml").respond_with_data(
-            rss(entry(f"E{i}a", guid=f"e{i}a"), entry(f"E{i}b", guid=f"e{i}b")), content_type="application/rss+xml",
-            headers={"ETag": '"early"'})
+            rss(entry(f"E{i}a", guid=f"e{i}a"), entry(f"E{i}b", guid=f"e{i}b")),
+            content_type="application/rss+xml",
+            headers={"ETag": '"early"'},
+        )
         cli("sources", "add", threaded_server.url_for(f"/early{i}.xml"), "--name", f"early{i}", "--as-is")
     for i in range(4):
         threaded_server.expect_request(f"/late{i}.xml").respond_with_handler(late)
@@ -754,8 +838,11 @@ def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_noth
     engine = open_engine(url)
     try:
         assert integrity(url) == [("ok",)]
-        rows = store_rows(engine, "SELECT name, etag, next_fetch_at IS NULL, (SELECT count(*) FROM items i "
-                                  "WHERE i.source_id = s.id) FROM sources s ORDER BY id")
+        rows = store_rows(
+            engine,
+            "SELECT name, etag, next_fetch_at IS NULL, (SELECT count(*) FROM items i "
+            "WHERE i.source_id = s.id) FROM sources s ORDER BY id",
+        )
         assert rows == [(f"early{i}", '"early"', 0, 2) for i in range(4)] + [(f"late{i}", None, 1, 0) for i in range(4)]
         again = cli("fetch")  # the disk has room again: the refused sources come whole
         assert again.stdout.startswith("fetched 4, not modified 0, failed 0, new items 160")
@@ -766,8 +853,9 @@ def test_a_disk_filling_up_mid_fetch_fails_the_sources_it_refuses_and_loses_noth
 
 
 @pytest.mark.parametrize("command", ["compose", "run", "send"])
-def test_a_full_disk_is_one_line_for_the_commands_that_take_the_run_lock(tmp_path, small_disk, feed, clock,
-                                                                         command: str) -> None:
+def test_a_full_disk_is_one_line_for_the_commands_that_take_the_run_lock(
+    tmp_path, small_disk, feed, clock, command: str
+) -> None:
     """They died in lock.py writing their pid; the lock is held all the same (flock), the pid is a courtesy."""
     url = f"sqlite:///{small_disk / 'store.db'}"
     cli = mail_setup(url, tmp_path, feed, 1, timeout=1)  # port 1: no message can leave
@@ -781,8 +869,9 @@ def test_a_full_disk_is_one_line_for_the_commands_that_take_the_run_lock(tmp_pat
         filler.unlink()
     message = one_error(result)
     assert result.exit_code == 1 and elapsed < 10
-    assert message.startswith(f"cannot use the store at {url}: the disk is full") or \
-        message.startswith(f"cannot open the store at {url}: the disk is full"), message
+    assert message.startswith(f"cannot use the store at {url}: the disk is full") or message.startswith(
+        f"cannot open the store at {url}: the disk is full"
+    ), message
     from digest.store.db import open_engine
 
     engine = open_engine(url)
@@ -805,8 +894,10 @@ def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
 
         gc.collect()  # engines the in-process CLI left behind
         if os.geteuid() == 0:
-            for args in (["mount", "--bind", str(folder), str(folder)],
-                         ["mount", "-o", "remount,bind,ro", str(folder)]):
+            for args in (
+                ["mount", "--bind", str(folder), str(folder)],
+                ["mount", "-o", "remount,bind,ro", str(folder)],
+            ):
                 done = subprocess.run(args, capture_output=True, text=True)
                 if done.returncode:
                     pytest.skip(f"cannot make a read-only bind mount here: {done.stderr.strip()}")
@@ -844,8 +935,9 @@ def test_a_read_only_store_folder_is_one_line(tmp_path, feed, clock, read_only, 
     cli = mail_setup(url, tmp_path, feed, 1, timeout=1)
     cli("fetch")
     read_only(folder)
-    args = {"fetch": ("fetch", "--all"), "run": ("run",), "compose": ("compose", "daily"),
-            "send": ("send", "daily")}[command]
+    args = {"fetch": ("fetch", "--all"), "run": ("run",), "compose": ("compose", "daily"), "send": ("send", "daily")}[
+        command
+    ]
     started = time.monotonic()
     result = cli(*args, ok=False)
     elapsed = time.monotonic() - started
@@ -858,8 +950,9 @@ def test_a_read_only_store_folder_is_one_line(tmp_path, feed, clock, read_only, 
     assert store_rows(engine_at(url), "SELECT count(*) FROM digests") == [(0,)]
 
 
-def test_a_writer_holding_the_lock_past_busy_timeout_is_one_line_and_reads_do_not_wait(db_url, engine, tmp_path,
-                                                                                      serve_feed) -> None:
+def test_a_writer_holding_the_lock_past_busy_timeout_is_one_line_and_reads_do_not_wait(
+    db_url, engine, tmp_path, serve_feed
+) -> None:
     """Another process holds SQLite's write lock (BEGIN IMMEDIATE) past `busy_timeout` (2 s here, 30 s by default).
     Reads go on at once; a fetch and a compose each wait once, then say so in one line."""
     import sqlite3
@@ -868,8 +961,14 @@ def test_a_writer_holding_the_lock_past_busy_timeout_is_one_line_and_reads_do_no
     config.write_text("[store]\nbusy_timeout = 2\n[enrich]\nafter_fetch = false\n")
     cli = Cli(db_url, config)
     for name in ("a", "b"):
-        cli("sources", "add", serve_feed(f"/{name}.xml", rss(entry(f"{name}1"), entry(f"{name}2"))), "--name", name,
-            "--as-is")
+        cli(
+            "sources",
+            "add",
+            serve_feed(f"/{name}.xml", rss(entry(f"{name}1"), entry(f"{name}2"))),
+            "--name",
+            name,
+            "--as-is",
+        )
     cli("fetch")
     holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -889,8 +988,9 @@ def test_a_writer_holding_the_lock_past_busy_timeout_is_one_line_and_reads_do_no
         assert results[read].exit_code == 0 and timings[read] < 2, (read, timings, results[read].stderr)
     held = "another process held the store's write lock for over 2s (database is locked)"
     assert results["fetch"].exit_code == 1 and 2 <= timings["fetch"] < 2 + SLACK, timings
-    assert one_error(results["fetch"]) == (f"cannot write to the store at {db_url}: {held}; 2 of 2 sources not "
-                                           "stored (fetched again on the next run)")
+    assert one_error(results["fetch"]) == (
+        f"cannot write to the store at {db_url}: {held}; 2 of 2 sources not stored (fetched again on the next run)"
+    )
     assert results["compose"].exit_code == 1 and 2 <= timings["compose"] < 2 + SLACK, timings
     assert one_error(results["compose"]) == f"cannot use the store at {db_url}: {held}"
     assert integrity(db_url) == [("ok",)]
@@ -903,23 +1003,43 @@ def test_a_writer_holding_the_lock_past_busy_timeout_is_one_line_and_reads_do_no
 
 # --- 6. input that crashed later runs is refused where it enters ----------------------------------------------------
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("http://[::1/x",), "not a valid URL (Invalid IPv6 URL): 'http://[::1/x'"),
-    (("http://blog.example:99999/feed",), "not a valid URL (Port out of range 0-65535): "
-                                          "'http://blog.example:99999/feed'"),
-    (("http://blog.example/feed\r\nX-Injected: 1",), "a URL holds no spaces or control characters (CR, LF, tab...): "
-                                                     "'http://blog.example/feed\\r\\nX-Injected: 1'"),
-    (("https://blog.example/" + "a" * 100_000,), "URL longer than 2000 characters (100021): "
-                                                 f"'https://blog.example/{'a' * 39}...'"),
-    (("https://blog.example/feed", "--name", "n" * 5000), "name longer than 200 characters (5000)"),
-    (("https://blog.example/feed", "--name", "two\nlines"), "a name holds no control characters (CR, LF, tab...): "
-                                                           "'two\\nlines'"),
-    (("https://blog.example/feed", "--interval", "99999999999"),
-     "interval must be between 1 and 525600 minutes (a year), not 99999999999"),
-    (("https://blog.example/feed", "--interval", "0"), "interval must be between 1 and 525600 minutes (a year), not 0"),
-], ids=["ipv6", "port", "crlf", "long-url", "long-name", "name-lf", "interval", "interval-0"])
-def test_sources_add_refuses_what_later_runs_cannot_take_in_one_line(cli: Cli, engine, args: tuple[str, ...],
-                                                                     message: str) -> None:
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("http://[::1/x",), "not a valid URL (Invalid IPv6 URL): 'http://[::1/x'"),
+        (
+            ("http://blog.example:99999/feed",),
+            "not a valid URL (Port out of range 0-65535): 'http://blog.example:99999/feed'",
+        ),
+        (
+            ("http://blog.example/feed\r\nX-Injected: 1",),
+            "a URL holds no spaces or control characters (CR, LF, tab...): "
+            "'http://blog.example/feed\\r\\nX-Injected: 1'",
+        ),
+        (
+            ("https://blog.example/" + "a" * 100_000,),
+            f"URL longer than 2000 characters (100021): 'https://blog.example/{'a' * 39}...'",
+        ),
+        (("https://blog.example/feed", "--name", "n" * 5000), "name longer than 200 characters (5000)"),
+        (
+            ("https://blog.example/feed", "--name", "two\nlines"),
+            "a name holds no control characters (CR, LF, tab...): 'two\\nlines'",
+        ),
+        (
+            ("https://blog.example/feed", "--interval", "99999999999"),
+            "interval must be between 1 and 525600 minutes (a year), not 99999999999",
+        ),
+        (
+            ("https://blog.example/feed", "--interval", "0"),
+            "interval must be between 1 and 525600 minutes (a year), not 0",
+        ),
+    ],
+    ids=["ipv6", "port", "crlf", "long-url", "long-name", "name-lf", "interval", "interval-0"],
+)
+def test_sources_add_refuses_what_later_runs_cannot_take_in_one_line(
+    cli: Cli, engine, args: tuple[str, ...], message: str
+) -> None:
     result = cli("sources", "add", *args, "--as-is", ok=False)
     assert result.exit_code == 2 and one_error(result) == message
     assert store_rows(engine, "SELECT count(*) FROM sources") == [(0,)]
@@ -929,7 +1049,8 @@ def test_sources_add_refuses_what_later_runs_cannot_take_in_one_line(cli: Cli, e
     again = cli("sources", "edit", "ok", *edit_args, args[-1] if len(args) > 1 else args[0], ok=False)
     assert again.exit_code == 2 and one_error(again) == message  # edit validates as add does
     assert store_rows(engine, "SELECT name, url, interval_minutes FROM sources") == [
-        ("ok", "https://ok.example/feed", None)]
+        ("ok", "https://ok.example/feed", None)
+    ]
 
 
 def test_a_store_holding_a_huge_interval_from_before_the_bounds_still_fetches(cli: Cli, engine, serve_feed) -> None:
@@ -942,16 +1063,27 @@ def test_a_store_holding_a_huge_interval_from_before_the_bounds_still_fetches(cl
     assert next_at is not None and str(next_at) < str(datetime.now(UTC).year + 2)
 
 
-@pytest.mark.parametrize(("setting", "where"), [
-    ("[fetch]\ndefault_interval = 99999999999", "fetch.default_interval: Input should be less than or equal to "
-                                                "525600, got 99999999999"),
-    ("[fetch]\nmax_backoff_hours = 1e12", "fetch.max_backoff_hours: Input should be less than or equal to 8760, "
-                                          "got 1000000000000.0"),
-    ('[[digests]]\nname = "daily"\nlookback_days = 1e9', "digests[0].lookback_days: Input should be less than or "
-                                                         "equal to 36500, got 1000000000.0"),
-], ids=["default_interval", "max_backoff_hours", "lookback_days"])
-def test_config_values_that_overflow_a_date_are_refused_in_one_line(db_url, engine, tmp_path, httpserver,
-                                                                     setting: str, where: str) -> None:
+@pytest.mark.parametrize(
+    ("setting", "where"),
+    [
+        (
+            "[fetch]\ndefault_interval = 99999999999",
+            "fetch.default_interval: Input should be less than or equal to 525600, got 99999999999",
+        ),
+        (
+            "[fetch]\nmax_backoff_hours = 1e12",
+            "fetch.max_backoff_hours: Input should be less than or equal to 8760, got 1000000000000.0",
+        ),
+        (
+            '[[digests]]\nname = "daily"\nlookback_days = 1e9',
+            "digests[0].lookback_days: Input should be less than or equal to 36500, got 1000000000.0",
+        ),
+    ],
+    ids=["default_interval", "max_backoff_hours", "lookback_days"],
+)
+def test_config_values_that_overflow_a_date_are_refused_in_one_line(
+    db_url, engine, tmp_path, httpserver, setting: str, where: str
+) -> None:
     httpserver.expect_request("/gone.xml").respond_with_data("no", status=500)
     config = tmp_path / "digest.toml"
     config.write_text("[enrich]\nafter_fetch = false\n" + setting + "\n")
@@ -972,7 +1104,7 @@ def test_opml_import_skips_and_names_each_entry_later_runs_could_not_take(cli: C
   <outline text="Port" type="rss" xmlUrl="http://port.example:99999/feed"/>
   <outline text="Long" type="rss" xmlUrl="{long_url}"/>
   <outline text="CRLF" type="rss" xmlUrl="http://crlf.example/feed&#13;&#10;X: y"/>
-  <outline text="{'n' * 5000}" type="rss" xmlUrl="https://name.example/feed"/>
+  <outline text="{"n" * 5000}" type="rss" xmlUrl="https://name.example/feed"/>
   <outline text="Often" type="rss" xmlUrl="https://often.example/feed" digest:interval="99999999999"/>
   <outline text="Also good" type="rss" xmlUrl="https://also.example/feed"/>
 </body></opml>""")

@@ -32,17 +32,22 @@ SEED_ITEMS = [
     ("Knowledge Distillation Research Review", datetime(2021, 2, 5, 14, 46, 44, tzinfo=UTC)),
     ("Neural Network Quantization Research Review", datetime(2021, 1, 19, 13, 49, 45, tzinfo=UTC)),
     ("Neural Network Pruning Research Review 2020", datetime(2020, 12, 24, 14, 13, 34, tzinfo=UTC)),
-    ("NeurIPS 2020 Papers: Takeaways of a Deep Learning Engineer (Part 2 of 3)\u2014 Computer Vision",
-     datetime(2020, 12, 5, 15, 59, 41, tzinfo=UTC)),
+    (
+        "NeurIPS 2020 Papers: Takeaways of a Deep Learning Engineer (Part 2 of 3)\u2014 Computer Vision",
+        datetime(2020, 12, 5, 15, 59, 41, tzinfo=UTC),
+    ),
     ("NeurIPS 2020 Papers: A Deep Learning Engineer\u2019s Takeaway", datetime(2020, 11, 27, 19, 50, 21, tzinfo=UTC)),
-    ("ICLR 2020 papers: On Compositional/Systematic generalization (including ours)",
-     datetime(2020, 4, 26, 5, 56, 46, tzinfo=UTC)),
+    (
+        "ICLR 2020 papers: On Compositional/Systematic generalization (including ours)",
+        datetime(2020, 4, 26, 5, 56, 46, tzinfo=UTC),
+    ),
     ("Computer Vision and Computer Vision applied", datetime(2019, 10, 24, 9, 8, 17, tzinfo=UTC)),
     ("NIPS/NeurIPS 2018: Best* of the First Two Poster Sessions", datetime(2018, 12, 4, 13, 15, 9, tzinfo=UTC)),
 ]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
 
 class Clock:
     """An injectable clock: aware UTC, moved by hand."""
@@ -58,23 +63,42 @@ class Clock:
 
 
 def rss(*items: str, title: str = "Test feed") -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{title}</title>'
-            f'<link>http://127.0.0.1/</link>{"".join(items)}</channel></rss>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://127.0.0.1/</link>{''.join(items)}</channel></rss>"
+    ).encode()
 
 
-def entry(title: str | None = None, *, guid: str | None = None, link: str | None = None,
-          date: str | None = "Mon, 02 Nov 2026 10:00:00 GMT", body: str | None = None) -> str:
-    parts = [f"<title>{title}</title>" if title is not None else "",
-             f'<guid isPermaLink="false">{guid}</guid>' if guid is not None else "",
-             f"<link>{link}</link>" if link is not None else "",
-             f"<pubDate>{date}</pubDate>" if date is not None else "",
-             f"<description>{body}</description>" if body is not None else ""]
+def entry(
+    title: str | None = None,
+    *,
+    guid: str | None = None,
+    link: str | None = None,
+    date: str | None = "Mon, 02 Nov 2026 10:00:00 GMT",
+    body: str | None = None,
+) -> str:
+    parts = [
+        f"<title>{title}</title>" if title is not None else "",
+        f'<guid isPermaLink="false">{guid}</guid>' if guid is not None else "",
+        f"<link>{link}</link>" if link is not None else "",
+        f"<pubDate>{date}</pubDate>" if date is not None else "",
+        f"<description>{body}</description>" if body is not None else "",
+    ]
     return "<item>" + "".join(parts) + "</item>"
 
 
 # A small feed for tests where what the items say does not matter (the seed feed takes ~0.2 s to read).
-SMALL = rss(*(entry(f"Post {n}", guid=f"https://blog.example/p/{n}", link=f"https://blog.example/p/{n}",
-                    body=f"Body of post {n}") for n in (1, 2, 3)))
+SMALL = rss(
+    *(
+        entry(
+            f"Post {n}",
+            guid=f"https://blog.example/p/{n}",
+            link=f"https://blog.example/p/{n}",
+            body=f"Body of post {n}",
+        )
+        for n in (1, 2, 3)
+    )
+)
 
 
 def source_row(engine, source_id: int) -> Source:  # type: ignore[no-untyped-def]
@@ -110,12 +134,12 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-
-
 # --- 1. the seed feed ------------------------------------------------------------------------------
 
-def test_the_seed_substack_feed_is_stored_with_every_title_and_date(engine, add_source, fetch_all, serve_feed,
-                                                                    seed_feed) -> None:
+
+def test_the_seed_substack_feed_is_stored_with_every_title_and_date(
+    engine, add_source, fetch_all, serve_feed, seed_feed
+) -> None:
     sid = add_source(serve_feed("/seed", seed_feed), name="aipapertrails")
 
     summary = fetch_all()
@@ -131,7 +155,11 @@ def test_the_seed_substack_feed_is_stored_with_every_title_and_date(engine, add_
     assert all(i.published_at is not None and i.published_at.tzinfo is not None for i in stored)
     src = source_row(engine, sid)
     assert (src.title, src.site_url, src.last_status, src.error_count) == (
-        "AI PaperTrails", "https://www.aipapertrails.com", 200, 0)
+        "AI PaperTrails",
+        "https://www.aipapertrails.com",
+        200,
+        0,
+    )
 
 
 # --- 2. conditional requests -----------------------------------------------------------------------
@@ -140,8 +168,9 @@ ETAG = '"seed-v1"'
 LAST_MODIFIED = "Fri, 17 Apr 2026 05:55:33 GMT"
 
 
-def test_a_second_fetch_with_matching_validators_is_not_modified(engine, add_source, fetch_all, httpserver,
-                                                                 seed_feed, now) -> None:
+def test_a_second_fetch_with_matching_validators_is_not_modified(
+    engine, add_source, fetch_all, httpserver, seed_feed, now
+) -> None:
     def handler(request: Request) -> Response:
         if request.headers.get("If-None-Match") == ETAG or request.headers.get("If-Modified-Since") == LAST_MODIFIED:
             return Response(status=304)  # a 304 may omit the validators: the stored ones must stay
@@ -191,8 +220,10 @@ def test_a_304_carrying_a_new_etag_replaces_the_stored_one(engine, add_source, f
 
 # --- 3. re-fetching --------------------------------------------------------------------------------
 
-def test_refetching_the_same_feed_without_validators_adds_nothing(engine, add_source, fetch_all, serve_feed,
-                                                                  seed_feed) -> None:
+
+def test_refetching_the_same_feed_without_validators_adds_nothing(
+    engine, add_source, fetch_all, serve_feed, seed_feed
+) -> None:
     sid = add_source(serve_feed("/feed", seed_feed), name="seed")
     fetch_all()
     ids_before = [i.id for i in items_of(engine, sid)]
@@ -205,12 +236,17 @@ def test_refetching_the_same_feed_without_validators_adds_nothing(engine, add_so
     assert store_rows(engine, "select count(*) from items") == [(12,)]
 
 
-def test_an_item_whose_content_changed_is_updated_in_place_not_duplicated(engine, add_source, fetch_all,
-                                                                          httpserver) -> None:
-    before = rss(entry("Draft title", guid="post-1", link="https://blog.example/p1", body="first words"),
-                 entry("Other post", guid="post-2", link="https://blog.example/p2", body="unchanged"))
-    after = rss(entry("Final title", guid="post-1", link="https://blog.example/p1", body="better words"),
-                entry("Other post", guid="post-2", link="https://blog.example/p2", body="unchanged"))
+def test_an_item_whose_content_changed_is_updated_in_place_not_duplicated(
+    engine, add_source, fetch_all, httpserver
+) -> None:
+    before = rss(
+        entry("Draft title", guid="post-1", link="https://blog.example/p1", body="first words"),
+        entry("Other post", guid="post-2", link="https://blog.example/p2", body="unchanged"),
+    )
+    after = rss(
+        entry("Final title", guid="post-1", link="https://blog.example/p1", body="better words"),
+        entry("Other post", guid="post-2", link="https://blog.example/p2", body="unchanged"),
+    )
     httpserver.expect_request("/feed").respond_with_data(before, content_type=RSS)
     sid = add_source(httpserver.url_for("/feed"), name="blog")
     fetch_all()
@@ -233,9 +269,11 @@ def test_an_item_whose_content_changed_is_updated_in_place_not_duplicated(engine
 
 # --- 4. redirects ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", [301, 308])
-def test_a_permanent_redirect_moves_the_source_permanently(engine, add_source, fetch_all, httpserver,
-                                                           status: int) -> None:
+def test_a_permanent_redirect_moves_the_source_permanently(
+    engine, add_source, fetch_all, httpserver, status: int
+) -> None:
     httpserver.expect_request("/old").respond_with_data(b"", status=status, headers={"Location": "/new"})
     httpserver.expect_request("/new").respond_with_data(SMALL, content_type=RSS)
     sid = add_source(httpserver.url_for("/old"), name="moving")
@@ -253,8 +291,7 @@ def test_a_permanent_redirect_moves_the_source_permanently(engine, add_source, f
 
 
 @pytest.mark.parametrize("status", [302, 303, 307])
-def test_a_temporary_redirect_does_not_move_the_source(engine, add_source, fetch_all, httpserver,
-                                                       status: int) -> None:
+def test_a_temporary_redirect_does_not_move_the_source(engine, add_source, fetch_all, httpserver, status: int) -> None:
     httpserver.expect_request("/feed").respond_with_data(b"", status=status, headers={"Location": "/today"})
     httpserver.expect_request("/today").respond_with_data(SMALL, content_type=RSS)
     sid = add_source(httpserver.url_for("/feed"), name="temp")
@@ -267,7 +304,8 @@ def test_a_temporary_redirect_does_not_move_the_source(engine, add_source, fetch
 
 
 def test_a_permanent_hop_then_a_temporary_one_moves_the_source_to_the_permanent_target(
-        engine, add_source, fetch_all, httpserver) -> None:
+    engine, add_source, fetch_all, httpserver
+) -> None:
     httpserver.expect_request("/a").respond_with_data(b"", status=301, headers={"Location": "/b"})
     httpserver.expect_request("/b").respond_with_data(b"", status=302, headers={"Location": "/c"})
     httpserver.expect_request("/c").respond_with_data(SMALL, content_type=RSS)
@@ -278,8 +316,9 @@ def test_a_permanent_hop_then_a_temporary_one_moves_the_source_to_the_permanent_
     assert source_row(engine, sid).url == httpserver.url_for("/b")
 
 
-def test_a_temporary_hop_before_a_permanent_one_does_not_move_the_source(engine, add_source, fetch_all,
-                                                                        httpserver) -> None:
+def test_a_temporary_hop_before_a_permanent_one_does_not_move_the_source(
+    engine, add_source, fetch_all, httpserver
+) -> None:
     httpserver.expect_request("/a").respond_with_data(b"", status=302, headers={"Location": "/b"})
     httpserver.expect_request("/b").respond_with_data(b"", status=301, headers={"Location": "/c"})
     httpserver.expect_request("/c").respond_with_data(SMALL, content_type=RSS)
@@ -293,14 +332,12 @@ def test_a_temporary_hop_before_a_permanent_one_does_not_move_the_source(engine,
 
 def _redirect_chain(httpserver: HTTPServer, hops: int, body: bytes) -> str:
     for n in range(hops):
-        httpserver.expect_request(f"/hop{n}").respond_with_data(b"", status=302,
-                                                                headers={"Location": f"/hop{n + 1}"})
+        httpserver.expect_request(f"/hop{n}").respond_with_data(b"", status=302, headers={"Location": f"/hop{n + 1}"})
     httpserver.expect_request(f"/hop{hops}").respond_with_data(body, content_type=RSS)
     return httpserver.url_for("/hop0")
 
 
-def test_a_redirect_chain_longer_than_max_redirects_fails_clearly(engine, add_source, fetch_all,
-                                                                  httpserver) -> None:
+def test_a_redirect_chain_longer_than_max_redirects_fails_clearly(engine, add_source, fetch_all, httpserver) -> None:
     sid = add_source(_redirect_chain(httpserver, 4, SMALL), name="loopy")
 
     summary = fetch_all(max_redirects=3)
@@ -313,8 +350,7 @@ def test_a_redirect_chain_longer_than_max_redirects_fails_clearly(engine, add_so
     assert requests_to(httpserver, "/hop4") == []
 
 
-def test_a_redirect_chain_of_exactly_max_redirects_is_followed(engine, add_source, fetch_all,
-                                                               httpserver) -> None:
+def test_a_redirect_chain_of_exactly_max_redirects_is_followed(engine, add_source, fetch_all, httpserver) -> None:
     sid = add_source(_redirect_chain(httpserver, 3, SMALL), name="long")
 
     summary = fetch_all(max_redirects=3)
@@ -322,8 +358,9 @@ def test_a_redirect_chain_of_exactly_max_redirects_is_followed(engine, add_sourc
     assert (report_for(summary, "long").outcome, len(items_of(engine, sid))) == ("ok", 3)
 
 
-def test_a_permanent_move_onto_another_sources_url_is_reported_not_a_crash(engine, add_source, fetch_all,
-                                                                           httpserver) -> None:
+def test_a_permanent_move_onto_another_sources_url_is_reported_not_a_crash(
+    engine, add_source, fetch_all, httpserver
+) -> None:
     httpserver.expect_request("/a").respond_with_data(b"", status=301, headers={"Location": "/b"})
     httpserver.expect_request("/b").respond_with_data(SMALL, content_type=RSS)
     mover = add_source(httpserver.url_for("/a"), name="mover")
@@ -341,6 +378,7 @@ def test_a_permanent_move_onto_another_sources_url_is_reported_not_a_crash(engin
 
 
 # --- 5. gone ---------------------------------------------------------------------------------------
+
 
 def test_410_disables_the_source_with_a_recorded_reason(engine, add_source, fetch_all, httpserver, now) -> None:
     httpserver.expect_request("/gone").respond_with_data(b"removed", status=410)
@@ -375,11 +413,12 @@ def test_a_disabled_source_is_not_fetched_by_the_next_run(engine, add_source, fe
 
 # --- 6. Retry-After --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_in_seconds_delays_the_next_fetch(engine, add_source, fetch_all, httpserver, now,
-                                                      status: int) -> None:
-    httpserver.expect_request("/busy").respond_with_data(b"slow down", status=status,
-                                                         headers={"Retry-After": "7200"})
+def test_retry_after_in_seconds_delays_the_next_fetch(
+    engine, add_source, fetch_all, httpserver, now, status: int
+) -> None:
+    httpserver.expect_request("/busy").respond_with_data(b"slow down", status=status, headers={"Retry-After": "7200"})
     sid = add_source(httpserver.url_for("/busy"), name="busy")
 
     summary = fetch_all(clock=Clock(now))
@@ -397,11 +436,13 @@ def test_retry_after_in_seconds_delays_the_next_fetch(engine, add_source, fetch_
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_as_an_http_date_delays_the_next_fetch(engine, add_source, fetch_all, httpserver, now,
-                                                           status: int) -> None:
+def test_retry_after_as_an_http_date_delays_the_next_fetch(
+    engine, add_source, fetch_all, httpserver, now, status: int
+) -> None:
     retry_at = now + timedelta(hours=3, minutes=30)
     httpserver.expect_request("/busy").respond_with_data(
-        b"", status=status, headers={"Retry-After": format_datetime(retry_at, usegmt=True)})
+        b"", status=status, headers={"Retry-After": format_datetime(retry_at, usegmt=True)}
+    )
     sid = add_source(httpserver.url_for("/busy"), name="busy")
 
     fetch_all(clock=Clock(now))
@@ -413,8 +454,9 @@ def test_retry_after_as_an_http_date_delays_the_next_fetch(engine, add_source, f
     assert fetch_log(engine, sid)[-1].http_status == status
 
 
-def test_retry_after_shorter_than_the_backoff_does_not_shorten_it(engine, add_source, fetch_all, httpserver,
-                                                                  now) -> None:
+def test_retry_after_shorter_than_the_backoff_does_not_shorten_it(
+    engine, add_source, fetch_all, httpserver, now
+) -> None:
     httpserver.expect_request("/busy").respond_with_data(b"", status=503, headers={"Retry-After": "60"})
     sid = add_source(httpserver.url_for("/busy"), name="busy")
 
@@ -423,10 +465,12 @@ def test_retry_after_shorter_than_the_backoff_does_not_shorten_it(engine, add_so
     assert source_row(engine, sid).next_fetch_at == now + HOUR
 
 
-def test_an_absurd_retry_after_waits_a_week_and_stops_no_other_source(engine, add_source, fetch_all, httpserver,
-                                                                      now) -> None:
+def test_an_absurd_retry_after_waits_a_week_and_stops_no_other_source(
+    engine, add_source, fetch_all, httpserver, now
+) -> None:
     httpserver.expect_request("/busy").respond_with_data(
-        b"", status=429, headers={"Retry-After": "99999999999999999999"})
+        b"", status=429, headers={"Retry-After": "99999999999999999999"}
+    )
     httpserver.expect_request("/good").respond_with_data(SMALL, content_type=RSS)
     busy = add_source(httpserver.url_for("/busy"), name="busy")
     good = add_source(httpserver.url_for("/good"), name="good")
@@ -439,6 +483,7 @@ def test_an_absurd_retry_after_waits_a_week_and_stops_no_other_source(engine, ad
 
 
 # --- 7. server errors and backoff ------------------------------------------------------------------
+
 
 def test_a_500_is_recorded_as_one_clear_line(engine, add_source, fetch_all, httpserver) -> None:
     httpserver.expect_request("/broken").respond_with_data(b"<h1>Oops</h1>\nTraceback...", status=500)
@@ -456,7 +501,8 @@ def test_a_500_is_recorded_as_one_clear_line(engine, add_source, fetch_all, http
 
 
 def test_consecutive_failures_back_off_exponentially_up_to_the_cap_and_a_success_resets(
-        engine, add_source, fetch_all, httpserver, now) -> None:
+    engine, add_source, fetch_all, httpserver, now
+) -> None:
     state = {"status": 500}
 
     def handler(request: Request) -> Response:
@@ -492,8 +538,9 @@ def test_consecutive_failures_back_off_exponentially_up_to_the_cap_and_a_success
     assert src.last_ok_at == clock()
 
 
-def test_a_daily_source_failing_for_a_month_still_backs_off_and_stops_no_run(engine, add_source, fetch_all,
-                                                                             httpserver, now) -> None:
+def test_a_daily_source_failing_for_a_month_still_backs_off_and_stops_no_run(
+    engine, add_source, fetch_all, httpserver, now
+) -> None:
     # A daily interval doubled 30 times is past what a timedelta can hold; that must not crash the run.
     httpserver.expect_request("/dead").respond_with_data(b"", status=500)
     httpserver.expect_request("/good").respond_with_data(SMALL, content_type=RSS)
@@ -512,8 +559,8 @@ def test_a_daily_source_failing_for_a_month_still_backs_off_and_stops_no_run(eng
 
 # --- 8. network failures ---------------------------------------------------------------------------
 
-def test_a_server_slower_than_the_timeout_fails_with_timed_out(engine, add_source, fetch_all,
-                                                               threaded_server) -> None:
+
+def test_a_server_slower_than_the_timeout_fails_with_timed_out(engine, add_source, fetch_all, threaded_server) -> None:
     release = threading.Event()
 
     def stall(request: Request) -> Response:
@@ -536,8 +583,9 @@ def test_a_server_slower_than_the_timeout_fails_with_timed_out(engine, add_sourc
     assert source_row(engine, sid).last_error == report.error
 
 
-def test_a_body_trickling_in_past_the_total_timeout_fails_with_timed_out(engine, add_source, fetch_all,
-                                                                         threaded_server) -> None:
+def test_a_body_trickling_in_past_the_total_timeout_fails_with_timed_out(
+    engine, add_source, fetch_all, threaded_server
+) -> None:
     release = threading.Event()
 
     def trickle(request: Request) -> Response:
@@ -580,8 +628,8 @@ def test_a_port_nothing_listens_on_gives_connection_refused(engine, add_source, 
 
 # --- 9. size limits --------------------------------------------------------------------------------
 
-def test_a_body_declared_larger_than_the_limit_is_refused(engine, add_source, fetch_all, serve_feed,
-                                                          seed_feed) -> None:
+
+def test_a_body_declared_larger_than_the_limit_is_refused(engine, add_source, fetch_all, serve_feed, seed_feed) -> None:
     sid = add_source(serve_feed("/big", seed_feed), name="big")
 
     summary = fetch_all(max_body_mib=0.01)
@@ -606,8 +654,9 @@ def test_a_gzip_bomb_is_refused_by_its_decoded_size(engine, add_source, fetch_al
 
 
 @pytest.mark.parametrize("encoding", ["identity", "gzip"])
-def test_a_body_exactly_at_the_limit_is_accepted_and_one_byte_more_is_refused(engine, add_source, fetch_all,
-                                                                              httpserver, encoding: str) -> None:
+def test_a_body_exactly_at_the_limit_is_accepted_and_one_byte_more_is_refused(
+    engine, add_source, fetch_all, httpserver, encoding: str
+) -> None:
     # Scaling by a power of two is exact, so this limit is len(SMALL) bytes to the byte.
     at_limit = len(SMALL) / (1024 * 1024)
     headers = {"Content-Encoding": "gzip"} if encoding == "gzip" else {}
@@ -625,18 +674,24 @@ def test_a_body_exactly_at_the_limit_is_accepted_and_one_byte_more_is_refused(en
 
 # --- 10. content encodings -------------------------------------------------------------------------
 
+
 def _raw_deflate(data: bytes) -> bytes:
     z = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     return z.compress(data) + z.flush()
 
 
-@pytest.mark.parametrize(("encoding", "encode"), [
-    ("gzip", gzip.compress),
-    ("deflate", zlib.compress),  # zlib-wrapped, as the spec says
-    ("deflate", _raw_deflate),  # raw DEFLATE, as some servers send
-], ids=["gzip", "deflate-zlib", "deflate-raw"])
-def test_compressed_feeds_are_decoded_and_parsed(engine, add_source, fetch_all, serve_feed, seed_feed, httpserver,
-                                                 encoding: str, encode: Callable[[bytes], bytes]) -> None:
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),  # zlib-wrapped, as the spec says
+        ("deflate", _raw_deflate),  # raw DEFLATE, as some servers send
+    ],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+def test_compressed_feeds_are_decoded_and_parsed(
+    engine, add_source, fetch_all, serve_feed, seed_feed, httpserver, encoding: str, encode: Callable[[bytes], bytes]
+) -> None:
     body = encode(seed_feed)
     sid = add_source(serve_feed("/feed", body, headers={"Content-Encoding": encoding}), name="packed")
 
@@ -650,8 +705,10 @@ def test_compressed_feeds_are_decoded_and_parsed(engine, add_source, fetch_all, 
 
 
 def test_a_corrupt_gzip_body_fails_clearly(engine, add_source, fetch_all, serve_feed) -> None:
-    sid = add_source(serve_feed("/feed", b"\x1f\x8b\x08\x00garbage-not-deflate",
-                                headers={"Content-Encoding": "gzip"}), name="corrupt")
+    sid = add_source(
+        serve_feed("/feed", b"\x1f\x8b\x08\x00garbage-not-deflate", headers={"Content-Encoding": "gzip"}),
+        name="corrupt",
+    )
 
     summary = fetch_all()
 
@@ -663,12 +720,18 @@ def test_a_corrupt_gzip_body_fails_clearly(engine, add_source, fetch_all, serve_
 
 # --- 11. documents that are not feeds --------------------------------------------------------------
 
+
 def test_one_bad_source_never_stops_the_others(engine, add_source, fetch_all, serve_feed) -> None:
     malformed = b"<?xml version='1.0'?><records><record id='1'>x</record><record id='2'>y</records>"
     broken = add_source(serve_feed("/broken.xml", malformed, content_type="application/xml"), name="broken")
-    page = add_source(serve_feed("/page", b"<!DOCTYPE html><html><head><title>Blog</title></head>"
-                                          b"<body><p>Welcome</p></body></html>",
-                                 content_type="text/html; charset=utf-8"), name="page")
+    page = add_source(
+        serve_feed(
+            "/page",
+            b"<!DOCTYPE html><html><head><title>Blog</title></head><body><p>Welcome</p></body></html>",
+            content_type="text/html; charset=utf-8",
+        ),
+        name="page",
+    )
     good = add_source(serve_feed("/good", SMALL), name="good")
 
     summary = fetch_all()
@@ -688,19 +751,24 @@ def test_one_bad_source_never_stops_the_others(engine, add_source, fetch_all, se
         assert fetch_log(engine, sid)[-1].outcome == "error"
 
 
-def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(engine, add_source, fetch_all,
-                                                                             serve_feed) -> None:
+def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(
+    engine, add_source, fetch_all, serve_feed
+) -> None:
     """Sources are written many to a commit, each in its own savepoint: a write that fails undoes only
     that source (no items, no validators), the others of its group are stored, the run goes on."""
     import sqlite3
 
     path = engine.url.database
     with sqlite3.connect(path) as raw:  # a real SQLite error for one item, raised inside the write
-        raw.execute("CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.title = 'Refused' "
-                    "BEGIN SELECT RAISE(ABORT, 'no room for this one'); END")
+        raw.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.title = 'Refused' "
+            "BEGIN SELECT RAISE(ABORT, 'no room for this one'); END"
+        )
     before = add_source(serve_feed("/before", SMALL, headers={"ETag": '"b1"'}), name="before")
-    refused = add_source(serve_feed("/refused", rss(entry("Fine", guid="f"), entry("Refused", guid="r")),
-                                    headers={"ETag": '"r1"'}), name="refused")
+    refused = add_source(
+        serve_feed("/refused", rss(entry("Fine", guid="f"), entry("Refused", guid="r")), headers={"ETag": '"r1"'}),
+        name="refused",
+    )
     after = add_source(serve_feed("/after", SMALL), name="after")
 
     summary = fetch_all(parse_processes=0)
@@ -715,7 +783,8 @@ def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(engin
     assert src.etag is None and src.last_error == "could not be stored: no room for this one"
     assert src.error_count == 0 and src.next_fetch_at <= src.last_fetch_at
     assert [(f.outcome, f.error) for f in fetch_log(engine, refused)] == [
-        ("error", "could not be stored: no room for this one")]
+        ("error", "could not be stored: no room for this one")
+    ]
     assert len(items_of(engine, before)) == 3 and len(items_of(engine, after)) == 3
     assert summary.line().startswith("fetched 2, not modified 0, failed 1, new items 6")
 
@@ -729,7 +798,8 @@ def test_a_source_the_store_refuses_costs_only_itself_and_is_fetched_again(engin
 
 
 def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_the_write_lock(
-        engine, add_source, fetch_all, threaded_server) -> None:
+    engine, add_source, fetch_all, threaded_server
+) -> None:
     """While a slow feed is still on the wire, what came back earlier is committed and the store is free
     for another writer (a concurrent compose must not wait for the slowest feed)."""
     import sqlite3
@@ -762,12 +832,12 @@ def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_t
 
     settings = FetchSettings.from_config(FetchConfig(parse_processes=0))
     with repo.session(engine) as s:
-        due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval,
-                                     every=True)
+        due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval, every=True)
     checker = threading.Thread(target=probe)
     checker.start()
-    summary = fetch_sources(open_store(str(engine.url)), due, settings,
-                            on_done=lambda rep: seen.setdefault(rep.name, rep))
+    summary = fetch_sources(
+        open_store(str(engine.url)), due, settings, on_done=lambda rep: seen.setdefault(rep.name, rep)
+    )
     checker.join()
     assert seen["stored"] == 3
     assert summary.line().startswith("fetched 2, not modified 0, failed 0, new items 6")
@@ -776,7 +846,8 @@ def test_a_source_is_reported_only_once_committed_and_a_slow_one_does_not_hold_t
 @pytest.mark.slow
 @pytest.mark.parametrize("kill", ["while its group is open", "after a group was committed"])
 def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_them(
-        engine, add_source, db_url, kill: str) -> None:
+    engine, add_source, db_url, kill: str
+) -> None:
     """SIGKILL while some feeds are still on the wire: every source is either wholly stored (items, its
     validators, its fetch line) or not at all, and the next run stores the rest, nothing twice."""
     import os
@@ -810,8 +881,12 @@ def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_th
     try:
         for n in range(24):
             add_source(f"http://127.0.0.1:{server.server_port}/feed-{n}.xml", name=f"feed-{n}")
-        run = subprocess.Popen([sys.executable, "-m", "digest", "--db", db_url, "fetch", "--all"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "digest", "--db", db_url, "fetch", "--all"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while len(slow_hits) < 2 and time.monotonic() < deadline:  # the per-host cap: 2 in flight, both stuck
             time.sleep(0.05)
@@ -831,8 +906,10 @@ def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_th
 
         with sqlite3.connect(path) as raw:
             assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            rows = raw.execute("SELECT s.name, s.etag, (SELECT count(*) FROM items i WHERE i.source_id = s.id), "
-                               "(SELECT count(*) FROM fetches f WHERE f.source_id = s.id) FROM sources s").fetchall()
+            rows = raw.execute(
+                "SELECT s.name, s.etag, (SELECT count(*) FROM items i WHERE i.source_id = s.id), "
+                "(SELECT count(*) FROM fetches f WHERE f.source_id = s.id) FROM sources s"
+            ).fetchall()
         for name, etag, n_items, n_fetches in rows:
             assert (etag, n_items, n_fetches) in ((None, 0, 0), ('"v1"', 3, 1)), name  # whole or nothing
 
@@ -842,8 +919,9 @@ def test_a_run_killed_mid_way_leaves_whole_sources_and_the_next_run_completes_th
 
         settings = FetchSettings.from_config(FetchConfig())
         with repo.session(engine) as s:
-            due = repo.sources_for_fetch(s, now=datetime.now(UTC), default_interval=settings.default_interval,
-                                         every=True)
+            due = repo.sources_for_fetch(
+                s, now=datetime.now(UTC), default_interval=settings.default_interval, every=True
+            )
         summary = fetch_sources(open_store(str(engine.url)), due, settings)
         assert summary.failed == 0
         stored_before = sum(1 for _, etag, _, _ in rows if etag)
@@ -884,10 +962,18 @@ def test_two_fetch_runs_at_once_store_one_copy_of_everything(engine, add_source,
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         for n in range(16):
-            add_source(f"http://127.0.0.1:{server.server_port}/feed-{n}{'-seed' if n % 4 == 0 else ''}.xml",
-                       name=f"feed-{n}")
-        runs = [subprocess.Popen([sys.executable, "-m", "digest", "--db", db_url, "fetch", "--all"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+            add_source(
+                f"http://127.0.0.1:{server.server_port}/feed-{n}{'-seed' if n % 4 == 0 else ''}.xml", name=f"feed-{n}"
+            )
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "digest", "--db", db_url, "fetch", "--all"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         for run in runs:
             out, err = run.communicate(timeout=120)
             assert run.returncode == 0, err
@@ -896,14 +982,21 @@ def test_two_fetch_runs_at_once_store_one_copy_of_everything(engine, add_source,
         server.shutdown()
         server.server_close()
     with sqlite3.connect(engine.url.database) as raw:
-        per_source = dict(raw.execute("SELECT s.name, count(i.id) FROM sources s LEFT JOIN items i "
-                                      "ON i.source_id = s.id GROUP BY s.id").fetchall())
+        per_source = dict(
+            raw.execute(
+                "SELECT s.name, count(i.id) FROM sources s LEFT JOIN items i ON i.source_id = s.id GROUP BY s.id"
+            ).fetchall()
+        )
         assert per_source == {f"feed-{n}": 12 if n % 4 == 0 else 3 for n in range(16)}
-        one_copy = ("FROM mentions m JOIN items i ON i.id = m.item_id JOIN sources s ON s.id = i.source_id "
-                    "WHERE s.name = 'feed-0'")
+        one_copy = (
+            "FROM mentions m JOIN items i ON i.id = m.item_id JOIN sources s ON s.id = i.source_id "
+            "WHERE s.name = 'feed-0'"
+        )
         # the four copies of the seed feed mention the same papers: one row each, whoever stored it first
-        assert raw.execute("SELECT count(*) FROM papers").fetchone() == \
-            raw.execute(f"SELECT count(DISTINCT m.paper_id) {one_copy}").fetchone()
+        assert (
+            raw.execute("SELECT count(*) FROM papers").fetchone()
+            == raw.execute(f"SELECT count(DISTINCT m.paper_id) {one_copy}").fetchone()
+        )
         mentions = raw.execute("SELECT count(*) FROM mentions").fetchone()[0]
         assert mentions == 4 * raw.execute(f"SELECT count(*) {one_copy}").fetchone()[0] > 0
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -911,16 +1004,15 @@ def test_two_fetch_runs_at_once_store_one_copy_of_everything(engine, add_source,
 
 # --- 12. item identity -----------------------------------------------------------------------------
 
-def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_source, fetch_all,
-                                                                    httpserver) -> None:
+
+def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_source, fetch_all, httpserver) -> None:
     doc = rss("<item><title>One</title><guid>post-1</guid></item>")  # isPermaLink defaults to true
     httpserver.expect_request("/blog/feed.xml").respond_with_data(doc, content_type=RSS)
     sid = add_source(httpserver.url_for("/blog/feed.xml"), name="moving")
     fetch_all()
 
     httpserver.clear_all_handlers()
-    httpserver.expect_request("/blog/feed.xml").respond_with_data(b"", status=301,
-                                                                  headers={"Location": "/feed.xml"})
+    httpserver.expect_request("/blog/feed.xml").respond_with_data(b"", status=301, headers={"Location": "/feed.xml"})
     httpserver.expect_request("/feed.xml").respond_with_data(doc, content_type=RSS)
     summary = fetch_all()
 
@@ -930,8 +1022,7 @@ def test_a_moved_feed_with_plain_guids_does_not_duplicate_its_items(engine, add_
 
 
 def test_items_without_a_guid_are_keyed_by_their_link(engine, add_source, fetch_all, serve_feed) -> None:
-    sid = add_source(serve_feed("/feed", rss(entry("Linked", link="https://blog.example/posts/linked"))),
-                     name="blog")
+    sid = add_source(serve_feed("/feed", rss(entry("Linked", link="https://blog.example/posts/linked"))), name="blog")
 
     fetch_all()
     summary = fetch_all()
@@ -941,11 +1032,12 @@ def test_items_without_a_guid_are_keyed_by_their_link(engine, add_source, fetch_
     assert report_for(summary, "blog").new_items == 0
 
 
-def test_items_without_guid_or_link_are_keyed_by_title_and_date(engine, add_source, fetch_all,
-                                                                httpserver) -> None:
-    first = rss(entry("Bare note", date="Mon, 02 Nov 2026 10:00:00 GMT", body="v1"),
-                entry("Bare note", date="Tue, 03 Nov 2026 10:00:00 GMT", body="next day"),
-                entry("Another note", date="Mon, 02 Nov 2026 10:00:00 GMT", body="other"))
+def test_items_without_guid_or_link_are_keyed_by_title_and_date(engine, add_source, fetch_all, httpserver) -> None:
+    first = rss(
+        entry("Bare note", date="Mon, 02 Nov 2026 10:00:00 GMT", body="v1"),
+        entry("Bare note", date="Tue, 03 Nov 2026 10:00:00 GMT", body="next day"),
+        entry("Another note", date="Mon, 02 Nov 2026 10:00:00 GMT", body="other"),
+    )
     httpserver.expect_request("/feed").respond_with_data(first, content_type=RSS)
     sid = add_source(httpserver.url_for("/feed"), name="bare")
 
@@ -961,7 +1053,8 @@ def test_items_without_guid_or_link_are_keyed_by_title_and_date(engine, add_sour
     # Same title and date with a new body: the same item, updated.
     httpserver.clear_all_handlers()
     httpserver.expect_request("/feed").respond_with_data(
-        rss(entry("Bare note", date="Mon, 02 Nov 2026 10:00:00 GMT", body="v2")), content_type=RSS)
+        rss(entry("Bare note", date="Mon, 02 Nov 2026 10:00:00 GMT", body="v2")), content_type=RSS
+    )
     edited = fetch_all()
 
     assert (report_for(edited, "bare").new_items, report_for(edited, "bare").updated_items) == (0, 1)
@@ -970,10 +1063,11 @@ def test_items_without_guid_or_link_are_keyed_by_title_and_date(engine, add_sour
     assert after[0].content_html == "v2"
 
 
-def test_repeated_guids_with_different_content_keep_both_items(engine, add_source, fetch_all,
-                                                               serve_feed) -> None:
-    doc = rss(entry("Part one", guid="same-guid", link="https://blog.example/one"),
-              entry("Part two", guid="same-guid", link="https://blog.example/two"))
+def test_repeated_guids_with_different_content_keep_both_items(engine, add_source, fetch_all, serve_feed) -> None:
+    doc = rss(
+        entry("Part one", guid="same-guid", link="https://blog.example/one"),
+        entry("Part two", guid="same-guid", link="https://blog.example/two"),
+    )
     sid = add_source(serve_feed("/feed", doc), name="dupes")
 
     first = fetch_all()
@@ -998,6 +1092,7 @@ def test_exact_duplicate_entries_are_one_item(engine, add_source, fetch_all, ser
 
 
 # --- 13. politeness --------------------------------------------------------------------------------
+
 
 def _concurrency_probe(server: HTTPServer, paths: list[str]) -> dict[str, int]:
     lock = threading.Lock()
@@ -1034,8 +1129,7 @@ def test_per_host_cap_limits_requests_in_flight_to_one_host(add_source, fetch_al
     assert user_agents.pop().startswith("digest/")
 
 
-def test_without_a_tight_per_host_cap_one_host_gets_parallel_requests(add_source, fetch_all,
-                                                                      threaded_server) -> None:
+def test_without_a_tight_per_host_cap_one_host_gets_parallel_requests(add_source, fetch_all, threaded_server) -> None:
     # The control for the test above: the probe does see concurrency when it is allowed.
     paths = [f"/q{n}" for n in range(4)]
     seen = _concurrency_probe(threaded_server, paths)
@@ -1050,12 +1144,12 @@ def test_without_a_tight_per_host_cap_one_host_gets_parallel_requests(add_source
 
 # --- 14. the fetch log -----------------------------------------------------------------------------
 
+
 def test_every_attempt_leaves_one_fetch_log_row(engine, add_source, fetch_all, httpserver) -> None:
     def conditional(request: Request) -> Response:
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(status=304)
-        return Response(rss(entry("One", guid="1"), entry("Two", guid="2")), content_type=RSS,
-                        headers={"ETag": '"v1"'})
+        return Response(rss(entry("One", guid="1"), entry("Two", guid="2")), content_type=RSS, headers={"ETag": '"v1"'})
 
     httpserver.expect_request("/ok").respond_with_handler(conditional)
     httpserver.expect_request("/err").respond_with_data(b"", status=500)
@@ -1080,6 +1174,7 @@ def test_every_attempt_leaves_one_fetch_log_row(engine, add_source, fetch_all, h
 
 # --- 15. the run summary ---------------------------------------------------------------------------
 
+
 def test_the_run_summary_line_counts_each_outcome(add_source, fetch_all, httpserver) -> None:
     def conditional(request: Request) -> Response:
         if request.headers.get("If-None-Match") == ETAG:
@@ -1100,8 +1195,11 @@ def test_the_run_summary_line_counts_each_outcome(add_source, fetch_all, httpser
     summary = fetch_all()
 
     assert (summary.count("ok"), summary.count("not_modified"), summary.failed, summary.new_items) == (1, 1, 2, 3)
-    assert re.fullmatch(r"fetched 1, not modified 1, failed 2, new items 3, updated 0 "
-                        r"\(4 sources in \d+\.\d\ds\)", summary.line()), summary.line()
+    assert re.fullmatch(
+        r"fetched 1, not modified 1, failed 2, new items 3, updated 0 "
+        r"\(4 sources in \d+\.\d\ds\)",
+        summary.line(),
+    ), summary.line()
 
 
 def test_an_empty_run_says_so(fetch_all) -> None:
@@ -1110,8 +1208,7 @@ def test_an_empty_run_says_so(fetch_all) -> None:
     assert summary.line().startswith("fetched 0, not modified 0, failed 0, new items 0, updated 0 (0 sources")
 
 
-def test_a_permanent_redirect_into_an_error_does_not_move_the_source(engine, add_source, fetch_all,
-                                                                     httpserver) -> None:
+def test_a_permanent_redirect_into_an_error_does_not_move_the_source(engine, add_source, fetch_all, httpserver) -> None:
     httpserver.expect_request("/old.xml").respond_with_data(b"", status=301, headers={"Location": "/gone.xml"})
     httpserver.expect_request("/gone.xml").respond_with_data(b"not here", status=404)
     url = httpserver.url_for("/old.xml")
@@ -1122,18 +1219,19 @@ def test_a_permanent_redirect_into_an_error_does_not_move_the_source(engine, add
     assert src.last_error == "HTTP 404 Not Found"
 
 
-def test_a_broken_feed_without_items_is_stored_as_ok_with_a_warning(engine, add_source, fetch_all,
-                                                                   serve_feed) -> None:
-    sid = add_source(serve_feed("/broken.xml", b"<rss version='2.0'><channel><title>x</channel></rss>"),
-                     name="broken-empty")
+def test_a_broken_feed_without_items_is_stored_as_ok_with_a_warning(engine, add_source, fetch_all, serve_feed) -> None:
+    sid = add_source(
+        serve_feed("/broken.xml", b"<rss version='2.0'><channel><title>x</channel></rss>"), name="broken-empty"
+    )
     fetch_all()
     log = fetch_log(engine, sid)
     assert [f.outcome for f in log] == ["ok"]
     assert log[0].warning and "not well-formed, and no items could be read" in log[0].warning
 
 
-def test_link_guids_ignore_tracking_parameters_that_change_between_fetches(engine, add_source, fetch_all,
-                                                                           httpserver) -> None:
+def test_link_guids_ignore_tracking_parameters_that_change_between_fetches(
+    engine, add_source, fetch_all, httpserver
+) -> None:
     first = rss(entry("Post", link="https://blog.example/p/1?utm_source=rss&amp;utm_campaign=a"))
     second = rss(entry("Post", link="https://blog.example/p/1?utm_source=rss&amp;utm_campaign=b"))
     httpserver.expect_ordered_request("/feed.xml").respond_with_data(first, content_type=RSS)
@@ -1141,8 +1239,9 @@ def test_link_guids_ignore_tracking_parameters_that_change_between_fetches(engin
     sid = add_source(httpserver.url_for("/feed.xml"), name="tracked-links")
     fetch_all()
     fetch_all()
-    assert [(i.guid, i.url) for i in items_of(engine, sid)] == [("https://blog.example/p/1",
-                                                                 "https://blog.example/p/1")]
+    assert [(i.guid, i.url) for i in items_of(engine, sid)] == [
+        ("https://blog.example/p/1", "https://blog.example/p/1")
+    ]
 
 
 def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_path, httpserver) -> None:
@@ -1151,11 +1250,19 @@ def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_p
     from digest.store.db import open_engine
 
     n = PROCESS_POOL_FROM + 2
+
     def link(f: int, i: int) -> str:
         return f'See &lt;a href="https://arxiv.org/abs/2401.{f:02d}{i + 1:03d}"&gt;Paper {f} {i}&lt;/a&gt;'
 
-    bodies = [rss(*(entry(f"Feed {f} post {i}", guid=f"f{f}-{i}", link=f"https://b{f}.example/{i}", body=link(f, i))
-                    for i in range(3))) for f in range(n)]
+    bodies = [
+        rss(
+            *(
+                entry(f"Feed {f} post {i}", guid=f"f{f}-{i}", link=f"https://b{f}.example/{i}", body=link(f, i))
+                for i in range(3)
+            )
+        )
+        for f in range(n)
+    ]
     bodies[3] = b"<html><body>not a feed</body></html>"
     for f, body in enumerate(bodies):
         httpserver.expect_request(f"/feed-{f}.xml").respond_with_data(body, content_type=RSS)
@@ -1164,8 +1271,12 @@ def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_p
         engine = open_engine(f"sqlite:///{tmp_path / f'p{processes}.db'}")
         with repo.session(engine) as s, s.begin():
             for f in range(n):
-                repo.add_source(s, url=httpserver.url_for(f"/feed-{f}.xml"), name=f"feed-{f}",
-                                now=datetime(2026, 11, 23, tzinfo=UTC))
+                repo.add_source(
+                    s,
+                    url=httpserver.url_for(f"/feed-{f}.xml"),
+                    name=f"feed-{f}",
+                    now=datetime(2026, 11, 23, tzinfo=UTC),
+                )
         from digest.config import FetchConfig
         from digest.ingest import FetchSettings, fetch_sources
         from digest.store import open_store
@@ -1176,13 +1287,19 @@ def test_parsing_in_worker_processes_stores_what_parsing_in_threads_stores(tmp_p
         summary = fetch_sources(open_store(str(engine.url)), due, settings)
         assert summary.count("ok") == n - 1 and summary.failed == 1
         assert "HTML" in next(r.error for r in summary.reports if r.error)
-        rows.append(store_rows(engine, "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = "
-                                       "m.item_id JOIN papers p ON p.id = m.paper_id ORDER BY 1"))
+        rows.append(
+            store_rows(
+                engine,
+                "SELECT i.guid, p.canonical_id FROM mentions m JOIN items i ON i.id = "
+                "m.item_id JOIN papers p ON p.id = m.paper_id ORDER BY 1",
+            )
+        )
         engine.dispose()
     assert rows[0] == rows[1] and len(rows[0]) == (n - 1) * 3
 
 
 # --- the transport: kept connections, servers that misbehave, TLS ------------------------------------------
+
 
 @pytest.fixture
 def raw_server() -> Iterator[Callable[..., tuple[int, list[int]]]]:
@@ -1236,8 +1353,7 @@ def test_sources_on_one_host_share_a_kept_alive_connection(add_source, fetch_all
     assert len(accepted) == 1
 
 
-def test_a_kept_connection_the_server_has_dropped_is_replaced_not_reported(add_source, fetch_all,
-                                                                            raw_server) -> None:
+def test_a_kept_connection_the_server_has_dropped_is_replaced_not_reported(add_source, fetch_all, raw_server) -> None:
     port, accepted = raw_server(rss(entry("A", guid="a")), drop=True)
     for n in range(5):
         add_source(f"http://127.0.0.1:{port}/feed-{n}.xml", name=f"feed-{n}")
@@ -1296,8 +1412,9 @@ def socket_server() -> Iterator[Callable[[bytes], tuple[int, list[bytes]]]]:
         listener.close()
 
 
-def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(add_source, fetch_all, serve_feed,
-                                                                   socket_server) -> None:
+def test_a_server_that_does_not_speak_http_fails_clearly_and_alone(
+    add_source, fetch_all, serve_feed, socket_server
+) -> None:
     port, _ = socket_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
     add_source(f"http://127.0.0.1:{port}/feed.xml", name="babbler")
     add_source(serve_feed("/fine", rss(entry("Fine", guid="f"))), name="fine")
@@ -1344,13 +1461,19 @@ def test_a_feed_url_with_characters_outside_ascii_is_fetched(add_source, fetch_a
 
 
 @pytest.mark.parametrize("etag", [b'"a\r\n b"', b'"\xe2\x9c\x93 \x00"'], ids=["folded", "control-bytes"])
-def test_a_validator_that_cannot_be_sent_back_makes_the_next_fetch_unconditional(add_source, fetch_all,
-                                                                                 socket_server, etag: bytes) -> None:
+def test_a_validator_that_cannot_be_sent_back_makes_the_next_fetch_unconditional(
+    add_source, fetch_all, socket_server, etag: bytes
+) -> None:
     """Whatever a server puts in an ETag, the next run still fetches it (and every other source)."""
     body = rss(entry("A", guid="a"))
-    port, requests = socket_server(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: " + etag
-                                   + b"\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode()
-                                   + b"\r\n\r\n" + body)
+    port, requests = socket_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: "
+        + etag
+        + b"\r\nConnection: close\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
     add_source(f"http://127.0.0.1:{port}/feed.xml", name="odd")
 
     first, second = fetch_all(), fetch_all()

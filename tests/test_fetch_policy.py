@@ -28,6 +28,7 @@ caps = st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=10
 
 # --- backoff ---------------------------------------------------------------------------------------
 
+
 def test_backoff_without_errors_is_the_plain_interval() -> None:
     assert backoff(HOUR, 0, timedelta(hours=24)) == HOUR
 
@@ -70,6 +71,7 @@ def test_backoff_never_shrinks_as_failures_accumulate(interval: timedelta, error
 
 # --- next fetch ------------------------------------------------------------------------------------
 
+
 def test_after_a_success_the_next_fetch_is_one_interval_later() -> None:
     assert next_fetch_after_success(NOW, timedelta(minutes=90)) == NOW + timedelta(minutes=90)
 
@@ -104,10 +106,15 @@ def test_a_retry_after_at_the_end_of_time_is_capped_at_a_week() -> None:
     assert next_fetch_after_failure(NOW, HOUR, 1, timedelta(hours=24), end_of_time) == NOW + MAX_RETRY_AFTER
 
 
-@given(interval=intervals, errors=st.integers(min_value=1, max_value=10_000), cap=caps,
-       retry_in=st.none() | st.timedeltas(min_value=-timedelta(days=30), max_value=timedelta(days=30)))
+@given(
+    interval=intervals,
+    errors=st.integers(min_value=1, max_value=10_000),
+    cap=caps,
+    retry_in=st.none() | st.timedeltas(min_value=-timedelta(days=30), max_value=timedelta(days=30)),
+)
 def test_a_failed_source_is_never_due_again_before_its_backoff_or_honoured_retry_after(
-        interval: timedelta, errors: int, cap: timedelta, retry_in: timedelta | None) -> None:
+    interval: timedelta, errors: int, cap: timedelta, retry_in: timedelta | None
+) -> None:
     retry = None if retry_in is None else NOW + retry_in
     when = next_fetch_after_failure(NOW, interval, errors, cap, retry)
     assert when >= NOW + backoff(interval, errors, cap)
@@ -117,6 +124,7 @@ def test_a_failed_source_is_never_due_again_before_its_backoff_or_honoured_retry
 
 
 # --- is_due ----------------------------------------------------------------------------------------
+
 
 def test_a_source_never_fetched_is_due() -> None:
     assert is_due(None, NOW)
@@ -129,6 +137,7 @@ def test_a_source_is_due_at_and_after_its_next_fetch_time_only() -> None:
 
 
 # --- Retry-After -----------------------------------------------------------------------------------
+
 
 def test_retry_after_in_seconds_counts_from_now() -> None:
     assert parse_retry_after("120", NOW) == NOW + timedelta(minutes=2)

@@ -23,8 +23,9 @@ HOSTILE = sorted(p.name for p in (FIXTURES / "hostile").iterdir())
 TIME_LIMIT = 5.0  # seconds; every case here takes well under a second when nothing is wrong
 
 
-def timed_parse(body: bytes, url: str = "http://127.0.0.1/feed", content_type: str | None = None
-                ) -> tuple[ParsedFeed | ParseError, float]:
+def timed_parse(
+    body: bytes, url: str = "http://127.0.0.1/feed", content_type: str | None = None
+) -> tuple[ParsedFeed | ParseError, float]:
     started = time.monotonic()
     try:
         result: ParsedFeed | ParseError = parse_feed(body, url=url, content_type=content_type)
@@ -58,9 +59,11 @@ def fetch_warnings(engine) -> list[str | None]:  # type: ignore[no-untyped-def]
 
 
 def rss(channel_title: str, items: str = "", prolog: str = "") -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n{prolog}<rss version="2.0" '
-            f'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>{channel_title}</title>'
-            f"<link>https://example.com/</link>{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n{prolog}<rss version="2.0" '
+        f'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>{channel_title}</title>'
+        f"<link>https://example.com/</link>{items}</channel></rss>"
+    ).encode()
 
 
 def no_declarations_left(body: bytes) -> bool:
@@ -86,7 +89,8 @@ def test_hostile_fixture_parsed_directly_gives_a_feed_or_a_one_line_error(name: 
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_fixture_served_over_http_gives_ok_or_a_one_line_source_error(
-        name: str, engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    name: str, engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed(f"/{name}", (FIXTURES / "hostile" / name).read_bytes())
     add_source(url, name=name)
     started = time.monotonic()
@@ -121,13 +125,17 @@ def test_defusedxml_bomb_entities_are_never_expanded() -> None:
 
 
 def billion_laughs(levels: int = 10) -> bytes:
-    entities = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, levels + 1)]
+    entities = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, levels + 1)]
     prolog = "<!DOCTYPE rss [\n" + "\n".join(entities) + "\n]>\n"
     top = f"&lol{levels};"
-    return rss(f"Laughs {top}", prolog=prolog, items=(
-        f"<item><title>Item {top}</title><link>https://example.com/1</link>"
-        f"<description>{top} {top}</description><content:encoded>{top}</content:encoded></item>"))
+    return rss(
+        f"Laughs {top}",
+        prolog=prolog,
+        items=(
+            f"<item><title>Item {top}</title><link>https://example.com/1</link>"
+            f"<description>{top} {top}</description><content:encoded>{top}</content:encoded></item>"
+        ),
+    )
 
 
 def test_billion_laughs_on_a_valid_rss_feed_parses_fast_small_and_with_a_warning() -> None:
@@ -142,7 +150,8 @@ def test_billion_laughs_on_a_valid_rss_feed_parses_fast_small_and_with_a_warning
 
 
 def test_billion_laughs_served_is_stored_small_with_the_doctype_warning(
-        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     add_source(serve_feed("/laughs.xml", billion_laughs(10)), name="laughs")
     started = time.monotonic()
     [report] = fetch_all().reports
@@ -151,8 +160,11 @@ def test_billion_laughs_served_is_stored_small_with_the_doctype_warning(
     assert report.note and "DOCTYPE" in report.note
     [warning] = fetch_warnings(engine)
     assert warning and "removed a DOCTYPE with an internal subset" in warning
-    [(size,)] = store_rows(engine, "select sum(length(coalesce(title, '')) + length(coalesce(content_html, ''))"
-                                   " + length(coalesce(summary, '')) + length(coalesce(excerpt, ''))) from items")
+    [(size,)] = store_rows(
+        engine,
+        "select sum(length(coalesce(title, '')) + length(coalesce(content_html, ''))"
+        " + length(coalesce(summary, '')) + length(coalesce(excerpt, ''))) from items",
+    )
     assert size < 1_000
     assert store_rows(engine, "select count(*) from items where content_html like '%lollol%'") == [(0,)]
 
@@ -160,28 +172,38 @@ def test_billion_laughs_served_is_stored_small_with_the_doctype_warning(
 def test_one_big_entity_referenced_many_times_is_not_expanded() -> None:
     # Linear amplification: feedparser keeps "safe" entities (no nesting) and expands every reference.
     big = "A" * 10_000
-    body = rss("t", prolog=f'<!DOCTYPE rss [\n<!ENTITY a "{big}">\n]>\n',
-               items=f"<item><title>x</title><link>https://example.com/1</link><description>{'&a;' * 3000}"
-                     "</description></item>")
+    body = rss(
+        "t",
+        prolog=f'<!DOCTYPE rss [\n<!ENTITY a "{big}">\n]>\n',
+        items=f"<item><title>x</title><link>https://example.com/1</link><description>{'&a;' * 3000}"
+        "</description></item>",
+    )
     result, elapsed = timed_parse(body)
     assert elapsed < TIME_LIMIT
     assert isinstance(result, ParsedFeed)
     assert text_size(result) < 2 * len(body)
 
 
-@pytest.mark.parametrize("prolog", [
-    # A DOCTYPE split by another one: removing the inner one must not join the outer one back together.
-    '<!DOC<!DOCTYPE x>TYPE rss [\n<!<!ENTITY z>ENTITY a "{big}">\n]>\n',
-    # An entity declaration split by another one, outside any DOCTYPE.
-    '<!DOCTYPE rss>\n<!<!ENTITY z>ENTITY a "{big}">\n',
-    # Lower case, as the loose parser accepts it.
-    '<!doctype rss [\n<!entity a "{big}">\n]>\n',
-], ids=["split-doctype", "split-entity", "lower-case"])
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        # A DOCTYPE split by another one: removing the inner one must not join the outer one back together.
+        '<!DOC<!DOCTYPE x>TYPE rss [\n<!<!ENTITY z>ENTITY a "{big}">\n]>\n',
+        # An entity declaration split by another one, outside any DOCTYPE.
+        '<!DOCTYPE rss>\n<!<!ENTITY z>ENTITY a "{big}">\n',
+        # Lower case, as the loose parser accepts it.
+        '<!doctype rss [\n<!entity a "{big}">\n]>\n',
+    ],
+    ids=["split-doctype", "split-entity", "lower-case"],
+)
 def test_declarations_that_removal_could_reassemble_never_reach_feedparser(prolog: str) -> None:
     big = "A" * 10_000
-    body = rss("t", prolog=prolog.format(big=big),
-               items=f"<item><title>x</title><link>https://example.com/1</link><description>{'&a;' * 3000}"
-                     "</description></item>")
+    body = rss(
+        "t",
+        prolog=prolog.format(big=big),
+        items=f"<item><title>x</title><link>https://example.com/1</link><description>{'&a;' * 3000}"
+        "</description></item>",
+    )
     disarmed, warnings = disarm(body)
     assert no_declarations_left(disarmed)
     assert warnings
@@ -206,8 +228,9 @@ TRICKY_PROLOGS = [
 
 @pytest.mark.parametrize("prolog", TRICKY_PROLOGS)
 def test_disarm_removes_a_doctype_whose_entity_values_contain_the_closing_bracket(prolog: str) -> None:
-    feed = rss("Kept title", items="<item><title>t &a;</title><link>https://example.com/1</link></item>",
-               prolog=prolog + "\n")
+    feed = rss(
+        "Kept title", items="<item><title>t &a;</title><link>https://example.com/1</link></item>", prolog=prolog + "\n"
+    )
     disarmed, warnings = disarm(feed)
     assert no_declarations_left(disarmed)
     assert b"]>" not in disarmed.split(b"<rss", 1)[0]  # no leftover of the subset before the root
@@ -217,8 +240,9 @@ def test_disarm_removes_a_doctype_whose_entity_values_contain_the_closing_bracke
 
 @pytest.mark.parametrize("prolog", TRICKY_PROLOGS)
 def test_a_feed_behind_a_tricky_doctype_still_parses_with_its_entities_unexpanded(prolog: str) -> None:
-    feed = rss("Kept title", items="<item><title>t &b;</title><link>https://example.com/1</link></item>",
-               prolog=prolog + "\n")
+    feed = rss(
+        "Kept title", items="<item><title>t &b;</title><link>https://example.com/1</link></item>", prolog=prolog + "\n"
+    )
     result, elapsed = timed_parse(feed)
     assert elapsed < TIME_LIMIT
     assert isinstance(result, ParsedFeed)
@@ -255,15 +279,40 @@ def test_comments_before_an_html_page_still_identify_it_as_html() -> None:
 
 @pytest.mark.parametrize("content_type", [None, "text/html", "application/xml"])
 def test_a_well_formed_xhtml_page_is_also_reported_as_html(content_type: str | None) -> None:
-    page = (b'<?xml version="1.0"?><!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head>'
-            b"<title>Blog</title></head><body><p>Welcome</p></body></html>")
+    page = (
+        b'<?xml version="1.0"?><!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head>'
+        b"<title>Blog</title></head><body><p>Welcome</p></body></html>"
+    )
     result, _ = timed_parse(page, content_type=content_type)
     assert isinstance(result, ParseError)
     assert str(result) == "not a feed: the server sent an HTML page"
 
 
-FRAGMENTS = [b"<!", b"<", b"!", b"DOCTYPE", b"doctype", b"ENTITY", b"entity", b"<!DOCTYPE", b"<!ENTITY", b"[", b"]",
-             b">", b"]>", b'"', b"'", b" ", b"\n", b"x", b"&a;", b"<rss>", b"<!--", b"-->", b"%"]
+FRAGMENTS = [
+    b"<!",
+    b"<",
+    b"!",
+    b"DOCTYPE",
+    b"doctype",
+    b"ENTITY",
+    b"entity",
+    b"<!DOCTYPE",
+    b"<!ENTITY",
+    b"[",
+    b"]",
+    b">",
+    b"]>",
+    b'"',
+    b"'",
+    b" ",
+    b"\n",
+    b"x",
+    b"&a;",
+    b"<rss>",
+    b"<!--",
+    b"-->",
+    b"%",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -284,8 +333,9 @@ def requested_paths(httpserver) -> list[str]:  # type: ignore[no-untyped-def]
 def xxe_target(httpserver):  # type: ignore[no-untyped-def]
     """A loopback URL that records whether anything asked for it."""
     httpserver.expect_request("/xxe-secret").respond_with_data("XXE-SECRET", content_type="text/plain")
-    httpserver.expect_request("/xxe.dtd").respond_with_data('<!ENTITY leak "XXE-SECRET">',
-                                                            content_type="application/xml-dtd")
+    httpserver.expect_request("/xxe.dtd").respond_with_data(
+        '<!ENTITY leak "XXE-SECRET">', content_type="application/xml-dtd"
+    )
     return httpserver.url_for("/xxe-secret"), httpserver.url_for("/xxe.dtd")
 
 
@@ -295,8 +345,9 @@ def xxe_documents(secret: str, dtd: str) -> dict[str, bytes]:
     return {
         "defusedxml-fixture": fixture.replace(b"http://www.w3schools.com/xml/note.xml", secret.encode()),
         "general-entity": rss("x &ee;", items=item, prolog=f'<!DOCTYPE rss [<!ENTITY ee SYSTEM "{secret}">]>\n'),
-        "parameter-entity": rss("x", items=item,
-                                prolog=f'<!DOCTYPE rss [<!ENTITY % pe SYSTEM "{dtd}"> %pe; <!ENTITY ee "y">]>\n'),
+        "parameter-entity": rss(
+            "x", items=item, prolog=f'<!DOCTYPE rss [<!ENTITY % pe SYSTEM "{dtd}"> %pe; <!ENTITY ee "y">]>\n'
+        ),
         "external-dtd": rss("x &leak;", items=item, prolog=f'<!DOCTYPE rss SYSTEM "{dtd}">\n'),
         "public-dtd": rss("x", items=item, prolog=f'<!DOCTYPE rss PUBLIC "-//X//DTD X//EN" "{dtd}">\n'),
     }
@@ -316,7 +367,8 @@ def test_external_entities_are_never_fetched_when_parsing(case: str, httpserver,
 
 @pytest.mark.parametrize("case", CASES)
 def test_external_entities_are_never_fetched_through_the_pipeline(
-        case: str, engine, add_source, fetch_all, serve_feed, httpserver, xxe_target) -> None:  # type: ignore[no-untyped-def]
+    case: str, engine, add_source, fetch_all, serve_feed, httpserver, xxe_target
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed(f"/xxe-{case}.xml", xxe_documents(*xxe_target)[case])
     add_source(url, name=case)
     [report] = fetch_all().reports
@@ -324,8 +376,10 @@ def test_external_entities_are_never_fetched_through_the_pipeline(
     if report.error:
         assert_one_line_error(report.error)
     assert requested_paths(httpserver) == [f"/xxe-{case}.xml"]  # the feed, and nothing it names
-    assert store_rows(engine, "select count(*) from items where title like '%XXE%' or content_html like '%XXE%'"
-                              " or summary like '%XXE%'") == [(0,)]
+    assert store_rows(
+        engine,
+        "select count(*) from items where title like '%XXE%' or content_html like '%XXE%' or summary like '%XXE%'",
+    ) == [(0,)]
 
 
 # --- encodings -------------------------------------------------------------------------------------------------
@@ -342,7 +396,8 @@ def test_windows_1252_prolog_over_utf8_bytes_reads_euro_sign_when_parsed() -> No
 
 @pytest.mark.parametrize("content_type", ["application/rss+xml", "application/rss+xml; charset=utf-8", "text/xml"])
 def test_windows_1252_prolog_over_utf8_bytes_stores_euro_sign_when_served(
-        content_type: str, engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    content_type: str, engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     body = (FIXTURES / "hostile" / "miniflux__windows-1252-incorrect-prolog.xml").read_bytes()
     url = serve_feed("/euro.xml", body, content_type=content_type)
     add_source(url, name="euro")
@@ -365,12 +420,16 @@ WIDE = "Caf\u00e9 \u201cquotes\u201d \u4e2d\u6587 \U0001f389"
 def wide_feed(prolog: str = '<?xml version="1.0" encoding="utf-8"?>', *, rdf: bool = False) -> bytes:
     """UTF-8 bytes of an RSS 2.0 feed (the fast path's) or an RSS 1.0 one (feedparser's) titled WIDE."""
     if rdf:
-        return (f'{prolog}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-                f'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://example.com/"><title>{WIDE}</title>'
-                f'<link>https://example.com/</link></channel><item rdf:about="https://example.com/1">'
-                f'<title>{WIDE}</title><link>https://example.com/1</link></item></rdf:RDF>').encode()
-    return (f'{prolog}<rss version="2.0"><channel><title>{WIDE}</title><link>https://example.com/</link>'
-            f'<item><title>{WIDE}</title><link>https://example.com/1</link></item></channel></rss>').encode()
+        return (
+            f'{prolog}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            f'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://example.com/"><title>{WIDE}</title>'
+            f'<link>https://example.com/</link></channel><item rdf:about="https://example.com/1">'
+            f"<title>{WIDE}</title><link>https://example.com/1</link></item></rdf:RDF>"
+        ).encode()
+    return (
+        f'{prolog}<rss version="2.0"><channel><title>{WIDE}</title><link>https://example.com/</link>'
+        f"<item><title>{WIDE}</title><link>https://example.com/1</link></item></channel></rss>"
+    ).encode()
 
 
 @pytest.mark.parametrize("rdf", [False, True], ids=["rss", "rdf"])
@@ -383,7 +442,8 @@ def test_utf8_bytes_under_a_single_byte_http_charset_are_read_as_utf8_with_a_war
 
 
 def test_utf8_under_a_latin1_header_is_stored_as_utf8_with_the_warning_in_the_fetch_log(
-        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/wide.xml", wide_feed(), content_type="text/xml; charset=ISO-8859-1")
     add_source(url, name="wide")
     [report] = fetch_all().reports
@@ -401,15 +461,28 @@ def test_a_real_latin1_document_under_a_latin1_header_is_still_read_as_latin1(rd
     assert result.title == "Caf\u00e9 \u00bd" and result.warnings == []
 
 
-PROLOGS = ["", '<?xml version="1.0" encoding="utf-8"?>', '<?xml version="1.0" encoding="windows-1252"?>',
-           "<?xml version='1.0' encoding='ISO-8859-1'?>"]
+PROLOGS = [
+    "",
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<?xml version="1.0" encoding="windows-1252"?>',
+    "<?xml version='1.0' encoding='ISO-8859-1'?>",
+]
 
 
-@pytest.mark.parametrize("content_type", [None, "text/xml", "application/rss+xml; charset=iso-8859-1",
-                                          "application/rss+xml; charset=windows-1252", "application/json"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/xml",
+        "application/rss+xml; charset=iso-8859-1",
+        "application/rss+xml; charset=windows-1252",
+        "application/json",
+    ],
+)
 @pytest.mark.parametrize("prolog", PROLOGS, ids=["none", "utf-8", "windows-1252", "latin-1"])
 def test_a_utf8_byte_order_mark_decides_and_its_characters_come_through_on_both_paths(
-        prolog: str, content_type: str | None) -> None:
+    prolog: str, content_type: str | None
+) -> None:
     """RFC 7303: the byte order mark before the HTTP charset and the prolog. lxml (the fast path) and feedparser
     (the lenient one) each read the document as it is prepared, and neither may mangle it or call it broken."""
     from digest.parse.fastfeed import parse_fast
@@ -419,8 +492,9 @@ def test_a_utf8_byte_order_mark_decides_and_its_characters_come_through_on_both_
     prepared, encoding, warnings = prepare_xml(body, content_type)
     assert warnings == []
     fast = parse_fast(prepared, url="https://example.com/feed")
-    slow = _parse_with_feedparser(prepared, url="https://example.com/feed", content_type=content_type,
-                                  encoding=encoding)
+    slow = _parse_with_feedparser(
+        prepared, url="https://example.com/feed", content_type=content_type, encoding=encoding
+    )
     for feed in (fast, slow):
         assert (feed.title, feed.items[0].title, feed.warnings) == (WIDE, WIDE, [])
     for rdf in (False, True):  # and the whole way, where RSS 1.0 takes feedparser's path
@@ -440,7 +514,8 @@ def test_a_utf16_document_with_its_byte_order_mark_is_read_on_both_paths(codec: 
 
 
 def test_a_bom_feed_served_as_text_xml_is_stored_unmangled_and_without_a_warning(
-        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/bom.rdf", b"\xef\xbb\xbf" + wide_feed(rdf=True), content_type="text/xml")
     add_source(url, name="bom")
     [report] = fetch_all().reports
@@ -463,7 +538,8 @@ def test_an_html_page_instead_of_a_feed_is_an_error_that_says_html(content_type:
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/rss+xml"])
 def test_an_html_page_served_as_a_feed_records_an_html_error_for_the_source(
-        content_type: str, engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    content_type: str, engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     body = (FIXTURES / "hostile" / "rss-parser__unrecognized_html_instead_of_feed.rss").read_bytes()
     url = serve_feed("/moved.rss", body, content_type=content_type)
     add_source(url, name="moved")
@@ -486,16 +562,17 @@ HOSTILE_BODY = (
 )
 
 
-def test_hostile_html_in_a_served_feed_never_reaches_the_store(
-        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
-    items = (f"<item><title>Hostile &lt;script&gt;alert(9)&lt;/script&gt;</title>"
-             f"<link>https://example.com/posts/1</link><guid isPermaLink='false'>h1</guid>"
-             f"<description><![CDATA[Short <script>alert(10)</script> summary]]></description>"
-             f"<content:encoded><![CDATA[{HOSTILE_BODY}]]></content:encoded></item>"
-             f"<item><title>Escaped body</title><link>https://example.com/posts/2</link>"
-             f"<guid isPermaLink='false'>h2</guid>"
-             f"<description>{HOSTILE_BODY.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}"
-             f"</description></item>")
+def test_hostile_html_in_a_served_feed_never_reaches_the_store(engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    items = (
+        f"<item><title>Hostile &lt;script&gt;alert(9)&lt;/script&gt;</title>"
+        f"<link>https://example.com/posts/1</link><guid isPermaLink='false'>h1</guid>"
+        f"<description><![CDATA[Short <script>alert(10)</script> summary]]></description>"
+        f"<content:encoded><![CDATA[{HOSTILE_BODY}]]></content:encoded></item>"
+        f"<item><title>Escaped body</title><link>https://example.com/posts/2</link>"
+        f"<guid isPermaLink='false'>h2</guid>"
+        f"<description>{HOSTILE_BODY.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}"
+        f"</description></item>"
+    )
     add_source(serve_feed("/hostile.xml", rss("Hostile", items=items)), name="hostile")
     [report] = fetch_all().reports
     assert report.outcome == "ok" and report.new_items == 2
@@ -503,8 +580,23 @@ def test_hostile_html_in_a_served_feed_never_reaches_the_store(
     assert [r[0] for r in rows] == ["h1", "h2"]
     for _guid, content, excerpt, summary, image in rows:
         lowered = content.lower()
-        for bad in ("<script", "javascript", "vbscript", "data:", "alert(", "onerror", "onclick", "onload",
-                    "<iframe", "<svg", "<form", "<input", "<style", "<object", "track.example"):
+        for bad in (
+            "<script",
+            "javascript",
+            "vbscript",
+            "data:",
+            "alert(",
+            "onerror",
+            "onclick",
+            "onload",
+            "<iframe",
+            "<svg",
+            "<form",
+            "<input",
+            "<style",
+            "<object",
+            "track.example",
+        ):
             assert bad not in lowered, (bad, content)
         tree = LexborHTMLParser(f"<body>{content}</body>")
         for node in tree.body.traverse(include_text=False):
@@ -516,9 +608,8 @@ def test_hostile_html_in_a_served_feed_never_reaches_the_store(
         assert image == "https://example.com/pic.png"
 
 
-def test_a_title_that_mentions_script_is_stored_as_text(
-        engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
-    items = ("<item><title>Why &lt;script&gt; blocks rendering</title><link>https://example.com/1</link></item>")
+def test_a_title_that_mentions_script_is_stored_as_text(engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    items = "<item><title>Why &lt;script&gt; blocks rendering</title><link>https://example.com/1</link></item>"
     add_source(serve_feed("/t.xml", rss("T", items=items)), name="t")
     fetch_all()
     assert store_rows(engine, "select title from items") == [("Why <script> blocks rendering",)]
@@ -548,8 +639,13 @@ def test_koi8r_feed_without_an_encoding_declaration_is_read_leniently() -> None:
 
 
 def test_every_hostile_fixture_is_covered() -> None:
-    expected = {"defusedxml__external.xml", "defusedxml__xmlbomb.xml", "feedparser__illformed_chardet_koi8r.xml",
-                "feedparser__illformed_rss_incomplete_cdata.xml", "miniflux__windows-1252-incorrect-prolog.xml",
-                "rss-parser__unrecognized_html_instead_of_feed.rss"}
+    expected = {
+        "defusedxml__external.xml",
+        "defusedxml__xmlbomb.xml",
+        "feedparser__illformed_chardet_koi8r.xml",
+        "feedparser__illformed_rss_incomplete_cdata.xml",
+        "miniflux__windows-1252-incorrect-prolog.xml",
+        "rss-parser__unrecognized_html_instead_of_feed.rss",
+    }
     assert set(HOSTILE) == expected
     assert all(Path(FIXTURES / "hostile" / n).stat().st_size > 0 for n in HOSTILE)

@@ -57,18 +57,22 @@ def minimal(*tags: str, body: str = "") -> str:
 
 
 # A page small enough to serve anywhere a paper is needed.
-PAPER = minimal('<meta name="citation_title" content="A Small Paper">',
-                '<meta name="citation_author" content="Doe, Jane">',
-                '<meta name="citation_arxiv_id" content="2401.05566">').encode()
+PAPER = minimal(
+    '<meta name="citation_title" content="A Small Paper">',
+    '<meta name="citation_author" content="Doe, Jane">',
+    '<meta name="citation_arxiv_id" content="2401.05566">',
+).encode()
 
 
 # --- the parser: real pages ---------------------------------------------------------------------------------
+
 
 def test_a_pages_og_image_is_the_papers_thumbnail_unless_it_is_the_sites_logo_or_a_pixel() -> None:
     assert parsed("aclanthology_paper.html").thumbnail == "https://aclanthology.org/thumb/2024.acl-long.512.jpg"
     assert parsed("metascraper__nature_s41586-021-03819-2.head.html").thumbnail == (
         "https://media.springernature.com/m685/springer-static/image/art%3A10.1038%2Fs41586-021-03819-2/"
-        "MediaObjects/41586_2021_3819_Fig1_HTML.png")
+        "MediaObjects/41586_2021_3819_Fig1_HTML.png"
+    )
     # arXiv's og:image is its logo (a relative URL, og:image:alt "arXiv logo"); bioRxiv's too
     assert parsed("metascraper__arxiv_abs_1706.03762.html", "https://arxiv.org/abs/1706.03762").thumbnail is None
     assert parsed("metascraper__biorxiv_2020.03.22.002386v3.head.html").thumbnail is None
@@ -77,12 +81,19 @@ def test_a_pages_og_image_is_the_papers_thumbnail_unless_it_is_the_sites_logo_or
     def thumbnail(*tags: str) -> str | None:
         return parsed_html(minimal(title, *tags)).thumbnail
 
-    assert thumbnail('<meta property="og:image" content="/figures/1.png">') == "https://papers.example.org/figures/1.png"
+    assert (
+        thumbnail('<meta property="og:image" content="/figures/1.png">') == "https://papers.example.org/figures/1.png"
+    )
     assert thumbnail('<meta property="og:image" content="javascript:alert(1)">') is None
     assert thumbnail('<meta property="og:image" content="data:image/png;base64,AAAA">') is None
-    assert thumbnail('<meta property="og:image" content="https://t.example/p.gif">',
-                     '<meta property="og:image:width" content="1">',
-                     '<meta property="og:image:height" content="1">') is None  # a tracking pixel
+    assert (
+        thumbnail(
+            '<meta property="og:image" content="https://t.example/p.gif">',
+            '<meta property="og:image:width" content="1">',
+            '<meta property="og:image:height" content="1">',
+        )
+        is None
+    )  # a tracking pixel
     assert thumbnail('<meta property="og:image" content="https://x.example/' + "a" * 2000 + '.png">') is None
     assert thumbnail() is None
 
@@ -99,8 +110,16 @@ def test_an_arxiv_abstract_page_is_its_arxiv_paper() -> None:
     assert meta.canonical_id == "arxiv:1706.03762"
     assert meta.same_as == ()
     assert meta.title == "Attention Is All You Need"
-    assert meta.authors == ("Ashish Vaswani", "Noam Shazeer", "Niki Parmar", "Jakob Uszkoreit", "Llion Jones",
-                            "Aidan N. Gomez", "Lukasz Kaiser", "Illia Polosukhin")
+    assert meta.authors == (
+        "Ashish Vaswani",
+        "Noam Shazeer",
+        "Niki Parmar",
+        "Jakob Uszkoreit",
+        "Llion Jones",
+        "Aidan N. Gomez",
+        "Lukasz Kaiser",
+        "Illia Polosukhin",
+    )
     # citation_date is the first version (2017/06/12); citation_online_date the latest (2023/08/02)
     assert (meta.year, meta.published) == (2017, datetime(2017, 6, 12, tzinfo=UTC))
     assert meta.pdf_url == "https://arxiv.org/pdf/1706.03762"
@@ -123,8 +142,9 @@ def test_a_plos_article_is_its_doi_and_the_reference_list_is_not_read_as_the_pap
     assert (meta.year, meta.published) == (2006, datetime(2006, 12, 20, tzinfo=UTC))  # "Dec 20, 2006"
     assert meta.abstract is not None
     assert "(10 µg/kg)" in meta.abstract and "(“warmth receptor”)" in meta.abstract  # &micro; &ldquo; decoded
-    assert meta.pdf_url == ("https://journals.plos.org/plosone/article/file?id=10.1371/journal.pone.0000001"
-                            "&type=printable")
+    assert meta.pdf_url == (
+        "https://journals.plos.org/plosone/article/file?id=10.1371/journal.pone.0000001&type=printable"
+    )
 
 
 def test_a_nature_article_reads_entities_and_the_dublin_core_description() -> None:
@@ -151,8 +171,9 @@ def test_a_biorxiv_preprint_keeps_a_hundred_authors_in_order() -> None:
     meta = parsed("metascraper__biorxiv_2020.03.22.002386v3.head.html")
 
     assert meta.canonical_id == "doi:10.1101/2020.03.22.002386"
-    assert meta.title == ("A SARS-CoV-2-Human Protein-Protein Interaction Map Reveals Drug Targets and Potential "
-                          "Drug-Repurposing")
+    assert meta.title == (
+        "A SARS-CoV-2-Human Protein-Protein Interaction Map Reveals Drug Targets and Potential Drug-Repurposing"
+    )
     assert len(meta.authors) == 100
     assert meta.authors[:3] == ("David E. Gordon", "Gwendolyn M. Jang", "Mehdi Bouhaddou")
     assert meta.venue == "bioRxiv"
@@ -169,8 +190,9 @@ def test_the_same_preprint_with_its_citation_tags_removed_is_read_from_dublin_co
 
     assert meta is not None
     assert meta.canonical_id == "doi:10.1101/2020.03.22.002386"
-    assert meta.title == ("A SARS-CoV-2-Human Protein-Protein Interaction Map Reveals Drug Targets and Potential "
-                          "Drug-Repurposing")
+    assert meta.title == (
+        "A SARS-CoV-2-Human Protein-Protein Interaction Map Reveals Drug Targets and Potential Drug-Repurposing"
+    )
     assert len(meta.authors) == 100 and meta.authors[0] == "David E. Gordon"
     assert (meta.year, meta.published) == (2020, datetime(2020, 3, 27, tzinfo=UTC))
     assert meta.abstract is not None and "SARS-CoV-2" in meta.abstract
@@ -178,6 +200,7 @@ def test_the_same_preprint_with_its_citation_tags_removed_is_read_from_dublin_co
 
 
 # --- the parser: pages written in the shape of real ones ---------------------------------------------------------
+
 
 def test_an_openreview_forum_page_states_its_openreview_id_through_its_pdf() -> None:
     meta = parsed("openreview_forum.html")
@@ -233,43 +256,62 @@ def test_a_dublin_core_only_repository_page_is_a_paper() -> None:
     assert meta.venue == "Workshop on Clinical Natural Language Processing"  # DCTERMS.isPartOf
 
 
-@pytest.mark.parametrize("title_tag", [
-    '<meta property="dc:title" content="Any Case Of Prefix">',
-    '<meta name="dcterms.title" content="Any Case Of Prefix">',
-    '<meta name="DC.Title" content="Any Case Of Prefix">',
-    '<meta name="Dc.TITLE" content="Any Case Of Prefix">',
-    '<meta property="DCTERMS:title" content="Any Case Of Prefix">',
-])
+@pytest.mark.parametrize(
+    "title_tag",
+    [
+        '<meta property="dc:title" content="Any Case Of Prefix">',
+        '<meta name="dcterms.title" content="Any Case Of Prefix">',
+        '<meta name="DC.Title" content="Any Case Of Prefix">',
+        '<meta name="Dc.TITLE" content="Any Case Of Prefix">',
+        '<meta property="DCTERMS:title" content="Any Case Of Prefix">',
+    ],
+)
 def test_dublin_core_names_are_read_in_any_case_and_as_properties(title_tag: str) -> None:
-    meta = parse_landing(minimal(title_tag, '<meta property="dc:creator" content="Ng, Andrew">',
-                                 '<meta name="DC.Date" content="2019-04-02">',
-                                 '<meta name="dc.identifier" content="info:doi/10.1000/XYZ.123">'), PAGE_URL)
+    meta = parse_landing(
+        minimal(
+            title_tag,
+            '<meta property="dc:creator" content="Ng, Andrew">',
+            '<meta name="DC.Date" content="2019-04-02">',
+            '<meta name="dc.identifier" content="info:doi/10.1000/XYZ.123">',
+        ),
+        PAGE_URL,
+    )
 
     assert meta is not None
     assert (meta.title, meta.authors, meta.year) == ("Any Case Of Prefix", ("Andrew Ng",), 2019)
     assert meta.canonical_id == "doi:10.1000/xyz.123"
 
 
-@pytest.mark.parametrize(("written", "shown"), [
-    ("Vaswani, Ashish", "Ashish Vaswani"),
-    ("van der Berg, Pieter", "Pieter van der Berg"),
-    ("Ashish Vaswani", "Ashish Vaswani"),
-    ("University of California, Berkeley", "University of California, Berkeley"),
-    ("Smith, Jr., John", "Smith, Jr., John"),
-    ("ATLAS Collaboration", "ATLAS Collaboration"),
-    ("Lab 42, Team", "Lab 42, Team"),
-])
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("Vaswani, Ashish", "Ashish Vaswani"),
+        ("van der Berg, Pieter", "Pieter van der Berg"),
+        ("Ashish Vaswani", "Ashish Vaswani"),
+        ("University of California, Berkeley", "University of California, Berkeley"),
+        ("Smith, Jr., John", "Smith, Jr., John"),
+        ("ATLAS Collaboration", "ATLAS Collaboration"),
+        ("Lab 42, Team", "Lab 42, Team"),
+    ],
+)
 def test_last_first_names_turn_round_and_nothing_else_does(written: str, shown: str) -> None:
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">',
-                                 f'<meta name="citation_author" content="{written}">'), PAGE_URL)
+    meta = parse_landing(
+        minimal('<meta name="citation_title" content="T">', f'<meta name="citation_author" content="{written}">'),
+        PAGE_URL,
+    )
     assert meta is not None and meta.authors == (shown,)
 
 
 def test_citation_tags_win_over_dublin_core() -> None:
-    meta = parse_landing(minimal('<meta name="DC.title" content="Dublin title">',
-                                 '<meta name="DC.creator" content="Dublin Author">',
-                                 '<meta name="citation_title" content="Highwire title">',
-                                 '<meta name="citation_author" content="Highwire Author">'), PAGE_URL)
+    meta = parse_landing(
+        minimal(
+            '<meta name="DC.title" content="Dublin title">',
+            '<meta name="DC.creator" content="Dublin Author">',
+            '<meta name="citation_title" content="Highwire title">',
+            '<meta name="citation_author" content="Highwire Author">',
+        ),
+        PAGE_URL,
+    )
 
     assert meta is not None
     assert (meta.title, meta.authors) == ("Highwire title", ("Highwire Author",))
@@ -277,92 +319,123 @@ def test_citation_tags_win_over_dublin_core() -> None:
 
 # --- the parser: not papers --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["blog_post_og_only.html", "no_tags.html"])
 def test_pages_without_citation_or_dublin_core_titles_are_not_papers(name: str) -> None:
     assert parse_landing(page(name), PAGE_URL) is None
 
 
-@pytest.mark.parametrize("body", [
-    "",
-    "%PDF-1.7 not html at all",
-    minimal('<meta property="og:title" content="Looks like a title">', '<meta name="title" content="So does this">',
-            '<meta name="citation_author" content="An Author Without A Title">'),
-    minimal('<meta name="citation_title" content="   ">', '<meta name="citation_title">'),
-    minimal('<meta name="citation_title" content="&lt;script&gt;only a script&lt;/script&gt;">'),
-    minimal(body="<p>&lt;meta name=\"citation_title\" content=\"shown as code\"&gt;</p>"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "%PDF-1.7 not html at all",
+        minimal(
+            '<meta property="og:title" content="Looks like a title">',
+            '<meta name="title" content="So does this">',
+            '<meta name="citation_author" content="An Author Without A Title">',
+        ),
+        minimal('<meta name="citation_title" content="   ">', '<meta name="citation_title">'),
+        minimal('<meta name="citation_title" content="&lt;script&gt;only a script&lt;/script&gt;">'),
+        minimal(body='<p>&lt;meta name="citation_title" content="shown as code"&gt;</p>'),
+    ],
+)
 def test_no_title_from_the_paper_tags_is_no_paper(body: str) -> None:
     assert parse_landing(body, PAGE_URL) is None
 
 
 # --- the parser: ids ---------------------------------------------------------------------------------------------
 
+
 def test_an_arxiv_doi_is_the_arxiv_id() -> None:
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">',
-                                 '<meta name="citation_doi" content="10.48550/arXiv.2401.05566">'), PAGE_URL)
+    meta = parse_landing(
+        minimal(
+            '<meta name="citation_title" content="T">', '<meta name="citation_doi" content="10.48550/arXiv.2401.05566">'
+        ),
+        PAGE_URL,
+    )
     assert meta is not None
     assert (meta.canonical_id, meta.same_as) == ("arxiv:2401.05566", ())
 
 
 def test_an_arxiv_id_ranks_above_the_doi_which_goes_along() -> None:
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">',
-                                 '<meta name="citation_doi" content="https://doi.org/10.1145/3580305.3599876">',
-                                 '<meta name="citation_arxiv_id" content="arXiv:2305.12345v3">'), PAGE_URL)
+    meta = parse_landing(
+        minimal(
+            '<meta name="citation_title" content="T">',
+            '<meta name="citation_doi" content="https://doi.org/10.1145/3580305.3599876">',
+            '<meta name="citation_arxiv_id" content="arXiv:2305.12345v3">',
+        ),
+        PAGE_URL,
+    )
     assert meta is not None
     assert (meta.canonical_id, meta.same_as) == ("arxiv:2305.12345", ("doi:10.1145/3580305.3599876",))
 
 
 def test_a_second_different_arxiv_id_or_doi_is_not_merged() -> None:
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">',
-                                 '<meta name="citation_arxiv_id" content="2305.12345">',
-                                 '<meta name="citation_pdf_url" content="https://arxiv.org/pdf/2306.99999">',
-                                 '<meta name="citation_doi" content="10.1000/first">',
-                                 '<meta name="DC.identifier" content="doi:10.1000/second">'), PAGE_URL)
+    meta = parse_landing(
+        minimal(
+            '<meta name="citation_title" content="T">',
+            '<meta name="citation_arxiv_id" content="2305.12345">',
+            '<meta name="citation_pdf_url" content="https://arxiv.org/pdf/2306.99999">',
+            '<meta name="citation_doi" content="10.1000/first">',
+            '<meta name="DC.identifier" content="doi:10.1000/second">',
+        ),
+        PAGE_URL,
+    )
     assert meta is not None
     assert (meta.canonical_id, meta.same_as) == ("arxiv:2305.12345", ("doi:10.1000/first",))
 
 
 def test_an_invalid_arxiv_id_is_no_id() -> None:
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">',
-                                 '<meta name="citation_arxiv_id" content="9912.12345">'), PAGE_URL)
+    meta = parse_landing(
+        minimal('<meta name="citation_title" content="T">', '<meta name="citation_arxiv_id" content="9912.12345">'),
+        PAGE_URL,
+    )
     assert meta is not None
     assert (meta.canonical_id, meta.same_as) == ("", ())
 
 
 def test_the_page_url_itself_can_state_an_id() -> None:
     """A link that redirected to aclanthology.org: the page read is the ACL paper whatever its tags say."""
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">'), "https://aclanthology.org/2023.acl-long.7/")
+    meta = parse_landing(
+        minimal('<meta name="citation_title" content="T">'), "https://aclanthology.org/2023.acl-long.7/"
+    )
     assert meta is not None
     assert (meta.canonical_id, meta.same_as) == ("", ("acl:2023.acl-long.7",))
 
 
 def test_a_relative_pdf_url_is_resolved_against_the_page() -> None:
-    meta = parse_landing(minimal('<meta name="citation_title" content="T">',
-                                 '<meta name="citation_pdf_url" content="../files/t.pdf">'),
-                         "https://lab.example.edu/pubs/2024/t.html")
+    meta = parse_landing(
+        minimal('<meta name="citation_title" content="T">', '<meta name="citation_pdf_url" content="../files/t.pdf">'),
+        "https://lab.example.edu/pubs/2024/t.html",
+    )
     assert meta is not None
     assert meta.pdf_url == "https://lab.example.edu/pubs/files/t.pdf"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2017/06/12", (2017, datetime(2017, 6, 12, tzinfo=UTC))),
-    ("2021-07-15T00:00:00Z", (2021, datetime(2021, 7, 15, tzinfo=UTC))),
-    ("2021/08", (2021, None)),
-    ("2020", (2020, None)),
-    ("Dec 20, 2006", (2006, datetime(2006, 12, 20, tzinfo=UTC))),
-    ("20 December 2006", (2006, datetime(2006, 12, 20, tzinfo=UTC))),
-    ("September 3rd, 2019", (2019, datetime(2019, 9, 3, tzinfo=UTC))),
-    ("2023-02-30", (2023, None)),
-    ("2024-13-45", (2024, None)),
-    ("Spring 2019", (2019, None)),
-    ("0001-01-01", (None, None)),
-    ("soon", (None, None)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2017/06/12", (2017, datetime(2017, 6, 12, tzinfo=UTC))),
+        ("2021-07-15T00:00:00Z", (2021, datetime(2021, 7, 15, tzinfo=UTC))),
+        ("2021/08", (2021, None)),
+        ("2020", (2020, None)),
+        ("Dec 20, 2006", (2006, datetime(2006, 12, 20, tzinfo=UTC))),
+        ("20 December 2006", (2006, datetime(2006, 12, 20, tzinfo=UTC))),
+        ("September 3rd, 2019", (2019, datetime(2019, 9, 3, tzinfo=UTC))),
+        ("2023-02-30", (2023, None)),
+        ("2024-13-45", (2024, None)),
+        ("Spring 2019", (2019, None)),
+        ("0001-01-01", (None, None)),
+        ("soon", (None, None)),
+    ],
+)
 def test_dates_as_sites_write_them(value: str, expected: tuple[int | None, datetime | None]) -> None:
     assert parse_date(value) == expected
 
 
 # --- the parser: hostile content ----------------------------------------------------------------------------------
+
 
 def test_hostile_tag_content_comes_out_as_plain_text() -> None:
     meta = parsed("hostile_tags.html", "https://journal.example/articles/7")
@@ -384,9 +457,11 @@ def test_hostile_tag_content_comes_out_as_plain_text() -> None:
 
 
 def test_long_values_are_cut() -> None:
-    body = minimal(f'<meta name="citation_title" content="{"word " * 1000}">',
-                   f'<meta name="citation_abstract" content="{"a" * (MAX_ABSTRACT * 2)}">',
-                   *(f'<meta name="citation_author" content="Author {n}">' for n in range(1500)))
+    body = minimal(
+        f'<meta name="citation_title" content="{"word " * 1000}">',
+        f'<meta name="citation_abstract" content="{"a" * (MAX_ABSTRACT * 2)}">',
+        *(f'<meta name="citation_author" content="Author {n}">' for n in range(1500)),
+    )
     meta = parse_landing(body, PAGE_URL)
 
     assert meta is not None and meta.title is not None and meta.abstract is not None
@@ -427,16 +502,22 @@ def test_decoding_follows_the_declared_charset_then_meta_then_utf8() -> None:
 
 # --- the reader over HTTP -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def reader() -> Iterator[LandingReader]:
     with LandingReader(host_spacing=0, workers=1, timeout=5) as r:
         yield r
 
 
-def serve(server: HTTPServer, path: str, body: bytes, content_type: str = HTML, status: int = 200,
-          headers: dict[str, str] | None = None) -> str:
-    server.expect_request(path).respond_with_data(body, status=status, content_type=content_type,
-                                                  headers=headers or {})
+def serve(
+    server: HTTPServer,
+    path: str,
+    body: bytes,
+    content_type: str = HTML,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> str:
+    server.expect_request(path).respond_with_data(body, status=status, content_type=content_type, headers=headers or {})
     return server.url_for(path)
 
 
@@ -475,8 +556,14 @@ def test_pages_served_over_http_are_read_and_told_apart(httpserver: HTTPServer, 
 
     assert set(results) == set(urls.values())
     status = {name: results[url].status for name, url in urls.items()}
-    assert status == {"arxiv": "paper", "plos": "paper", "openreview": "paper", "dc": "paper",
-                      "blog": "not_paper", "lab": "not_paper"}
+    assert status == {
+        "arxiv": "paper",
+        "plos": "paper",
+        "openreview": "paper",
+        "dc": "paper",
+        "blog": "not_paper",
+        "lab": "not_paper",
+    }
     arxiv = results[urls["arxiv"]]
     assert arxiv.meta is not None and arxiv.meta.canonical_id == "arxiv:1706.03762"
     assert arxiv.meta == parse_landing(page("metascraper__arxiv_abs_1706.03762.html"), urls["arxiv"])
@@ -505,13 +592,20 @@ def test_the_user_agent_is_the_callers(httpserver: HTTPServer) -> None:
     assert httpserver.log[0][0].headers["User-Agent"] == "digest-test/9 (+mailto:ops@example.org)"
 
 
-def test_a_redirect_is_followed_and_the_final_page_is_the_base_of_its_links(httpserver: HTTPServer,
-                                                                            reader: LandingReader) -> None:
-    target = serve(httpserver, "/papers/2024/landing.html",
-                   minimal('<meta name="citation_title" content="Moved Paper">',
-                           '<meta name="citation_pdf_url" content="files/moved.pdf">').encode())
-    httpserver.expect_request("/go/1").respond_with_data("", status=301, headers={"Location": "/papers/2024/"
-                                                                                              "landing.html"})
+def test_a_redirect_is_followed_and_the_final_page_is_the_base_of_its_links(
+    httpserver: HTTPServer, reader: LandingReader
+) -> None:
+    target = serve(
+        httpserver,
+        "/papers/2024/landing.html",
+        minimal(
+            '<meta name="citation_title" content="Moved Paper">',
+            '<meta name="citation_pdf_url" content="files/moved.pdf">',
+        ).encode(),
+    )
+    httpserver.expect_request("/go/1").respond_with_data(
+        "", status=301, headers={"Location": "/papers/2024/landing.html"}
+    )
     start = httpserver.url_for("/go/1")
 
     result = reader.read([start])[start]
@@ -552,14 +646,18 @@ def test_a_pdf_is_not_a_paper_page_and_is_not_read(threaded_server: HTTPServer, 
     assert produced[0] < total // 4  # the connection was dropped after the headers, the body never read
 
 
-@pytest.mark.parametrize(("body", "content_type", "status"), [
-    (b"plain words, no page", "text/plain", "not_paper"),
-    (b"\x89PNG\r\n\x1a\n...", "image/png", "not_paper"),
-    (b"%PDF-1.4 served without a type", None, "not_paper"),
-    (b"<!DOCTYPE html><html><head><meta name=citation_title content=Untyped></head></html>", None, "paper"),
-])
-def test_the_content_type_decides_what_is_read(httpserver: HTTPServer, reader: LandingReader, body: bytes,
-                                               content_type: str | None, status: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"plain words, no page", "text/plain", "not_paper"),
+        (b"\x89PNG\r\n\x1a\n...", "image/png", "not_paper"),
+        (b"%PDF-1.4 served without a type", None, "not_paper"),
+        (b"<!DOCTYPE html><html><head><meta name=citation_title content=Untyped></head></html>", None, "paper"),
+    ],
+)
+def test_the_content_type_decides_what_is_read(
+    httpserver: HTTPServer, reader: LandingReader, body: bytes, content_type: str | None, status: str
+) -> None:
     def handler(request: Request) -> Response:
         response = Response(body)
         del response.headers["Content-Type"]
@@ -572,8 +670,9 @@ def test_the_content_type_decides_what_is_read(httpserver: HTTPServer, reader: L
     assert reader.read([url])[url].status == status
 
 
-def test_a_gone_page_is_no_paper_and_a_broken_server_is_unreadable(httpserver: HTTPServer,
-                                                                     reader: LandingReader) -> None:
+def test_a_gone_page_is_no_paper_and_a_broken_server_is_unreadable(
+    httpserver: HTTPServer, reader: LandingReader
+) -> None:
     gone = serve(httpserver, "/missing", b"no such page", status=404)
     broken = serve(httpserver, "/broken", b"oops", status=500)
     forbidden = serve(httpserver, "/walled", b"are you a robot?", status=403)
@@ -585,8 +684,9 @@ def test_a_gone_page_is_no_paper_and_a_broken_server_is_unreadable(httpserver: H
     assert (results[forbidden].status, results[forbidden].error) == ("unreadable", "HTTP 403 Forbidden")
 
 
-def test_a_429_skips_its_host_for_the_rest_of_the_call_but_not_other_hosts(httpserver: HTTPServer,
-                                                                            reader: LandingReader) -> None:
+def test_a_429_skips_its_host_for_the_rest_of_the_call_but_not_other_hosts(
+    httpserver: HTTPServer, reader: LandingReader
+) -> None:
     busy = serve(httpserver, "/a", b"slow down", status=429, headers={"Retry-After": "120"})
     later = [serve(httpserver, f"/b{n}", PAPER) for n in range(3)]
     elsewhere = on_localhost(serve(httpserver, "/c", PAPER))
@@ -594,20 +694,23 @@ def test_a_429_skips_its_host_for_the_rest_of_the_call_but_not_other_hosts(https
     results = reader.read([busy, *later, elsewhere])
 
     assert results[busy].status == "unreadable"
-    assert results[busy].error == ("HTTP 429 Too Many Requests, Retry-After: 120; 127.0.0.1 is skipped for the rest "
-                                   "of this run")
+    assert results[busy].error == (
+        "HTTP 429 Too Many Requests, Retry-After: 120; 127.0.0.1 is skipped for the rest of this run"
+    )
     for url in later:
         assert results[url].status == "unreadable"
-        assert results[url].error == ("skipped: 127.0.0.1 asked us to slow down (HTTP 429 Too Many Requests, "
-                                      "Retry-After: 120)")
+        assert results[url].error == (
+            "skipped: 127.0.0.1 asked us to slow down (HTTP 429 Too Many Requests, Retry-After: 120)"
+        )
         assert requested(httpserver, urlpath(url)) == 0  # never asked
     assert results[elsewhere].status == "paper"  # localhost is another host
     # the next call asks again: the skip is for one call, the store retries unreadable pages on a later run
     assert reader.read([later[0]])[later[0]].status == "paper"
 
 
-def test_a_503_skips_its_host_only_when_it_says_when_to_come_back(httpserver: HTTPServer,
-                                                                    reader: LandingReader) -> None:
+def test_a_503_skips_its_host_only_when_it_says_when_to_come_back(
+    httpserver: HTTPServer, reader: LandingReader
+) -> None:
     down = serve(httpserver, "/down", b"maintenance", status=503)
     after = serve(httpserver, "/after", PAPER)
     results = reader.read([down, after])
@@ -615,16 +718,18 @@ def test_a_503_skips_its_host_only_when_it_says_when_to_come_back(httpserver: HT
     assert results[after].status == "paper"
 
     httpserver.clear()
-    down = serve(httpserver, "/down", b"maintenance", status=503,
-                 headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})
+    down = serve(
+        httpserver, "/down", b"maintenance", status=503, headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}
+    )
     after = serve(httpserver, "/after", PAPER)
     results = reader.read([down, after])
     assert results[down].status == results[after].status == "unreadable"
     assert requested(httpserver, "/after") == 0
 
 
-def test_a_dead_port_is_unreadable_and_not_asked_again_in_the_call(httpserver: HTTPServer,
-                                                                   reader: LandingReader) -> None:
+def test_a_dead_port_is_unreadable_and_not_asked_again_in_the_call(
+    httpserver: HTTPServer, reader: LandingReader
+) -> None:
     port = unused_port()
     dead = [f"http://127.0.0.1:{port}/paper/{n}" for n in range(3)]
     alive = serve(httpserver, "/alive", PAPER)  # the same host on another port is unaffected
@@ -638,16 +743,16 @@ def test_a_dead_port_is_unreadable_and_not_asked_again_in_the_call(httpserver: H
     assert results[alive].status == "paper"
 
 
-def test_urls_that_are_not_http_are_no_papers_and_never_fetched(httpserver: HTTPServer,
-                                                                reader: LandingReader) -> None:
+def test_urls_that_are_not_http_are_no_papers_and_never_fetched(httpserver: HTTPServer, reader: LandingReader) -> None:
     urls = ["ftp://files.example/paper.pdf", "mailto:someone@example.org", "javascript:alert(1)", "http://[::1"]
     results = reader.read(urls)
     assert {url: results[url].status for url in urls} == dict.fromkeys(urls, "not_paper")
     assert httpserver.log == []
 
 
-def test_each_page_is_read_once_per_call_and_every_url_given_is_answered(httpserver: HTTPServer,
-                                                                         reader: LandingReader) -> None:
+def test_each_page_is_read_once_per_call_and_every_url_given_is_answered(
+    httpserver: HTTPServer, reader: LandingReader
+) -> None:
     url = serve(httpserver, "/p", PAPER)
     given_urls = [url, url, f"{url}#abstract", f"  {url}  "]
 
@@ -724,8 +829,13 @@ def test_a_gzip_bomb_after_a_good_head_is_cut_at_the_cap(httpserver: HTTPServer)
 
 def test_a_compressed_page_in_another_charset_is_decoded(httpserver: HTTPServer, reader: LandingReader) -> None:
     body = minimal('<meta name="citation_title" content="Über Café-Modelle">').encode("iso-8859-1")
-    url = serve(httpserver, "/de", gzip.compress(body), content_type="text/html; charset=ISO-8859-1",
-                headers={"Content-Encoding": "gzip"})
+    url = serve(
+        httpserver,
+        "/de",
+        gzip.compress(body),
+        content_type="text/html; charset=ISO-8859-1",
+        headers={"Content-Encoding": "gzip"},
+    )
     result = reader.read([url])[url]
     assert result.meta is not None and result.meta.title == "Über Café-Modelle"
 
@@ -788,6 +898,7 @@ def test_tls_certificates_are_verified(certificate: tuple[Path, Path]) -> None:
 
 
 # --- politeness -----------------------------------------------------------------------------------------------------
+
 
 class FakeClock:
     """Time that moves only when the reader sleeps (or a test moves it): spacing checked without waiting."""
@@ -910,6 +1021,3 @@ def test_a_slow_host_does_not_hold_up_another(threaded_server: HTTPServer) -> No
     assert arrivals["localhost/r9"] - started < 0.3  # not queued behind 127.0.0.1's pauses
     assert arrivals["127.0.0.1/r1"] - arrivals["127.0.0.1/r0"] >= 0.4
     assert arrivals["127.0.0.1/r2"] - arrivals["127.0.0.1/r1"] >= 0.4
-
-
-

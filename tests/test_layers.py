@@ -132,15 +132,21 @@ def test_every_module_is_in_a_layer_and_imports_only_its_own_group_or_lower_laye
 
 
 def test_an_import_upwards_or_sideways_would_be_found() -> None:
-    graph = {"digest.compose.issue": {"digest.deliver.email"}, "digest.deliver.email": {"digest.compose.render"},
-             "digest.fetch.http": {"digest.parse.feed"}, "digest.parse.feed": {"digest.domain.paper_ids"}}
-    assert _offences(graph) == ["digest.compose.issue -> digest.deliver.email",
-                                "digest.fetch.http -> digest.parse.feed"]
+    graph = {
+        "digest.compose.issue": {"digest.deliver.email"},
+        "digest.deliver.email": {"digest.compose.render"},
+        "digest.fetch.http": {"digest.parse.feed"},
+        "digest.parse.feed": {"digest.domain.paper_ids"},
+    }
+    assert _offences(graph) == [
+        "digest.compose.issue -> digest.deliver.email",
+        "digest.fetch.http -> digest.parse.feed",
+    ]
 
 
 def test_the_readme_layout_names_every_package_and_top_level_module() -> None:
     readme = (ROOT.parent / "README.md").read_text()
-    layout = readme[readme.index("## Layout"):].split("```")[1]
+    layout = readme[readme.index("## Layout") :].split("```")[1]
     packages = sorted(p.name + "/" for p in ROOT.iterdir() if (p / "__init__.py").exists())
     modules = sorted(p.name for p in ROOT.glob("*.py") if not p.name.startswith("_"))
     assert [name for name in packages + modules if name not in layout] == []

@@ -113,8 +113,18 @@ def paper_ids(engine) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def paper_row(engine, canonical: str) -> dict:  # type: ignore[no-untyped-def]
-    cols = ("title", "title_quality", "authors", "abstract", "categories", "upvotes", "code_url", "project_url",
-            "meta_quality", "landing_url")
+    cols = (
+        "title",
+        "title_quality",
+        "authors",
+        "abstract",
+        "categories",
+        "upvotes",
+        "code_url",
+        "project_url",
+        "meta_quality",
+        "landing_url",
+    )
     rows = store_rows(engine, f"SELECT {', '.join(cols)} FROM papers WHERE canonical_id = :c", c=canonical)
     assert len(rows) == 1, f"{canonical}: {len(rows)} paper rows"
     row = dict(zip(cols, rows[0], strict=True))
@@ -125,9 +135,12 @@ def paper_row(engine, canonical: str) -> dict:  # type: ignore[no-untyped-def]
 
 def own_paper_of_each_item(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """item guid -> the paper of its first mention (a listing item's own paper comes first)."""
-    rows = store_rows(engine, """SELECT items.guid, papers.canonical_id FROM mentions
+    rows = store_rows(
+        engine,
+        """SELECT items.guid, papers.canonical_id FROM mentions
                                  JOIN items ON items.id = mentions.item_id JOIN papers ON papers.id = mentions.paper_id
-                                 WHERE mentions.position = 0""")
+                                 WHERE mentions.position = 0""",
+    )
     return dict(rows)
 
 
@@ -137,23 +150,39 @@ def status_json(cli: Cli) -> dict[str, dict]:
 
 # --- golden files --------------------------------------------------------------------------------------------------
 
+
 def test_every_listing_fixture_has_a_golden_file() -> None:
     goldens = sorted(p.name.removesuffix(".expected.py") for p in LISTINGS.glob("*.expected.py"))
     assert goldens == DOCUMENTS
     # one golden document per adapter at least, and each adapter's documents are the ones named here
-    adapters = {name: load_expected(name).get("adapter") or detect_adapter(load_expected(name)["url"])
-                or "reading-list" for name in PARSED}
-    assert adapters == {HF_JSON: "hf-daily", HF_PAGE: "hf-daily", LISTING: "arxiv-listing",
-                        ARXIV_RSS: "arxiv-rss", ARXIV_ATOM: "arxiv-rss", WEEKEND: "arxiv-rss",
-                        JEKYLL: "reading-list", NOTION: "reading-list", LIST_ITEMS: "reading-list",
-                        HF_TEXT: "reading-list"}
+    adapters = {
+        name: load_expected(name).get("adapter") or detect_adapter(load_expected(name)["url"]) or "reading-list"
+        for name in PARSED
+    }
+    assert adapters == {
+        HF_JSON: "hf-daily",
+        HF_PAGE: "hf-daily",
+        LISTING: "arxiv-listing",
+        ARXIV_RSS: "arxiv-rss",
+        ARXIV_ATOM: "arxiv-rss",
+        WEEKEND: "arxiv-rss",
+        JEKYLL: "reading-list",
+        NOTION: "reading-list",
+        LIST_ITEMS: "reading-list",
+        HF_TEXT: "reading-list",
+    }
 
 
 @functools.cache  # a parsed document is only read by the tests: parse each one once
 def parse_golden(name: str):  # type: ignore[no-untyped-def]
     expected = load_expected(name)
-    return parse_document(document(name), url=expected["url"], content_type=expected["content_type"],
-                          kind="listing", adapter=expected["adapter"])
+    return parse_document(
+        document(name),
+        url=expected["url"],
+        content_type=expected["content_type"],
+        kind="listing",
+        adapter=expected["adapter"],
+    )
 
 
 @pytest.mark.parametrize("name", PARSED)
@@ -235,23 +264,27 @@ def test_every_listing_item_is_a_paper_with_an_id_and_an_absolute_url(name: str)
 
 # --- recognising a listing by its URL ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("url", "adapter"), [
-    ("https://huggingface.co/api/daily_papers", "hf-daily"),
-    ("https://huggingface.co/api/daily_papers?date=2026-08-13", "hf-daily"),
-    ("https://huggingface.co/papers", "hf-daily"),
-    ("https://huggingface.co/papers/", "hf-daily"),
-    ("https://huggingface.co/papers/date/2026-08-13", "hf-daily"),
-    ("https://arxiv.org/list/cs.AI/new", "arxiv-listing"),
-    ("https://export.arxiv.org/list/cs.CL/new?skip=0&show=2000", "arxiv-listing"),
-    ("https://rss.arxiv.org/rss/cs.AI", "arxiv-rss"),
-    ("https://rss.arxiv.org/atom/cs.AI+cs.LG", "arxiv-rss"),
-    ("http://export.arxiv.org/rss/cs.AI", "arxiv-rss"),
-    # one paper's page, a paper, a blog: not listings
-    ("https://huggingface.co/papers/2608.10231", None),
-    ("https://arxiv.org/abs/2608.09949", None),
-    ("https://blog.example.com/rss/cs.AI", None),
-    ("https://huggingface.co/blog/feed.xml", None),
-])
+
+@pytest.mark.parametrize(
+    ("url", "adapter"),
+    [
+        ("https://huggingface.co/api/daily_papers", "hf-daily"),
+        ("https://huggingface.co/api/daily_papers?date=2026-08-13", "hf-daily"),
+        ("https://huggingface.co/papers", "hf-daily"),
+        ("https://huggingface.co/papers/", "hf-daily"),
+        ("https://huggingface.co/papers/date/2026-08-13", "hf-daily"),
+        ("https://arxiv.org/list/cs.AI/new", "arxiv-listing"),
+        ("https://export.arxiv.org/list/cs.CL/new?skip=0&show=2000", "arxiv-listing"),
+        ("https://rss.arxiv.org/rss/cs.AI", "arxiv-rss"),
+        ("https://rss.arxiv.org/atom/cs.AI+cs.LG", "arxiv-rss"),
+        ("http://export.arxiv.org/rss/cs.AI", "arxiv-rss"),
+        # one paper's page, a paper, a blog: not listings
+        ("https://huggingface.co/papers/2608.10231", None),
+        ("https://arxiv.org/abs/2608.09949", None),
+        ("https://blog.example.com/rss/cs.AI", None),
+        ("https://huggingface.co/blog/feed.xml", None),
+    ],
+)
 def test_the_adapter_is_chosen_from_the_urls_host_and_path(url: str, adapter: str | None) -> None:
     assert detect_adapter(url) == adapter
 
@@ -266,17 +299,28 @@ DETECTED = [
 ]
 
 
-@pytest.mark.parametrize(("host", "path", "query", "name", "content_type", "adapter"), DETECTED,
-                         ids=[f"{h}{p}" for h, p, *_ in DETECTED])
+@pytest.mark.parametrize(
+    ("host", "path", "query", "name", "content_type", "adapter"), DETECTED, ids=[f"{h}{p}" for h, p, *_ in DETECTED]
+)
 def test_a_listing_added_by_its_real_url_is_recognised_and_its_papers_reach_the_store(
-        host: str, path: str, query: str | None, name: str, content_type: str, adapter: str,
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    host: str,
+    path: str,
+    query: str | None,
+    name: str,
+    content_type: str,
+    adapter: str,
+    real_host,
+    httpserver: HTTPServer,
+    cli_no_enrich: Cli,
+    engine,
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, path, document(name), content_type, query)
     url = real_host(host, path + (f"?{query}" if query else ""))
     added = cli_no_enrich("sources", "add", url, "--name", "listing")  # no --kind, no --adapter
     assert added.stdout.strip() == f"added listing: {url} (listing, {adapter})"
-    assert [(s["kind"], s["adapter"]) for s in json.loads(cli_no_enrich("sources", "list", "--json").stdout)] \
-        == [("listing", adapter)]
+    assert [(s["kind"], s["adapter"]) for s in json.loads(cli_no_enrich("sources", "list", "--json").stdout)] == [
+        ("listing", adapter)
+    ]
 
     fetched = cli_no_enrich("fetch", "--all")
     expected = load_expected(name)
@@ -304,11 +348,12 @@ EXPLICIT = [
 ]
 
 
-@pytest.mark.parametrize(("adapter", "path", "name", "content_type"), EXPLICIT,
-                         ids=[f"{a}:{n}" for a, _, n, _ in EXPLICIT])
+@pytest.mark.parametrize(
+    ("adapter", "path", "name", "content_type"), EXPLICIT, ids=[f"{a}:{n}" for a, _, n, _ in EXPLICIT]
+)
 def test_an_adapter_named_with_dash_dash_adapter_reads_a_url_it_could_not_recognise(
-        adapter: str, path: str, name: str, content_type: str,
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    adapter: str, path: str, name: str, content_type: str, serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed(path, document(name), content_type=content_type)
     assert detect_adapter(url) is None
     added = cli_no_enrich("sources", "add", url, "--name", "mirror", "--kind", "listing", "--adapter", adapter)
@@ -320,7 +365,8 @@ def test_an_adapter_named_with_dash_dash_adapter_reads_a_url_it_could_not_recogn
 
 
 def test_a_named_adapter_alone_makes_the_source_a_listing_and_an_unknown_one_is_refused(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/mirror/daily.json", document(HF_JSON), content_type=JSON)
     assert "(listing, hf-daily)" in cli_no_enrich("sources", "add", url, "--adapter", "hf-daily").stdout
     refused = cli_no_enrich("sources", "add", url + "?x=1", "--adapter", "hf-weekly", ok=False)
@@ -330,7 +376,8 @@ def test_a_named_adapter_alone_makes_the_source_a_listing_and_an_unknown_one_is_
 
 
 def test_a_listing_without_a_recognised_url_or_adapter_is_a_reading_list(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/publications/", document(JEKYLL), content_type=TEXT)
     assert cli_no_enrich("sources", "add", url, "--kind", "listing").stdout.strip().endswith("(listing, reading-list)")
     cli_no_enrich("fetch", "--all")
@@ -339,8 +386,10 @@ def test_a_listing_without_a_recognised_url_or_adapter_is_a_reading_list(
 
 # --- Hugging Face --------------------------------------------------------------------------------------------------
 
+
 def test_hugging_face_upvotes_code_and_project_links_and_abstract_are_stored_on_the_paper(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, "/api/daily_papers", document(HF_JSON), JSON)
     cli_no_enrich("sources", "add", real_host("huggingface.co", "/api/daily_papers"), "--name", "hf")
     cli_no_enrich("fetch", "--all")
@@ -354,16 +403,21 @@ def test_hugging_face_upvotes_code_and_project_links_and_abstract_are_stored_on_
     assert experts["meta_quality"] == TITLE_FROM_LISTING
     tabular = paper_row(engine, "arxiv:2608.09812")
     assert (tabular["upvotes"], tabular["code_url"], tabular["project_url"]) == (
-        7, None, "https://tabshift-bench.github.io")
+        7,
+        None,
+        "https://tabshift-bench.github.io",
+    )
     assert paper_row(engine, "arxiv:2607.31544")["upvotes"] == 0
     # the item is the Hugging Face page of the paper; the paper lands on arXiv
     assert store_rows(engine, "SELECT url, author FROM items WHERE guid = 'arxiv:2608.10231'") == [
-        ("https://huggingface.co/papers/2608.10231", "Mei Tanaka, Priya Raman")]
+        ("https://huggingface.co/papers/2608.10231", "Mei Tanaka, Priya Raman")
+    ]
     assert experts["landing_url"] == "https://arxiv.org/abs/2608.10231"
 
 
 def test_a_hugging_face_thumbnail_becomes_the_papers_thumbnail_and_a_landing_page_never_replaces_it(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from digest.domain.papers import PaperMeta
@@ -375,23 +429,37 @@ def test_a_hugging_face_thumbnail_becomes_the_papers_thumbnail_and_a_landing_pag
     cli_no_enrich("fetch", "--all")
     hf = "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/"
     assert dict(store_rows(engine, "SELECT canonical_id, thumbnail_url FROM papers")) == {
-        f"arxiv:{n}": f"{hf}{n}.png" for n in ("2608.10231", "2608.09949", "2608.09812", "2607.31544")}
+        f"arxiv:{n}": f"{hf}{n}.png" for n in ("2608.10231", "2608.09949", "2608.09812", "2607.31544")
+    }
     # a page that states the same paper, with a picture of its own: the listing's thumbnail stays
     now = datetime(2026, 8, 14, tzinfo=UTC)
     with session(engine) as s, s.begin():
-        record_landing(s, "https://lab.example.org/pubs/experts", "paper", PaperMeta(
-            "arxiv:2608.10231", "Recursive Sparse Experts", thumbnail="https://lab.example.org/fig1.png"), now)
+        record_landing(
+            s,
+            "https://lab.example.org/pubs/experts",
+            "paper",
+            PaperMeta("arxiv:2608.10231", "Recursive Sparse Experts", thumbnail="https://lab.example.org/fig1.png"),
+            now,
+        )
         # a paper with no picture yet takes the page's
-        record_landing(s, "https://lab.example.org/pubs/other", "paper", PaperMeta(
-            "", "Another lab paper", thumbnail="https://lab.example.org/other.png"), now)
+        record_landing(
+            s,
+            "https://lab.example.org/pubs/other",
+            "paper",
+            PaperMeta("", "Another lab paper", thumbnail="https://lab.example.org/other.png"),
+            now,
+        )
     assert store_rows(engine, "SELECT thumbnail_url FROM papers WHERE canonical_id = 'arxiv:2608.10231'") == [
-        (f"{hf}2608.10231.png",)]
-    assert store_rows(engine, "SELECT thumbnail_url FROM papers WHERE canonical_id = "
-                              "'url:lab.example.org/pubs/other'") == [("https://lab.example.org/other.png",)]
+        (f"{hf}2608.10231.png",)
+    ]
+    assert store_rows(
+        engine, "SELECT thumbnail_url FROM papers WHERE canonical_id = 'url:lab.example.org/pubs/other'"
+    ) == [("https://lab.example.org/other.png",)]
 
 
 def test_a_later_day_with_more_upvotes_updates_the_paper(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, "/api/daily_papers", document(HF_JSON), JSON)
     cli_no_enrich("sources", "add", real_host("huggingface.co", "/api/daily_papers"), "--name", "hf")
     cli_no_enrich("fetch", "--all")
@@ -402,7 +470,8 @@ def test_a_later_day_with_more_upvotes_updates_the_paper(
 
 
 def test_a_hugging_face_api_error_document_fails_the_fetch_and_stores_nothing(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, "/api/daily_papers", b'{"error":"Invalid date format"}', JSON, "date=2026-13-01")
     cli_no_enrich("sources", "add", real_host("huggingface.co", "/api/daily_papers?date=2026-13-01"), "--name", "hf")
     result = cli_no_enrich("fetch", "--all", ok=False)
@@ -423,7 +492,8 @@ def without_entry(page: bytes, arxiv: str) -> bytes:
 
 
 def test_the_arxiv_listing_stores_new_and_cross_listed_papers_with_their_metadata_and_no_replacements(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, "/list/cs.AI/new", document(LISTING), HTML)
     cli_no_enrich("sources", "add", real_host("arxiv.org", "/list/cs.AI/new"), "--name", "cs-ai")
     cli_no_enrich("fetch", "--all")
@@ -439,7 +509,8 @@ def test_the_arxiv_listing_stores_new_and_cross_listed_papers_with_their_metadat
 
 
 def test_a_listing_page_with_fewer_entries_than_it_states_fails_loudly_and_stores_nothing(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     truncated = without_entry(document(LISTING), "2608.09967")  # "showing 2 of 2 entries", one <dt>/<dd> left
     serve(httpserver, "/list/cs.AI/new", truncated, HTML)
     cli_no_enrich("sources", "add", real_host("arxiv.org", "/list/cs.AI/new"), "--name", "cs-ai")
@@ -457,8 +528,12 @@ def test_a_listing_page_with_fewer_entries_than_it_states_fails_loudly_and_store
 
 
 def test_a_cross_list_section_missing_an_entry_fails_too(serve_feed, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
-    add_source(serve_feed("/list/cs.AI/new", without_entry(document(LISTING), "2607.28646"), content_type=HTML),
-               name="cs-ai", kind="listing", adapter="arxiv-listing")
+    add_source(
+        serve_feed("/list/cs.AI/new", without_entry(document(LISTING), "2607.28646"), content_type=HTML),
+        name="cs-ai",
+        kind="listing",
+        adapter="arxiv-listing",
+    )
     report = fetch_all().reports[0]
     assert report.outcome == "error"
     assert "cross submissions say 'showing 2' but 1 entries were found" in (report.error or "")
@@ -466,11 +541,14 @@ def test_a_cross_list_section_missing_an_entry_fails_too(serve_feed, add_source,
 
 
 def test_a_listing_showing_only_part_of_the_day_fails_and_says_how_to_get_all_of_it(
-        serve_feed, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
-    page = document(LISTING).replace(b"New submissions (showing 2 of 2 entries)",
-                                     b"New submissions (showing first 2 of 148 entries)")
-    add_source(serve_feed("/list/cs.AI/new", page, content_type=HTML), name="cs-ai", kind="listing",
-               adapter="arxiv-listing")
+    serve_feed, add_source, fetch_all, engine
+) -> None:  # type: ignore[no-untyped-def]
+    page = document(LISTING).replace(
+        b"New submissions (showing 2 of 2 entries)", b"New submissions (showing first 2 of 148 entries)"
+    )
+    add_source(
+        serve_feed("/list/cs.AI/new", page, content_type=HTML), name="cs-ai", kind="listing", adapter="arxiv-listing"
+    )
     report = fetch_all().reports[0]
     assert report.outcome == "error"
     assert "shows 2 of 148 new submissions" in (report.error or "") and "show=2000" in (report.error or "")
@@ -478,43 +556,63 @@ def test_a_listing_showing_only_part_of_the_day_fails_and_says_how_to_get_all_of
 
 
 def test_listing_ids_come_from_the_dt_never_from_an_abstract_that_cites_other_papers(
-        serve_feed, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
-    cites = (b'This study builds on <a href="https://arxiv.org/abs/2401.00001">arXiv:2401.00001</a> and '
-             b"arXiv:2312.12345v2. This study evaluates")
+    serve_feed, add_source, fetch_all, engine
+) -> None:  # type: ignore[no-untyped-def]
+    cites = (
+        b'This study builds on <a href="https://arxiv.org/abs/2401.00001">arXiv:2401.00001</a> and '
+        b"arXiv:2312.12345v2. This study evaluates"
+    )
     page = document(LISTING).replace(b"This study evaluates", cites, 1)
     feed = parse_document(page, url="https://arxiv.org/list/cs.AI/new", content_type=HTML, kind="listing")
     assert [i.guid for i in feed.items] == load_expected(LISTING)["guids"]
     assert "arXiv:2401.00001" in (feed.items[0].paper.abstract or "")  # the abstract keeps its words
 
-    add_source(serve_feed("/list/cs.AI/new", page, content_type=HTML), name="cs-ai", kind="listing",
-               adapter="arxiv-listing")
+    add_source(
+        serve_feed("/list/cs.AI/new", page, content_type=HTML), name="cs-ai", kind="listing", adapter="arxiv-listing"
+    )
     assert fetch_all().failed == 0
     assert paper_ids(engine) == set(load_expected(LISTING)["guids"])
 
 
 def test_an_entry_whose_dt_has_no_arxiv_id_fails_the_listing_instead_of_taking_one_from_its_abstract(
-        serve_feed, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, add_source, fetch_all, engine
+) -> None:  # type: ignore[no-untyped-def]
     page = document(LISTING).decode()
     page = page.replace('<a href ="/abs/2608.09949" title="Abstract" id="2608.09949">', '<a id="2608.09949">', 1)
     page = page.replace('<a href="/pdf/2608.09949"', '<a href="#"', 1)
     page = page.replace("This study evaluates", 'See <a href="/abs/2401.00001">arXiv:2401.00001</a>. This study', 1)
     with pytest.raises(ParseError, match="no valid arXiv id"):
         parse_document(page.encode(), url="https://arxiv.org/list/cs.AI/new", content_type=HTML, kind="listing")
-    add_source(serve_feed("/list/cs.AI/new", page.encode(), content_type=HTML), name="cs-ai", kind="listing",
-               adapter="arxiv-listing")
+    add_source(
+        serve_feed("/list/cs.AI/new", page.encode(), content_type=HTML),
+        name="cs-ai",
+        kind="listing",
+        adapter="arxiv-listing",
+    )
     assert fetch_all().reports[0].outcome == "error"
     assert paper_ids(engine) == set() and item_guids(engine) == set()
 
 
 # --- arXiv RSS / Atom --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("path", "name", "content_type", "skipped"), [
-    ("/rss/cs.AI", ARXIV_RSS, RSS, {"arxiv:2507.01234", "arxiv:2406.05555"}),
-    ("/atom/cs.AI", ARXIV_ATOM, ATOM, {"arxiv:2608.05003", "arxiv:2505.04004"}),
-])
+
+@pytest.mark.parametrize(
+    ("path", "name", "content_type", "skipped"),
+    [
+        ("/rss/cs.AI", ARXIV_RSS, RSS, {"arxiv:2507.01234", "arxiv:2406.05555"}),
+        ("/atom/cs.AI", ARXIV_ATOM, ATOM, {"arxiv:2608.05003", "arxiv:2505.04004"}),
+    ],
+)
 def test_arxiv_feeds_store_new_and_cross_announcements_and_skip_replacements(
-        path: str, name: str, content_type: str, skipped: set[str],
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    path: str,
+    name: str,
+    content_type: str,
+    skipped: set[str],
+    real_host,
+    httpserver: HTTPServer,
+    cli_no_enrich: Cli,
+    engine,
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, path, document(name), content_type)
     cli_no_enrich("sources", "add", real_host("rss.arxiv.org", path), "--name", "feed")
     cli_no_enrich("fetch", "--all")
@@ -544,24 +642,35 @@ def built_on(feed: bytes, stamp: str) -> bytes:
 
 
 def test_an_empty_arxiv_feed_on_a_weekend_is_quiet_not_broken_and_not_stale(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     state = serve_changing(httpserver, "/rss/cs.CL", RSS)
     cli_no_enrich("sources", "add", real_host("rss.arxiv.org", "/rss/cs.CL"), "--name", "cs-cl")
-    for stamp in ("Sat, 15 Aug 2026 04:00:09 +0000", "Sun, 16 Aug 2026 04:00:11 +0000",
-                  "Sat, 22 Aug 2026 04:00:10 +0000", "Sun, 23 Aug 2026 04:00:08 +0000"):
+    for stamp in (
+        "Sat, 15 Aug 2026 04:00:09 +0000",
+        "Sun, 16 Aug 2026 04:00:11 +0000",
+        "Sat, 22 Aug 2026 04:00:10 +0000",
+        "Sun, 23 Aug 2026 04:00:08 +0000",
+    ):
         state["body"] = built_on(document(WEEKEND), stamp)
         result = cli_no_enrich("fetch", "--all")
         assert result.stdout.startswith("fetched 1, not modified 0, failed 0, new items 0, updated 0")
         assert result.stderr == ""
     row = status_json(cli_no_enrich)["cs-cl"]
     assert (row["last_status"], row["items"], row["error_count"], row["last_error"], row["stale"]) == (
-        200, 0, 0, None, False)
+        200,
+        0,
+        0,
+        None,
+        False,
+    )
     assert store_rows(engine, "SELECT DISTINCT outcome, error, warning FROM fetches") == [("ok", None, None)]
     assert "stale" not in cli_no_enrich("status").stdout
 
 
 def test_an_arxiv_feed_whose_build_moves_while_its_items_do_not_is_flagged_stale_in_status(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli
+) -> None:  # type: ignore[no-untyped-def]
     from digest.ingest import STALE_AFTER
 
     assert STALE_AFTER == 3
@@ -587,7 +696,8 @@ def test_an_arxiv_feed_whose_build_moves_while_its_items_do_not_is_flagged_stale
 
     # a day with new items clears the flag
     state["body"] = built_on(document(ARXIV_RSS), "Wed, 19 Aug 2026 04:00:11 +0000").replace(
-        b"2608.11002", b"2608.11702")
+        b"2608.11002", b"2608.11702"
+    )
     cli_no_enrich("fetch", "--all")
     assert status_json(cli_no_enrich)["cs-ai"]["stale"] is False
     assert "stale" not in cli_no_enrich("status").stdout
@@ -600,7 +710,8 @@ def _without_arxiv_markers(feed: bytes) -> bytes:
 
 
 def test_staleness_is_only_judged_for_arxiv_announcement_feeds(
-        httpserver: HTTPServer, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
+    httpserver: HTTPServer, add_source, fetch_all, engine
+) -> None:  # type: ignore[no-untyped-def]
     state = serve_changing(httpserver, "/blog/feed.xml", RSS)
     add_source(httpserver.url_for("/blog/feed.xml"), name="blog")  # an ordinary feed rebuilt on every request
     for day in ("13", "14", "17", "18", "19"):
@@ -612,7 +723,8 @@ def test_staleness_is_only_judged_for_arxiv_announcement_feeds(
 
 
 def test_an_arxiv_feed_recognised_by_content_at_another_url_is_judged_stale_too(
-        httpserver: HTTPServer, add_source, fetch_all, engine) -> None:  # type: ignore[no-untyped-def]
+    httpserver: HTTPServer, add_source, fetch_all, engine
+) -> None:  # type: ignore[no-untyped-def]
     state = serve_changing(httpserver, "/mirror/cs.AI", RSS)
     add_source(httpserver.url_for("/mirror/cs.AI"), name="mirror")  # a plain feed source: arXiv by content only
     for day in ("13", "14", "17", "18"):
@@ -631,11 +743,18 @@ def arxiv_api_answer() -> bytes:
     return json.loads(document(API_ANSWER))["body"].encode()
 
 
-@pytest.mark.parametrize(("name", "content_type"), [
-    (ARXIV_RSS, JSON), (ARXIV_RSS, "text/xml"), (ARXIV_ATOM, "application/octet-stream"), (ARXIV_ATOM, ATOM),
-])
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        (ARXIV_RSS, JSON),
+        (ARXIV_RSS, "text/xml"),
+        (ARXIV_ATOM, "application/octet-stream"),
+        (ARXIV_ATOM, ATOM),
+    ],
+)
 def test_an_arxiv_feed_at_a_url_that_does_not_say_so_is_read_as_arxiv_announcements(
-        name: str, content_type: str, serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    name: str, content_type: str, serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/mirror/cs-ai.xml", document(name), content_type=content_type)
     cli_no_enrich("sources", "add", url, "--name", "mirror", "--as-is")  # a plain feed: no adapter stored
     cli_no_enrich("fetch", "--all")
@@ -650,7 +769,8 @@ def test_an_arxiv_feed_at_a_url_that_does_not_say_so_is_read_as_arxiv_announceme
 
 @pytest.mark.parametrize("content_type", [JSON, TEXT, "text/xml; charset=utf-8"])
 def test_hugging_face_daily_papers_json_at_a_url_that_does_not_say_so_is_read_as_papers(
-        content_type: str, serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    content_type: str, serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/daily.json", document(HF_JSON), content_type=content_type)
     cli_no_enrich("sources", "add", url, "--name", "daily", "--as-is")
     cli_no_enrich("fetch", "--all")
@@ -659,7 +779,8 @@ def test_hugging_face_daily_papers_json_at_a_url_that_does_not_say_so_is_read_as
 
 
 def test_the_hugging_face_page_served_as_json_is_still_read_as_the_page(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     serve(httpserver, "/papers/date/2026-08-13", document(HF_PAGE), JSON)
     cli_no_enrich("sources", "add", real_host("huggingface.co", "/papers/date/2026-08-13"), "--name", "hf")
     cli_no_enrich("fetch", "--all")
@@ -667,7 +788,8 @@ def test_the_hugging_face_page_served_as_json_is_still_read_as_the_page(
 
 
 def test_a_source_set_to_read_arxiv_that_serves_a_json_feed_is_read_as_one_and_says_so(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     feed = (FIXTURES / "feeds" / "feedjira__json_feed_inessential.json").read_bytes()
     url = serve_feed("/moved/feed", feed, content_type=RSS)
     cli_no_enrich("sources", "add", url, "--name", "moved", "--adapter", "arxiv-rss", "--as-is")
@@ -680,8 +802,10 @@ def test_a_source_set_to_read_arxiv_that_serves_a_json_feed_is_read_as_one_and_s
 
 # --- every author --------------------------------------------------------------------------------------------------
 
+
 def test_a_real_arxiv_api_answer_served_anywhere_gives_its_papers_with_every_author(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/saved/query.xml", arxiv_api_answer(), content_type="application/xml")
     cli_no_enrich("sources", "add", url, "--name", "saved-query", "--as-is")
     cli_no_enrich("fetch", "--all")
@@ -690,14 +814,19 @@ def test_a_real_arxiv_api_answer_served_anywhere_gives_its_papers_with_every_aut
     for paper, entry in expected["entries"].items():
         assert paper_row(engine, paper)["authors"] == list(entry["authors"])
     assert store_rows(engine, "SELECT author FROM items WHERE guid = 'arxiv:2202.12139'") == [
-        ("Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker",)]
+        ("Mohit Kumar Ahuja, Arnaud Gotlieb, Helge Spieker",)
+    ]
 
 
 def test_dc_creator_lists_keep_every_author_however_they_are_joined() -> None:
-    feed = document(ARXIV_RSS).replace(b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, Kofi Mensah</dc:creator>",
-                                       b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, and Kofi Mensah</dc:creator>")
-    feed = feed.replace(b"<dc:creator>Sofia Lindqvist</dc:creator>",
-                        b"<dc:creator>Sofia Lindqvist</dc:creator><dc:creator>Tom Okafor and Ana Silva</dc:creator>")
+    feed = document(ARXIV_RSS).replace(
+        b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, Kofi Mensah</dc:creator>",
+        b"<dc:creator>Hannah M\xc3\xbcller, Diego Alvarez, and Kofi Mensah</dc:creator>",
+    )
+    feed = feed.replace(
+        b"<dc:creator>Sofia Lindqvist</dc:creator>",
+        b"<dc:creator>Sofia Lindqvist</dc:creator><dc:creator>Tom Okafor and Ana Silva</dc:creator>",
+    )
     first, second, _ = parse_document(feed, url="https://rss.arxiv.org/rss/cs.AI", content_type=RSS).items
     assert first.paper is not None and second.paper is not None
     assert first.paper.authors == ("Hannah M\u00fcller", "Diego Alvarez", "Kofi Mensah")
@@ -707,12 +836,18 @@ def test_dc_creator_lists_keep_every_author_however_they_are_joined() -> None:
 
 # --- old-style arXiv ids -------------------------------------------------------------------------------------------
 
+
 def test_old_style_arxiv_ids_in_an_arxiv_feed_are_kept_in_their_canonical_form(
-        real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    real_host, httpserver: HTTPServer, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     """The API names papers by URL (http://arxiv.org/abs/<id>vN); ids before 2007-04 hold a slash, and a subject
     class (math.GT) is not part of the id (domain/paper_ids.py's form: arxiv:math/0309136)."""
-    body = (arxiv_api_answer().replace(b"2202.12139v1", b"hep-th/9901001v2")
-            .replace(b"2405.13786v1", b"math.GT/0309136v1").replace(b"2005.14124v2", b"astro-ph/0601001v3"))
+    body = (
+        arxiv_api_answer()
+        .replace(b"2202.12139v1", b"hep-th/9901001v2")
+        .replace(b"2405.13786v1", b"math.GT/0309136v1")
+        .replace(b"2005.14124v2", b"astro-ph/0601001v3")
+    )
     serve(httpserver, "/atom/cs.SE", body, ATOM)
     cli_no_enrich("sources", "add", real_host("rss.arxiv.org", "/atom/cs.SE"), "--name", "old")
     result = cli_no_enrich("fetch", "--all")
@@ -722,10 +857,12 @@ def test_old_style_arxiv_ids_in_an_arxiv_feed_are_kept_in_their_canonical_form(
     assert len(item_guids(engine)) == 10
     assert paper_row(engine, "arxiv:hep-th/9901001")["landing_url"] == "https://arxiv.org/abs/hep-th/9901001"
     assert store_rows(engine, "SELECT url FROM items WHERE guid = 'arxiv:math/0309136'") == [
-        ("https://arxiv.org/abs/math/0309136",)]
+        ("https://arxiv.org/abs/math/0309136",)
+    ]
 
 
 # --- reading lists -------------------------------------------------------------------------------------------------
+
 
 def test_pipes_inside_math_code_or_escaped_do_not_split_a_markdown_table_row() -> None:
     page = (
@@ -739,8 +876,10 @@ def test_pipes_inside_math_code_or_escaped_do_not_split_a_markdown_table_row() -
     feed = parse_document(page, url="https://notes.example.org/sets/reading.md", content_type=TEXT, kind="listing")
     assert [(i.guid, i.url) for i in feed.items] == [
         ("arxiv:1703.06114", "https://arxiv.org/abs/1703.06114"),
-        ("url:notes.example.org/sets/papers/set-transformer.pdf",  # relative to the page's folder
-         "https://notes.example.org/sets/papers/set-transformer.pdf"),
+        (
+            "url:notes.example.org/sets/papers/set-transformer.pdf",  # relative to the page's folder
+            "https://notes.example.org/sets/papers/set-transformer.pdf",
+        ),
     ]
     first = feed.items[0].content_html or ""
     assert first.count("<td>") == 2 + 2  # its own row and the continuation row, two cells each
@@ -749,7 +888,8 @@ def test_pipes_inside_math_code_or_escaped_do_not_split_a_markdown_table_row() -
 
 
 def test_the_jekyll_bookmark_page_becomes_one_item_per_paper_row_with_its_continuation_rows_as_note(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/publications/", document(JEKYLL), content_type=TEXT)
     cli_no_enrich("sources", "add", url, "--name", "bookmarks", "--kind", "listing")
     cli_no_enrich("fetch", "--all")
@@ -762,7 +902,8 @@ def test_the_jekyll_bookmark_page_becomes_one_item_per_paper_row_with_its_contin
     vae = note_text(stored["arxiv:1312.6114"])
     assert r"$$p_{\theta}(z|x)$$ is approximated by $$q_\phi(z|x)$$ (the Encoder)" in vae
     assert "An extension of the transformer architecture to images" not in note_text(
-        stored["neurips:2021/2d969e2cee8cfa07ce7ca0bb13c7a36d"])
+        stored["neurips:2021/2d969e2cee8cfa07ce7ca0bb13c7a36d"]
+    )
     # no link made of template syntax reached the store, and nothing points at the page itself
     urls = [u for (u,) in store_rows(engine, "SELECT url FROM mentions")]
     urls += [a for (a,) in store_rows(engine, "SELECT alias FROM paper_aliases")]
@@ -770,7 +911,8 @@ def test_the_jekyll_bookmark_page_becomes_one_item_per_paper_row_with_its_contin
 
 
 def test_the_notion_export_becomes_one_item_per_section_headed_by_a_paper_link(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/notes/Papers.md", document(NOTION), content_type="text/markdown; charset=utf-8")
     cli_no_enrich("sources", "add", url, "--name", "notion", "--kind", "listing")
     cli_no_enrich("fetch", "--all")
@@ -783,7 +925,8 @@ def test_the_notion_export_becomes_one_item_per_section_headed_by_a_paper_link(
 
 
 def test_a_list_item_page_resolves_relative_paper_links_against_the_page_url(
-        serve_feed, cli_no_enrich: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+    serve_feed, cli_no_enrich: Cli, engine
+) -> None:  # type: ignore[no-untyped-def]
     url = serve_feed("/reading-group/spring-2026/index.html", document(LIST_ITEMS), content_type=HTML)
     base = url.removesuffix("/reading-group/spring-2026/index.html")  # http://127.0.0.1:PORT
     cli_no_enrich("sources", "add", url, "--name", "reading-group", "--kind", "listing")
@@ -791,8 +934,9 @@ def test_a_list_item_page_resolves_relative_paper_links_against_the_page_url(
     items = dict(store_rows(engine, "SELECT guid, url FROM items"))
     assert items == {
         "arxiv:1706.03762": "https://arxiv.org/abs/1706.03762v7",
-        "url:127.0.0.1/reading-group/spring-2026/papers/lecun-89e.pdf":
-            f"{base}/reading-group/spring-2026/papers/lecun-89e.pdf",
+        "url:127.0.0.1/reading-group/spring-2026/papers/lecun-89e.pdf": (
+            f"{base}/reading-group/spring-2026/papers/lecun-89e.pdf"
+        ),
         "url:127.0.0.1/pdfs/hochreiter97lstm.pdf": f"{base}/pdfs/hochreiter97lstm.pdf",
         "url:127.0.0.1/reading-group/shared/radford2019gpt2.pdf": f"{base}/reading-group/shared/radford2019gpt2.pdf",
         "arxiv:2203.15556": "https://huggingface.co/papers/2203.15556",
@@ -800,9 +944,12 @@ def test_a_list_item_page_resolves_relative_paper_links_against_the_page_url(
     }
     # Bahdanau et al. sits in a nested list item: a paper mentioned by the Attention item, not an item of its own
     assert "arxiv:1409.0473" in paper_ids(engine)
-    assert store_rows(engine, """SELECT items.guid FROM mentions JOIN items ON items.id = mentions.item_id
+    assert store_rows(
+        engine,
+        """SELECT items.guid FROM mentions JOIN items ON items.id = mentions.item_id
                                  JOIN papers ON papers.id = mentions.paper_id
-                                 WHERE papers.canonical_id = 'arxiv:1409.0473'""") == [("arxiv:1706.03762",)]
+                                 WHERE papers.canonical_id = 'arxiv:1409.0473'""",
+    ) == [("arxiv:1706.03762",)]
     assert paper_row(engine, "url:127.0.0.1/pdfs/hochreiter97lstm.pdf")["title"] == "Long Short-Term Memory"
 
 

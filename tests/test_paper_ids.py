@@ -75,22 +75,38 @@ PAPERS = [
     ("http://www.iclr.cc/virtual_2020/poster_SkgpBJrtvS.html?tab=1", "openreview:SkgpBJrtvS"),
     ("https://iclr.cc/virtual/poster_SklGryBtwr.html", "openreview:SklGryBtwr"),
     # NeurIPS proceedings by hash, old and new path layouts, abstract and PDF, hash lower-cased
-    ("https://proceedings.neurips.cc/paper/2020/hash/3f5ee243547dee91fbd053c1c4a845aa-Abstract.html",
-     "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa"),
-    ("https://proceedings.neurips.cc/paper/2020/file/3f5ee243547dee91fbd053c1c4a845aa-Paper.pdf",
-     "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa"),
-    ("https://proceedings.neurips.cc/paper_files/paper/2023/hash/0a0b0c0d0e0f10111213141516171819-Abstract-Conference.html",
-     "neurips:2023/0a0b0c0d0e0f10111213141516171819"),
-    ("https://proceedings.neurips.cc/paper_files/paper/2023/file/0A0B0C0D0E0F10111213141516171819-Paper-Conference.pdf",
-     "neurips:2023/0a0b0c0d0e0f10111213141516171819"),
-    ("http://papers.nips.cc/paper/2017/hash/3f5ee243547dee91fbd053c1c4a845aa-Abstract.html",
-     "neurips:2017/3f5ee243547dee91fbd053c1c4a845aa"),
-    ("https://papers.nips.cc/paper_files/paper/2017/file/3f5ee243547dee91fbd053c1c4a845aa-Paper.pdf",
-     "neurips:2017/3f5ee243547dee91fbd053c1c4a845aa"),
-    ("https://nips.cc/virtual/2020/public/poster_3f5ee243547dee91fbd053c1c4a845aa.html",
-     "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa"),
-    ("https://neurips.cc/virtual/2020/public/poster_3f5ee243547dee91fbd053c1c4a845aa.html",
-     "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa"),
+    (
+        "https://proceedings.neurips.cc/paper/2020/hash/3f5ee243547dee91fbd053c1c4a845aa-Abstract.html",
+        "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa",
+    ),
+    (
+        "https://proceedings.neurips.cc/paper/2020/file/3f5ee243547dee91fbd053c1c4a845aa-Paper.pdf",
+        "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa",
+    ),
+    (
+        "https://proceedings.neurips.cc/paper_files/paper/2023/hash/0a0b0c0d0e0f10111213141516171819-Abstract-Conference.html",
+        "neurips:2023/0a0b0c0d0e0f10111213141516171819",
+    ),
+    (
+        "https://proceedings.neurips.cc/paper_files/paper/2023/file/0A0B0C0D0E0F10111213141516171819-Paper-Conference.pdf",
+        "neurips:2023/0a0b0c0d0e0f10111213141516171819",
+    ),
+    (
+        "http://papers.nips.cc/paper/2017/hash/3f5ee243547dee91fbd053c1c4a845aa-Abstract.html",
+        "neurips:2017/3f5ee243547dee91fbd053c1c4a845aa",
+    ),
+    (
+        "https://papers.nips.cc/paper_files/paper/2017/file/3f5ee243547dee91fbd053c1c4a845aa-Paper.pdf",
+        "neurips:2017/3f5ee243547dee91fbd053c1c4a845aa",
+    ),
+    (
+        "https://nips.cc/virtual/2020/public/poster_3f5ee243547dee91fbd053c1c4a845aa.html",
+        "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa",
+    ),
+    (
+        "https://neurips.cc/virtual/2020/public/poster_3f5ee243547dee91fbd053c1c4a845aa.html",
+        "neurips:2020/3f5ee243547dee91fbd053c1c4a845aa",
+    ),
     # legacy NIPS pages by number
     ("http://papers.nips.cc/paper/7350-are-gans-created-equal-a-large-scale-study", "neurips:paper/7350"),
     ("https://papers.nips.cc/paper/7350-are-gans-created-equal-a-large-scale-study.pdf", "neurips:paper/7350"),
@@ -112,12 +128,18 @@ PAPERS = [
     ("http://www.aclanthology.org/N19-1423/", "acl:N19-1423"),
     ("https://aclanthology.org/N19-1423.pdf", "acl:N19-1423"),
     # CVF open access
-    ("https://openaccess.thecvf.com/content_CVPR_2019/html/He_Bag_of_Tricks_CVPR_2019_paper.html",
-     "cvf:CVPR_2019/He_Bag_of_Tricks_CVPR_2019_paper"),
-    ("http://openaccess.thecvf.com/content_CVPR_2019/papers/He_Bag_of_Tricks_CVPR_2019_paper.pdf",
-     "cvf:CVPR_2019/He_Bag_of_Tricks_CVPR_2019_paper"),
-    ("https://openaccess.thecvf.com/content_ICCV_2017/html/He_Mask_R-CNN_ICCV_2017_paper.html",
-     "cvf:ICCV_2017/He_Mask_R-CNN_ICCV_2017_paper"),
+    (
+        "https://openaccess.thecvf.com/content_CVPR_2019/html/He_Bag_of_Tricks_CVPR_2019_paper.html",
+        "cvf:CVPR_2019/He_Bag_of_Tricks_CVPR_2019_paper",
+    ),
+    (
+        "http://openaccess.thecvf.com/content_CVPR_2019/papers/He_Bag_of_Tricks_CVPR_2019_paper.pdf",
+        "cvf:CVPR_2019/He_Bag_of_Tricks_CVPR_2019_paper",
+    ),
+    (
+        "https://openaccess.thecvf.com/content_ICCV_2017/html/He_Mask_R-CNN_ICCV_2017_paper.html",
+        "cvf:ICCV_2017/He_Mask_R-CNN_ICCV_2017_paper",
+    ),
     # DOIs: lower-cased, percent-decoded; trailing sentence punctuation is not part of the DOI
     ("https://doi.org/10.1038/nature14539", "doi:10.1038/nature14539"),
     ("https://doi.org/10.1038/NATURE14539", "doi:10.1038/nature14539"),
@@ -129,18 +151,24 @@ PAPERS = [
     ("https://doi.org/10.1038/nature14539).", "doi:10.1038/nature14539"),
     ("https://doi.org/10.1016/S0140-6736(20)30183-5", "doi:10.1016/s0140-6736(20)30183-5"),
     ("https://doi.org/10.1016/S0140-6736(20)30183-5).", "doi:10.1016/s0140-6736(20)30183-5"),
-    ("https://doi.org/10.1002/(SICI)1097-4571(199009)41:6%3C391::AID-ASI1%3E3.0.CO;2-9",
-     "doi:10.1002/(sici)1097-4571(199009)41:6<391::aid-asi1>3.0.co;2-9"),
+    (
+        "https://doi.org/10.1002/(SICI)1097-4571(199009)41:6%3C391::AID-ASI1%3E3.0.CO;2-9",
+        "doi:10.1002/(sici)1097-4571(199009)41:6<391::aid-asi1>3.0.co;2-9",
+    ),
     # handles, %2F decoded
     ("https://hdl.handle.net/1721.1/6125", "hdl:1721.1/6125"),
     ("https://hdl.handle.net/1721.1%2F6125", "hdl:1721.1/6125"),
     ("http://hdl.handle.net/10419/123456", "hdl:10419/123456"),
     # url: ids: a PDF anywhere, or a publication page on a known scholarly host
     ("https://www.cs.toronto.edu/~hinton/absps/dropout.pdf", "url:cs.toronto.edu/~hinton/absps/dropout.pdf"),
-    ("http://www.cs.toronto.edu/~hinton/absps/dropout.pdf?download=1#page=2",
-     "url:cs.toronto.edu/~hinton/absps/dropout.pdf"),
-    ("https://www.researchgate.net/publication/334489669_Deep_Learning_With_Edge_Computing_A_Review",
-     "url:researchgate.net/publication/334489669_Deep_Learning_With_Edge_Computing_A_Review"),
+    (
+        "http://www.cs.toronto.edu/~hinton/absps/dropout.pdf?download=1#page=2",
+        "url:cs.toronto.edu/~hinton/absps/dropout.pdf",
+    ),
+    (
+        "https://www.researchgate.net/publication/334489669_Deep_Learning_With_Edge_Computing_A_Review",
+        "url:researchgate.net/publication/334489669_Deep_Learning_With_Edge_Computing_A_Review",
+    ),
     ("https://ieeexplore.ieee.org/document/8763885/", "url:ieeexplore.ieee.org/document/8763885"),
     ("https://icml.cc/virtual/2020/poster/5785", "url:icml.cc/virtual/2020/poster/5785"),
     # article pages that carry a DOI merge with doi.org links
@@ -254,8 +282,15 @@ def test_a_path_that_names_a_paper_is_a_url_paper_on_any_host(url: str, expected
 def test_id_precedence_ranks_arxiv_first_and_title_last() -> None:
     from digest.domain.paper_ids import id_rank, title_id
 
-    ordered = ["arxiv:1706.03762", "openreview:abcde", "neurips:2020/ab", "doi:10.1/x", "hdl:1721.1/6125",
-               "url:x.org/paper/1", "title:attention is all you need"]
+    ordered = [
+        "arxiv:1706.03762",
+        "openreview:abcde",
+        "neurips:2020/ab",
+        "doi:10.1/x",
+        "hdl:1721.1/6125",
+        "url:x.org/paper/1",
+        "title:attention is all you need",
+    ]
     assert sorted(reversed(ordered), key=id_rank) == ordered
     assert id_rank("myrule:1") < id_rank("url:x.org/a.pdf")
     assert title_id("Attention Is All You Need!") == "title:attention is all you need"
@@ -319,16 +354,19 @@ def test_arxiv_id_accepts_only_arxivs_grammar(text: str, expected: str | None) -
 
 # --- user rules ---------------------------------------------------------------------------------------------
 
-PAPER_FINDER = compile_rules([(r"^https?://neurips\.aipapertrails\.com/paper/(?P<id>[A-Za-z0-9_-]+)",
-                               "openreview:{id}")])
+PAPER_FINDER = compile_rules(
+    [(r"^https?://neurips\.aipapertrails\.com/paper/(?P<id>[A-Za-z0-9_-]+)", "openreview:{id}")]
+)
 
 
 def test_a_user_rule_maps_a_mirror_to_openreview_ids() -> None:
     assert canonical_id("https://neurips.aipapertrails.com/paper/4OsgYD7em5", PAPER_FINDER) == "openreview:4OsgYD7em5"
     assert canonical_id("http://neurips.aipapertrails.com/paper/GqYSunGmp7", PAPER_FINDER) == "openreview:GqYSunGmp7"
     # pages the rule does not match stay what they were
-    assert canonical_id("https://neurips.aipapertrails.com/paper/4OsgYD7em5") == \
-        "url:neurips.aipapertrails.com/paper/4OsgYD7em5"  # without the rule: a path-named paper
+    assert (
+        canonical_id("https://neurips.aipapertrails.com/paper/4OsgYD7em5")
+        == "url:neurips.aipapertrails.com/paper/4OsgYD7em5"
+    )  # without the rule: a path-named paper
     assert canonical_id("https://neurips.aipapertrails.com", PAPER_FINDER) is None
     assert canonical_id("https://arxiv.org/abs/2501.12948", PAPER_FINDER) == "arxiv:2501.12948"
 
@@ -352,10 +390,12 @@ def test_a_doi_from_a_rule_is_canonicalised_again() -> None:
 
 
 def test_rules_win_over_built_in_forms_and_the_first_matching_rule_wins() -> None:
-    rules = compile_rules([
-        (r"arxiv\.org/abs/2401\.05566", "openreview:Forced1234"),
-        (r"arxiv\.org/abs/", "openreview:Never12345"),
-    ])
+    rules = compile_rules(
+        [
+            (r"arxiv\.org/abs/2401\.05566", "openreview:Forced1234"),
+            (r"arxiv\.org/abs/", "openreview:Never12345"),
+        ]
+    )
     assert canonical_id("https://arxiv.org/abs/2401.05566v2", rules) == "openreview:Forced1234"
     assert canonical_id("https://arxiv.org/abs/1706.03762", rules) == "openreview:Never12345"
 
@@ -368,6 +408,7 @@ def test_a_rule_whose_template_names_a_missing_group_does_not_match() -> None:
 
 
 # --- where a paper lives --------------------------------------------------------------------------------------
+
 
 def test_landing_and_pdf_urls_of_known_schemes() -> None:
     assert landing_url("arxiv:2401.05566") == "https://arxiv.org/abs/2401.05566"
@@ -382,6 +423,7 @@ def test_landing_and_pdf_urls_of_known_schemes() -> None:
 
 
 # --- properties -----------------------------------------------------------------------------------------------
+
 
 def _new_style(yy: int, mm: int, number: int) -> str:
     digits = 4 if yy < 15 else 5
@@ -404,27 +446,47 @@ _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 doi_ids = st.builds(
     lambda prefix, parts, last: f"doi:10.{prefix}/{''.join(parts)}{last}",
     st.integers(1000, 999999999),
-    st.lists(st.sampled_from([*_ALNUM, "-", ".", "_", ";", ":", "/", "(x)", "<", ">", "#", "?", "%", "+"]),
-             max_size=20),
+    st.lists(
+        st.sampled_from([*_ALNUM, "-", ".", "_", ";", ":", "/", "(x)", "<", ">", "#", "?", "%", "+"]), max_size=20
+    ),
     st.sampled_from(list(_ALNUM)),
 )
 openreview_ids = st.from_regex(r"[A-Za-z0-9_-]{5,14}", fullmatch=True).map(lambda r: f"openreview:{r}")
 acl_ids = st.one_of(
-    st.builds(lambda y, venue, n: f"acl:{y}.{venue}.{n}", st.integers(2016, 2030),
-              st.sampled_from(["acl-main", "acl-long", "emnlp-main", "findings-emnlp", "naacl-short"]),
-              st.integers(1, 999)),
-    st.builds(lambda letter, y, n: f"acl:{letter}{y:02d}-{n:04d}", st.sampled_from("PNDEWQ"),
-              st.integers(0, 99), st.integers(1, 9999)),
+    st.builds(
+        lambda y, venue, n: f"acl:{y}.{venue}.{n}",
+        st.integers(2016, 2030),
+        st.sampled_from(["acl-main", "acl-long", "emnlp-main", "findings-emnlp", "naacl-short"]),
+        st.integers(1, 999),
+    ),
+    st.builds(
+        lambda letter, y, n: f"acl:{letter}{y:02d}-{n:04d}",
+        st.sampled_from("PNDEWQ"),
+        st.integers(0, 99),
+        st.integers(1, 9999),
+    ),
 )
-pmlr_ids = st.builds(lambda v, key: f"pmlr:v{v}/{key}", st.integers(1, 300),
-                     st.from_regex(r"[a-z]{2,12}[0-9]{2}[a-z]?", fullmatch=True))
-hdl_ids = st.builds(lambda prefix, suffix: f"hdl:{prefix}/{suffix}",
-                    st.from_regex(r"[0-9]{4,5}(\.[0-9]{1,3})?", fullmatch=True),
-                    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,10}(/[A-Za-z0-9][A-Za-z0-9._-]{0,5})?", fullmatch=True))
+pmlr_ids = st.builds(
+    lambda v, key: f"pmlr:v{v}/{key}", st.integers(1, 300), st.from_regex(r"[a-z]{2,12}[0-9]{2}[a-z]?", fullmatch=True)
+)
+hdl_ids = st.builds(
+    lambda prefix, suffix: f"hdl:{prefix}/{suffix}",
+    st.from_regex(r"[0-9]{4,5}(\.[0-9]{1,3})?", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,10}(/[A-Za-z0-9][A-Za-z0-9._-]{0,5})?", fullmatch=True),
+)
 
 
-@given(st.one_of(new_arxiv_ids.map(lambda r: f"arxiv:{r}"), old_arxiv_ids.map(lambda r: f"arxiv:{r}"),
-                 openreview_ids, doi_ids, acl_ids, pmlr_ids, hdl_ids))
+@given(
+    st.one_of(
+        new_arxiv_ids.map(lambda r: f"arxiv:{r}"),
+        old_arxiv_ids.map(lambda r: f"arxiv:{r}"),
+        openreview_ids,
+        doi_ids,
+        acl_ids,
+        pmlr_ids,
+        hdl_ids,
+    )
+)
 def test_the_landing_url_of_an_id_canonicalises_back_to_that_id(paper_id: str) -> None:
     url = landing_url(paper_id)
     assert url is not None
@@ -438,8 +500,9 @@ def test_the_landing_url_of_an_id_canonicalises_back_to_that_id(paper_id: str) -
     host=st.sampled_from(["arxiv.org", "www.arxiv.org", "export.arxiv.org"]),
     tail=st.sampled_from(["", "?context=cs.LG", "#S2", "/"]),
 )
-def test_every_url_form_of_one_arxiv_id_maps_to_that_id(arxiv: str, version: int | None, scheme: str, host: str,
-                                                        tail: str) -> None:
+def test_every_url_form_of_one_arxiv_id_maps_to_that_id(
+    arxiv: str, version: int | None, scheme: str, host: str, tail: str
+) -> None:
     v = f"v{version}" if version else ""
     expected = f"arxiv:{arxiv}"
     forms = [
@@ -470,10 +533,15 @@ def _obeys_grammar(yy: int, mm: int, number: str) -> bool:
     return len(number) == (4 if yy < 15 else 5)
 
 
-@given(st.integers(0, 99), st.integers(0, 99), st.from_regex(r"[0-9]{4,6}", fullmatch=True),
-       st.one_of(st.none(), st.integers(1, 30)))
-def test_arxiv_id_never_accepts_an_id_that_breaks_the_grammar(yy: int, mm: int, number: str,
-                                                             version: int | None) -> None:
+@given(
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.from_regex(r"[0-9]{4,6}", fullmatch=True),
+    st.one_of(st.none(), st.integers(1, 30)),
+)
+def test_arxiv_id_never_accepts_an_id_that_breaks_the_grammar(
+    yy: int, mm: int, number: str, version: int | None
+) -> None:
     text = f"{yy:02d}{mm:02d}.{number}" + (f"v{version}" if version else "")
     got = arxiv_id(text)
     if _obeys_grammar(yy, mm, number):
@@ -485,9 +553,42 @@ def test_arxiv_id_never_accepts_an_id_that_breaks_the_grammar(yy: int, mm: int, 
 
 # --- the fast split ------------------------------------------------------------------------------------------
 
-URL_PIECES = ["http://", "https://", "HTTP://", "hTtPs://", "ftp://", "//", "javascript:", "arxiv.org", "x.example",
-              "user@host", ":8080", "[::1]", "[bad", "]", "/abs/2401.05566", "/path", "?", "?id=abc", "#", "#frag",
-              "&", "=", " ", "\t", "\n", "\x00", "\x7f", "é", "\uff45", "%20", ";", "..", "@", ":"]
+URL_PIECES = [
+    "http://",
+    "https://",
+    "HTTP://",
+    "hTtPs://",
+    "ftp://",
+    "//",
+    "javascript:",
+    "arxiv.org",
+    "x.example",
+    "user@host",
+    ":8080",
+    "[::1]",
+    "[bad",
+    "]",
+    "/abs/2401.05566",
+    "/path",
+    "?",
+    "?id=abc",
+    "#",
+    "#frag",
+    "&",
+    "=",
+    " ",
+    "\t",
+    "\n",
+    "\x00",
+    "\x7f",
+    "é",
+    "\uff45",
+    "%20",
+    ";",
+    "..",
+    "@",
+    ":",
+]
 
 
 @settings(max_examples=600, deadline=None)
@@ -513,13 +614,16 @@ def test_http_parts_splits_every_url_as_urlsplit_does(pieces: list[str]) -> None
     assert http_parts(url) == expected
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://gist.github.com/someone/report.pdf", None),  # a subdomain of a host that is never a paper
-    ("https://notgithub.com/report.pdf", "url:notgithub.com/report.pdf"),  # not a subdomain: a label must end
-    ("https://x.onlinelibrary.wiley.com/doi/10.1002/ece3.2314", "doi:10.1002/ece3.2314"),
-    ("https://www.researchgate.net/publication/123456_A_Title", "url:researchgate.net/publication/123456_A_Title"),
-    ("https://edu/paper.pdf", "url:edu/paper.pdf"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://gist.github.com/someone/report.pdf", None),  # a subdomain of a host that is never a paper
+        ("https://notgithub.com/report.pdf", "url:notgithub.com/report.pdf"),  # not a subdomain: a label must end
+        ("https://x.onlinelibrary.wiley.com/doi/10.1002/ece3.2314", "doi:10.1002/ece3.2314"),
+        ("https://www.researchgate.net/publication/123456_A_Title", "url:researchgate.net/publication/123456_A_Title"),
+        ("https://edu/paper.pdf", "url:edu/paper.pdf"),
+    ],
+)
 def test_a_listed_domain_covers_its_subdomains_label_by_label(url: str, expected: str | None) -> None:
     assert canonical_id(url) == expected
 

@@ -40,8 +40,13 @@ def test_the_golden_file_covers_all_twelve_posts_and_is_sorted_and_distinct() ->
         assert not set(extra) & set(EXPECTED[guid])
 
 
-def test_each_seed_post_links_exactly_the_papers_read_off_it(engine, add_source, fetch_all, serve_feed,  # type: ignore[no-untyped-def]
-                                                             seed_feed: bytes) -> None:
+def test_each_seed_post_links_exactly_the_papers_read_off_it(
+    engine,
+    add_source,
+    fetch_all,
+    serve_feed,  # type: ignore[no-untyped-def]
+    seed_feed: bytes,
+) -> None:
     add_source(serve_feed("/feed", seed_feed), name="aipapertrails")
     summary = fetch_all()
     assert summary.failed == 0
@@ -53,10 +58,13 @@ def test_each_seed_post_links_exactly_the_papers_read_off_it(engine, add_source,
 
 
 def test_with_the_paper_finder_rule_the_seed_posts_link_the_extra_openreview_papers(
-        tmp_path: Path, serve_feed, seed_feed: bytes) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, serve_feed, seed_feed: bytes
+) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "config.toml"
-    config.write_text(f"[enrich]\nafter_fetch = false\n\n"  # papers as the posts name them, no arXiv API lookups
-                      f"[[papers.rules]]\npattern = '{GOLDEN['RULE_PATTERN']}'\nid = '{GOLDEN['RULE_ID']}'\n")
+    config.write_text(
+        f"[enrich]\nafter_fetch = false\n\n"  # papers as the posts name them, no arXiv API lookups
+        f"[[papers.rules]]\npattern = '{GOLDEN['RULE_PATTERN']}'\nid = '{GOLDEN['RULE_ID']}'\n"
+    )
     db_url = f"sqlite:///{tmp_path / 'rule.db'}"
     cli = Cli(db_url, config)
     cli("sources", "add", serve_feed("/feed", seed_feed), "--name", "aipapertrails")

@@ -21,8 +21,11 @@ from tests.conftest import FIXTURES, fixture_bytes
 FEEDS = FIXTURES / "feeds"
 # `<feed>.papers.expected.py` and `<feed>.titles.expected.py` hold the papers a feed links and their titles
 # (tests/test_papers_golden.py, tests/test_titles_golden.py), not its parse.
-GOLDEN = sorted(p.name.removesuffix(".expected.py") for p in FEEDS.glob("*.expected.py")
-                if not p.name.endswith((".papers.expected.py", ".titles.expected.py")))
+GOLDEN = sorted(
+    p.name.removesuffix(".expected.py")
+    for p in FEEDS.glob("*.expected.py")
+    if not p.name.endswith((".papers.expected.py", ".titles.expected.py"))
+)
 
 
 def load_expected(name: str) -> dict:
@@ -35,13 +38,16 @@ def parse_fixture(name: str):  # type: ignore[no-untyped-def]
 
 
 def rss(items: str, channel: str = "<title>Test feed</title><link>https://example.com/</link>") -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{channel}{items}'
-            f"</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{channel}{items}</channel></rss>'
+    ).encode()
 
 
 def atom(body: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-            f"<id>urn:test:feed</id><updated>2024-01-01T00:00:00Z</updated>{body}</feed>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>urn:test:feed</id><updated>2024-01-01T00:00:00Z</updated>{body}</feed>"
+    ).encode()
 
 
 # --- golden files ---------------------------------------------------------------------------------
@@ -147,31 +153,39 @@ def test_json_feed_items_inherit_the_feed_author() -> None:
 
 
 def test_atom_html_title_becomes_plain_text() -> None:
-    doc = atom('<title type="html">A &lt;em&gt;fine&lt;/em&gt; feed</title>'
-               '<entry><id>urn:e1</id><title type="html">&lt;em&gt;Emphasised&lt;/em&gt; and &amp;amp; more</title>'
-               '<link href="https://example.org/e1"/><updated>2024-01-02T00:00:00Z</updated></entry>')
+    doc = atom(
+        '<title type="html">A &lt;em&gt;fine&lt;/em&gt; feed</title>'
+        '<entry><id>urn:e1</id><title type="html">&lt;em&gt;Emphasised&lt;/em&gt; and &amp;amp; more</title>'
+        '<link href="https://example.org/e1"/><updated>2024-01-02T00:00:00Z</updated></entry>'
+    )
     feed = parse_feed(doc, url="https://example.org/feed")
     assert feed.title == "A fine feed"
     assert feed.items[0].title == "Emphasised and & more"
 
 
 def test_atom_text_title_keeps_angle_brackets_as_characters() -> None:
-    doc = atom('<title>t</title><entry><id>urn:e1</id><title type="text">The &lt;dialog&gt; element</title>'
-               '<link href="https://example.org/e1"/></entry>')
+    doc = atom(
+        '<title>t</title><entry><id>urn:e1</id><title type="text">The &lt;dialog&gt; element</title>'
+        '<link href="https://example.org/e1"/></entry>'
+    )
     assert parse_feed(doc, url="https://example.org/feed").items[0].title == "The <dialog> element"
 
 
 def test_rss_double_escaped_ampersand_in_a_title_becomes_one_ampersand() -> None:
-    doc = rss("<item><title>Fish &amp;amp; Chips</title><link>https://example.com/a</link></item>",
-              channel="<title>Tom &amp;amp; Jerry</title><link>https://example.com/</link>")
+    doc = rss(
+        "<item><title>Fish &amp;amp; Chips</title><link>https://example.com/a</link></item>",
+        channel="<title>Tom &amp;amp; Jerry</title><link>https://example.com/</link>",
+    )
     feed = parse_feed(doc, url="https://example.com/feed")
     assert feed.title == "Tom & Jerry"
     assert feed.items[0].title == "Fish & Chips"
 
 
 def test_rss_description_is_html_whose_entities_decode_once() -> None:
-    doc = rss("<item><title>t</title><link>https://example.com/a</link>"
-              "<description>Cats &amp;amp; dogs &lt;b&gt;bold&lt;/b&gt;</description></item>")
+    doc = rss(
+        "<item><title>t</title><link>https://example.com/a</link>"
+        "<description>Cats &amp;amp; dogs &lt;b&gt;bold&lt;/b&gt;</description></item>"
+    )
     item = parse_feed(doc, url="https://example.com/feed").items[0]
     assert item.summary_html == "Cats &amp; dogs <b>bold</b>"
 
@@ -180,8 +194,10 @@ def test_rss_description_is_html_whose_entities_decode_once() -> None:
 
 
 def test_rss_items_without_guids_have_no_guid_but_keep_their_links() -> None:
-    doc = rss("<item><title>One</title><link>https://example.com/1</link></item>"
-              "<item><title>Two</title><link>https://example.com/2</link></item>")
+    doc = rss(
+        "<item><title>One</title><link>https://example.com/1</link></item>"
+        "<item><title>Two</title><link>https://example.com/2</link></item>"
+    )
     items = parse_feed(doc, url="https://example.com/feed").items
     assert [i.guid for i in items] == [None, None]
     assert [i.url for i in items] == ["https://example.com/1", "https://example.com/2"]
@@ -193,17 +209,20 @@ def test_rss_guid_is_taken_verbatim_and_trimmed() -> None:
 
 
 def test_atom_entries_inherit_the_feed_author_unless_they_name_their_own() -> None:
-    doc = atom("<title>t</title><author><name>Feed Author</name></author>"
-               '<entry><id>urn:1</id><title>a</title><link href="https://example.org/1"/></entry>'
-               '<entry><id>urn:2</id><title>b</title><link href="https://example.org/2"/>'
-               "<author><name>Own Author</name></author></entry>")
+    doc = atom(
+        "<title>t</title><author><name>Feed Author</name></author>"
+        '<entry><id>urn:1</id><title>a</title><link href="https://example.org/1"/></entry>'
+        '<entry><id>urn:2</id><title>b</title><link href="https://example.org/2"/>'
+        "<author><name>Own Author</name></author></entry>"
+    )
     items = parse_feed(doc, url="https://example.org/feed").items
     assert [i.author for i in items] == ["Feed Author", "Own Author"]
 
 
 def test_rss_author_email_with_name_in_parentheses_gives_the_name() -> None:
-    doc = rss("<item><title>t</title><link>https://example.com/a</link>"
-              "<author>jo@example.com (Jo Writer)</author></item>")
+    doc = rss(
+        "<item><title>t</title><link>https://example.com/a</link><author>jo@example.com (Jo Writer)</author></item>"
+    )
     assert parse_feed(doc, url="https://example.com/feed").items[0].author == "Jo Writer"
 
 
@@ -213,10 +232,13 @@ def test_rss_author_that_is_only_an_email_address_is_not_shown() -> None:
 
 
 def test_rss_pubdate_with_offset_becomes_utc() -> None:
-    doc = rss("<item><title>t</title><link>https://example.com/a</link>"
-              "<pubDate>Mon, 06 Sep 2021 16:45:00 +0200</pubDate></item>")
-    assert parse_feed(doc, url="https://example.com/feed").items[0].published == datetime(2021, 9, 6, 14, 45,
-                                                                                          tzinfo=UTC)
+    doc = rss(
+        "<item><title>t</title><link>https://example.com/a</link>"
+        "<pubDate>Mon, 06 Sep 2021 16:45:00 +0200</pubDate></item>"
+    )
+    assert parse_feed(doc, url="https://example.com/feed").items[0].published == datetime(
+        2021, 9, 6, 14, 45, tzinfo=UTC
+    )
 
 
 def test_relative_atom_links_resolve_against_the_document_url() -> None:
@@ -226,33 +248,43 @@ def test_relative_atom_links_resolve_against_the_document_url() -> None:
 
 
 def test_item_without_a_link_uses_the_feed_link_as_its_base() -> None:
-    doc = rss("<item><title>t</title><description>&lt;img src=\"a.png\"&gt;</description></item>",
-              channel="<title>T</title><link>https://example.com/site/</link>")
+    doc = rss(
+        '<item><title>t</title><description>&lt;img src="a.png"&gt;</description></item>',
+        channel="<title>T</title><link>https://example.com/site/</link>",
+    )
     item = parse_feed(doc, url="https://feeds.example.net/x.xml").items[0]
     assert item.url is None
     assert item.base_url == "https://example.com/site/"
 
 
 def test_image_enclosure_becomes_the_item_image() -> None:
-    doc = rss('<item><title>t</title><link>https://example.com/a</link>'
-              '<enclosure url="https://cdn.example.com/a.jpg" length="0" type="image/jpeg"/></item>')
+    doc = rss(
+        "<item><title>t</title><link>https://example.com/a</link>"
+        '<enclosure url="https://cdn.example.com/a.jpg" length="0" type="image/jpeg"/></item>'
+    )
     assert parse_feed(doc, url="https://example.com/feed").items[0].image_url == "https://cdn.example.com/a.jpg"
 
 
 def test_audio_enclosure_is_not_an_image() -> None:
-    doc = rss('<item><title>t</title><link>https://example.com/a</link>'
-              '<enclosure url="https://cdn.example.com/a.mp3" length="10" type="audio/mpeg"/></item>')
+    doc = rss(
+        "<item><title>t</title><link>https://example.com/a</link>"
+        '<enclosure url="https://cdn.example.com/a.mp3" length="10" type="audio/mpeg"/></item>'
+    )
     assert parse_feed(doc, url="https://example.com/feed").items[0].image_url is None
 
 
 # --- empty feeds -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [
-    rss(""),
-    atom("<title>Empty</title>"),
-    b'{"version": "https://jsonfeed.org/version/1.1", "title": "Empty", "items": []}',
-], ids=["rss", "atom", "json"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        rss(""),
+        atom("<title>Empty</title>"),
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "Empty", "items": []}',
+    ],
+    ids=["rss", "atom", "json"],
+)
 def test_an_empty_but_valid_feed_gives_zero_items_not_an_error(body: bytes) -> None:
     feed = parse_feed(body, url="https://example.com/feed")
     assert feed.items == []
@@ -263,14 +295,18 @@ def test_an_empty_but_valid_feed_gives_zero_items_not_an_error(body: bytes) -> N
 
 
 def json_feed(items: str, extra: str = "") -> bytes:
-    return ('{"version": "https://jsonfeed.org/version/1.1", "title": "J", "home_page_url": "https://j.example/"'
-            f'{extra}, "items": [{items}]}}').encode()
+    return (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "J", "home_page_url": "https://j.example/"'
+        f'{extra}, "items": [{items}]}}'
+    ).encode()
 
 
 def test_json_feed_basic_fields() -> None:
-    body = json_feed('{"id": 42, "url": "https://j.example/a", "title": "A & B", "content_html": "<p>hi</p>",'
-                     ' "summary": "short <b>", "date_published": "2024-03-01T10:00:00+05:30",'
-                     ' "image": "https://j.example/a.png", "authors": [{"name": "Ann"}, {"name": "Bo"}]}')
+    body = json_feed(
+        '{"id": 42, "url": "https://j.example/a", "title": "A & B", "content_html": "<p>hi</p>",'
+        ' "summary": "short <b>", "date_published": "2024-03-01T10:00:00+05:30",'
+        ' "image": "https://j.example/a.png", "authors": [{"name": "Ann"}, {"name": "Bo"}]}'
+    )
     feed = parse_feed(body, url="https://j.example/feed.json", content_type="application/feed+json")
     assert feed.title == "J"
     assert feed.site_url == "https://j.example/"
@@ -292,8 +328,10 @@ def test_json_feed_content_text_becomes_escaped_paragraphs() -> None:
 
 
 def test_json_feed_falls_back_to_external_url_modified_date_and_home_page_base() -> None:
-    body = json_feed('{"id": "1", "external_url": "https://elsewhere.example/x",'
-                     ' "date_modified": "2024-01-01T00:00:00Z"}, {"id": "2", "content_html": "<p>x</p>"}')
+    body = json_feed(
+        '{"id": "1", "external_url": "https://elsewhere.example/x",'
+        ' "date_modified": "2024-01-01T00:00:00Z"}, {"id": "2", "content_html": "<p>x</p>"}'
+    )
     first, second = parse_feed(body, url="https://j.example/feed.json").items
     assert first.url == "https://elsewhere.example/x"
     assert first.published == datetime(2024, 1, 1, tzinfo=UTC)
@@ -302,8 +340,9 @@ def test_json_feed_falls_back_to_external_url_modified_date_and_home_page_base()
 
 
 def test_json_feed_item_author_overrides_the_feed_author() -> None:
-    body = json_feed('{"id": "1", "author": {"name": "Item Author"}}, {"id": "2"}',
-                     extra=', "author": {"name": "Feed Author"}')
+    body = json_feed(
+        '{"id": "1", "author": {"name": "Item Author"}}, {"id": "2"}', extra=', "author": {"name": "Feed Author"}'
+    )
     assert [i.author for i in parse_feed(body, url="https://j.example/f").items] == ["Item Author", "Feed Author"]
 
 
@@ -312,12 +351,15 @@ def test_json_feed_skips_items_that_are_not_objects() -> None:
     assert [i.guid for i in parse_feed(body, url="https://j.example/f").items] == ["ok"]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b'{"version": "https://jsonfeed.org/version/1", "items": ', "not a readable JSON feed"),
-    (b'{"title": "no version", "items": []}', "jsonfeed.org version"),
-    (b'{"version": "https://jsonfeed.org/version/1", "items": {"a": 1}}', "'items' is not a list"),
-    (b"[1, 2, 3]", "jsonfeed.org version"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"version": "https://jsonfeed.org/version/1", "items": ', "not a readable JSON feed"),
+        (b'{"title": "no version", "items": []}', "jsonfeed.org version"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": {"a": 1}}', "'items' is not a list"),
+        (b"[1, 2, 3]", "jsonfeed.org version"),
+    ],
+)
 def test_json_that_is_not_a_json_feed_is_a_parse_error(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         parse_feed(body, url="https://j.example/f", content_type="application/json")
@@ -341,8 +383,8 @@ def test_a_body_of_etc_passwd_is_not_a_feed() -> None:
 
 def test_a_body_that_is_a_url_is_not_fetched(httpserver) -> None:  # type: ignore[no-untyped-def]
     httpserver.expect_request("/real-feed.xml").respond_with_data(
-        rss("<item><title>fetched</title><link>https://example.com/x</link></item>"),
-        content_type="application/rss+xml")
+        rss("<item><title>fetched</title><link>https://example.com/x</link></item>"), content_type="application/rss+xml"
+    )
     url = httpserver.url_for("/real-feed.xml")
     with pytest.raises(ParseError):
         parse_feed(url.encode(), url="https://example.com/feed")
@@ -375,31 +417,46 @@ def test_xml_that_is_not_a_feed_is_a_parse_error() -> None:
 MEDIUM = "rss-parser__medium_content-encoded.rss"
 JEKYLL = "iclr-blogposts-2024__feed_jekyll.atom.xml"
 JSON_FEED = "feedjira__json_feed_inessential.json"
-RDF = (b'<?xml version="1.0" encoding="utf-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-       b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-       b'<channel rdf:about="https://lab.example/"><title>Lab notes</title><link>https://lab.example/</link>'
-       b'<description>notes</description></channel>'
-       b'<item rdf:about="https://lab.example/1"><title>One</title><link>https://lab.example/1</link>'
-       b'<dc:date>2024-03-01T10:00:00Z</dc:date></item>'
-       b'<item rdf:about="https://lab.example/2"><title>Two</title><link>https://lab.example/2</link></item>'
-       b'</rdf:RDF>')
+RDF = (
+    b'<?xml version="1.0" encoding="utf-8"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+    b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    b'<channel rdf:about="https://lab.example/"><title>Lab notes</title><link>https://lab.example/</link>'
+    b"<description>notes</description></channel>"
+    b'<item rdf:about="https://lab.example/1"><title>One</title><link>https://lab.example/1</link>'
+    b"<dc:date>2024-03-01T10:00:00Z</dc:date></item>"
+    b'<item rdf:about="https://lab.example/2"><title>Two</title><link>https://lab.example/2</link></item>'
+    b"</rdf:RDF>"
+)
 
 
 def guids_read(body: bytes, content_type: str) -> list[str | None]:
     return [i.guid for i in parse_feed(body, url="https://example.org/feed", content_type=content_type).items]
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "text/plain",
-                                          "application/octet-stream", "text/html; charset=utf-8"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "application/octet-stream",
+        "text/html; charset=utf-8",
+    ],
+)
 def test_xml_feeds_served_as_json_or_anything_else_are_stored_as_feeds(
-        content_type: str, engine, add_source, fetch_all, serve_feed) -> None:  # type: ignore[no-untyped-def]
+    content_type: str, engine, add_source, fetch_all, serve_feed
+) -> None:  # type: ignore[no-untyped-def]
     from tests.test_fetch import items_of, report_for
 
-    documents = {"medium": (fixture_bytes(f"feeds/{MEDIUM}"), "application/rss+xml"),
-                 "jekyll": (fixture_bytes(f"feeds/{JEKYLL}"), "application/atom+xml"),
-                 "rdf": (RDF, "application/rdf+xml")}
-    ids = {name: add_source(serve_feed(f"/{name}", body, content_type=content_type), name=name)
-           for name, (body, _) in documents.items()}
+    documents = {
+        "medium": (fixture_bytes(f"feeds/{MEDIUM}"), "application/rss+xml"),
+        "jekyll": (fixture_bytes(f"feeds/{JEKYLL}"), "application/atom+xml"),
+        "rdf": (RDF, "application/rdf+xml"),
+    }
+    ids = {
+        name: add_source(serve_feed(f"/{name}", body, content_type=content_type), name=name)
+        for name, (body, _) in documents.items()
+    }
     summary = fetch_all()
     for name, (body, right_type) in documents.items():
         report = report_for(summary, name)
@@ -418,6 +475,7 @@ def test_a_json_feed_served_as_xml_even_behind_a_byte_order_mark_is_read(content
 
 # --- every author (issue 14) ---------------------------------------------------------------------------------------
 
+
 def both_paths(body: bytes):  # type: ignore[no-untyped-def]
     """The fast path's parse and feedparser's of one document, which must agree."""
     from digest.parse.fastfeed import parse_fast
@@ -425,33 +483,39 @@ def both_paths(body: bytes):  # type: ignore[no-untyped-def]
 
     prepared, encoding, _ = prepare_xml(body, None)
     url = "https://example.org/feed"
-    return parse_fast(prepared, url=url), _parse_with_feedparser(prepared, url=url, content_type=None,
-                                                                 encoding=encoding)
+    return parse_fast(prepared, url=url), _parse_with_feedparser(
+        prepared, url=url, content_type=None, encoding=encoding
+    )
 
 
 def test_an_atom_entry_with_several_authors_keeps_them_all_on_both_paths() -> None:
-    body = atom('<title>t</title><entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>'
-                '<link href="https://example.org/1"/><author><name>Ann Lee</name></author>'
-                '<author><name>Bo Chen</name><email>bo@example.org</email></author>'
-                '<author><email>nobody@example.org</email></author><author><name>Cy Diaz</name></author></entry>')
+    body = atom(
+        "<title>t</title><entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>"
+        '<link href="https://example.org/1"/><author><name>Ann Lee</name></author>'
+        "<author><name>Bo Chen</name><email>bo@example.org</email></author>"
+        "<author><email>nobody@example.org</email></author><author><name>Cy Diaz</name></author></entry>"
+    )
     fast, slow = both_paths(body)
     assert fast.items[0].author == slow.items[0].author == "Ann Lee, Bo Chen, Cy Diaz"
 
 
 def test_atom_entries_without_authors_inherit_every_author_of_the_feed_on_both_paths() -> None:
-    body = atom('<title>t</title><author><name>Ann Lee</name></author><author><name>Bo Chen</name></author>'
-                '<entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>'
-                '<link href="https://example.org/1"/></entry>')
+    body = atom(
+        "<title>t</title><author><name>Ann Lee</name></author><author><name>Bo Chen</name></author>"
+        "<entry><id>e1</id><title>x</title><updated>2024-01-01T00:00:00Z</updated>"
+        '<link href="https://example.org/1"/></entry>'
+    )
     fast, slow = both_paths(body)
     assert fast.items[0].author == slow.items[0].author == "Ann Lee, Bo Chen"
 
 
 def test_rss_items_with_several_creators_keep_them_all_on_both_paths() -> None:
-    body = rss('<item><title>x</title><link>https://example.com/1</link><dc:creator>Ann Lee</dc:creator>'
-               '<dc:creator><![CDATA[Bo Chen]]></dc:creator><dc:creator>Ann Lee</dc:creator></item>'
-               '<item><title>y</title><link>https://example.com/2</link><author>jo@example.com (Jo Park)</author>'
-               '</item>').replace(b'<rss version="2.0">',
-                                  b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">')
+    body = rss(
+        "<item><title>x</title><link>https://example.com/1</link><dc:creator>Ann Lee</dc:creator>"
+        "<dc:creator><![CDATA[Bo Chen]]></dc:creator><dc:creator>Ann Lee</dc:creator></item>"
+        "<item><title>y</title><link>https://example.com/2</link><author>jo@example.com (Jo Park)</author>"
+        "</item>"
+    ).replace(b'<rss version="2.0">', b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">')
     fast, slow = both_paths(body)
     assert [i.author for i in fast.items] == [i.author for i in slow.items] == ["Ann Lee, Bo Chen", "Jo Park"]
 
@@ -467,12 +531,17 @@ def test_the_real_arxiv_api_answer_read_as_a_plain_feed_names_every_author_on_bo
 
 # --- quiet problems are said (issue 14) ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [
-    rss(""),
-    atom("<title>Empty</title>"),
-    b'{"version": "https://jsonfeed.org/version/1.1", "title": "Empty", "items": []}',
-    RDF.split(b"<item ")[0] + b"</rdf:RDF>",
-], ids=["rss", "atom", "json", "rdf"])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rss(""),
+        atom("<title>Empty</title>"),
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "Empty", "items": []}',
+        RDF.split(b"<item ")[0] + b"</rdf:RDF>",
+    ],
+    ids=["rss", "atom", "json", "rdf"],
+)
 def test_a_feed_with_no_items_says_so(body: bytes) -> None:
     assert parse_feed(body, url="https://example.com/feed").warnings == ["the feed has no items"]
 
@@ -481,7 +550,7 @@ def test_a_feed_with_no_items_says_so(body: bytes) -> None:
 def test_a_feed_cut_short_is_read_as_far_as_it_goes_and_says_it_was_cut_short(name: str) -> None:
     whole = fixture_bytes(f"feeds/{name}")
     count = len(parse_feed(whole, url="https://example.org/feed").items)
-    feed = parse_feed(whole[:len(whole) * 2 // 3], url="https://example.org/feed")
+    feed = parse_feed(whole[: len(whole) * 2 // 3], url="https://example.org/feed")
     assert 0 < len(feed.items) < count
     assert feed.warnings == ["feed is not well-formed, read leniently: the document stops before its end (cut short?)"]
 
@@ -495,15 +564,23 @@ def test_a_feed_that_is_broken_but_whole_says_why_not_that_it_was_cut() -> None:
 def test_a_json_feed_cut_short_is_an_error_that_says_so() -> None:
     body = fixture_bytes(f"feeds/{JSON_FEED}")
     with pytest.raises(ParseError, match=r"^not a readable JSON feed: the document stops before its end \(cut short"):
-        parse_feed(body[:len(body) // 2], url="https://inessential.com/feed.json")
+        parse_feed(body[: len(body) // 2], url="https://inessential.com/feed.json")
 
 
-@pytest.mark.parametrize(("cut", "warning"), [
-    (lambda body: body.replace(b"household tasks", b"household & kitchen tasks"),
-     "feed is not well-formed, read leniently: "),
-    (lambda body: body[:body.index(b"</item>", body.index(b"</item>") + 1) + 7],
-     "feed is not well-formed, read leniently: the document stops before its end (cut short?)"),
-], ids=["recovered", "cut-short"])
+@pytest.mark.parametrize(
+    ("cut", "warning"),
+    [
+        (
+            lambda body: body.replace(b"household tasks", b"household & kitchen tasks"),
+            "feed is not well-formed, read leniently: ",
+        ),
+        (
+            lambda body: body[: body.index(b"</item>", body.index(b"</item>") + 1) + 7],
+            "feed is not well-formed, read leniently: the document stops before its end (cut short?)",
+        ),
+    ],
+    ids=["recovered", "cut-short"],
+)
 def test_an_arxiv_feed_read_leniently_says_so(cut, warning: str) -> None:  # type: ignore[no-untyped-def]
     body = cut(fixture_bytes("listings/arxiv_rss_cs.AI.rss.xml"))
     feed = parse_document(body, url="https://rss.arxiv.org/rss/cs.AI", content_type="application/rss+xml")

@@ -47,8 +47,9 @@ def seed_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver, seed_f
     return SeedIssue(html=html, item_images=images)
 
 
-def _themes_composed(root: Path, server: Any, seed_feed_bytes: bytes, add: Any,
-                     expect_new: int | None = None) -> dict[str, str]:
+def _themes_composed(
+    root: Path, server: Any, seed_feed_bytes: bytes, add: Any, expect_new: int | None = None
+) -> dict[str, str]:
     """Sources added by `add` (the seed feed served at /seed.rss) fetched over loopback into a store in `root`,
     then `digest compose --preview` once per theme; theme -> digest.html."""
     config = root / "digest.toml"
@@ -57,7 +58,8 @@ def _themes_composed(root: Path, server: Any, seed_feed_bytes: bytes, add: Any,
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DIGEST_HOME", str(root / "home"))
         server.expect_request("/seed.rss").respond_with_data(
-            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8")
+            seed_feed_bytes, content_type="application/rss+xml; charset=utf-8"
+        )
         try:
             cli = Cli(f"sqlite:///{root / 'store.db'}", config)
             add(cli)
@@ -118,8 +120,9 @@ def open_page(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_each_theme_opens_cleanly_and_asks_only_for_the_items_own_images(seed_issue, open_page, tmp_path,
-                                                                          theme: str) -> None:
+def test_each_theme_opens_cleanly_and_asks_only_for_the_items_own_images(
+    seed_issue, open_page, tmp_path, theme: str
+) -> None:
     opened = open_page(seed_issue.html[theme])
     page = opened.page
     shot = tmp_path / f"{theme}.png"
@@ -138,8 +141,9 @@ def test_each_theme_opens_cleanly_and_asks_only_for_the_items_own_images(seed_is
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_each_theme_is_a_600px_table_that_fits_a_phone_without_sideways_scrolling(seed_issue, open_page,
-                                                                                   theme: str) -> None:
+def test_each_theme_is_a_600px_table_that_fits_a_phone_without_sideways_scrolling(
+    seed_issue, open_page, theme: str
+) -> None:
     page = open_page(seed_issue.html[theme], width=1024).page
     box = page.locator("table.page").bounding_box()
     assert box is not None and 500 < box["width"] <= 600
@@ -190,25 +194,42 @@ def _png(width: int, height: int, rgb: tuple[int, int, int] = (91, 125, 177)) ->
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     row = b"\x00" + bytes(rgb) * width
-    return (PNG_SIGNATURE + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+    return (
+        PNG_SIGNATURE
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
-def thumbnail_issue(tmp_path_factory: pytest.TempPathFactory, make_httpserver,  # type: ignore[no-untyped-def]
-                    seed_feed_bytes: bytes) -> dict[str, str]:
+def thumbnail_issue(
+    tmp_path_factory: pytest.TempPathFactory,
+    make_httpserver,  # type: ignore[no-untyped-def]
+    seed_feed_bytes: bytes,
+) -> dict[str, str]:
     """The seed feed and a Hugging Face daily-papers listing (each paper with its thumbnail) fetched into one
     store, composed once per theme; theme -> digest.html."""
     from tests.conftest import fixture_bytes
 
     root = tmp_path_factory.mktemp("thumbnail-render")
     make_httpserver.expect_request("/daily_papers.json").respond_with_data(
-        fixture_bytes(HF_JSON), content_type="application/json")
+        fixture_bytes(HF_JSON), content_type="application/json"
+    )
 
     def add(cli: Cli) -> None:
         cli("sources", "add", make_httpserver.url_for("/seed.rss"), "--name", "seed")
-        cli("sources", "add", make_httpserver.url_for("/daily_papers.json"), "--name", "hf", "--kind", "listing",
-            "--adapter", "hf-daily")
+        cli(
+            "sources",
+            "add",
+            make_httpserver.url_for("/daily_papers.json"),
+            "--name",
+            "hf",
+            "--kind",
+            "listing",
+            "--adapter",
+            "hf-daily",
+        )
 
     html = _themes_composed(root, make_httpserver, seed_feed_bytes, add)
     return html
@@ -243,8 +264,9 @@ def open_with_images(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_thumbnails_fit_their_cards_and_nothing_scrolls_sideways(thumbnail_issue, open_with_images, theme: str,
-                                                                 width: int) -> None:
+def test_thumbnails_fit_their_cards_and_nothing_scrolls_sideways(
+    thumbnail_issue, open_with_images, theme: str, width: int
+) -> None:
     page = open_with_images(thumbnail_issue[theme], width)
     scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert client == width and scroll <= width, f"{theme} at {width}px scrolls sideways: {scroll}px wide"

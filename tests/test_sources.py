@@ -34,19 +34,32 @@ def free_port() -> int:
 
 # --- 1. OPML round trip ------------------------------------------------------------------------------------------
 
+
 def _seed_every_kind(add_source) -> None:  # type: ignore[no-untyped-def]
     add_source("https://huggingface.co/api/daily_papers", "hf", kind="listing", adapter="hf-daily")
-    add_source("https://rss.arxiv.org/rss/cs.CL", "cs-cl", kind="listing", adapter="arxiv-rss",
-               tags=["arxiv", "nlp"], interval=180)
+    add_source(
+        "https://rss.arxiv.org/rss/cs.CL",
+        "cs-cl",
+        kind="listing",
+        adapter="arxiv-rss",
+        tags=["arxiv", "nlp"],
+        interval=180,
+    )
     add_source("https://arxiv.org/list/cs.AI/new", "cs-ai", kind="listing", adapter="arxiv-listing", tags=["arxiv"])
-    add_source("https://lab.example.edu/reading-group/", "reading", kind="listing", adapter="reading-list",
-               tags=["reading & notes"])
+    add_source(
+        "https://lab.example.edu/reading-group/",
+        "reading",
+        kind="listing",
+        adapter="reading-list",
+        tags=["reading & notes"],
+    )
     add_source("https://www.aipapertrails.com/feed", "AI PaperTrails", tags=["substack", "papers"], interval=30)
     add_source("https://plain.example/rss", "plain")
 
 
 def test_export_then_import_into_a_fresh_store_gives_the_same_sources(
-        add_source, cli: Cli, engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    add_source, cli: Cli, engine, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     _seed_every_kind(add_source)
     with engine.begin() as conn:  # a disabled source stays disabled
         from sqlalchemy import text
@@ -87,13 +100,20 @@ def test_export_is_opml_other_readers_read_folders_from(add_source, cli: Cli) ->
 
 
 def test_import_recognises_listings_exactly_as_add_does(cli: Cli, tmp_path: Path) -> None:
-    urls = ["https://huggingface.co/api/daily_papers", "https://huggingface.co/papers",
-            "https://rss.arxiv.org/rss/cs.CL", "https://export.arxiv.org/rss/cs.LG", "https://arxiv.org/list/cs.AI/new",
-            "https://blog.example/feed.xml"]
+    urls = [
+        "https://huggingface.co/api/daily_papers",
+        "https://huggingface.co/papers",
+        "https://rss.arxiv.org/rss/cs.CL",
+        "https://export.arxiv.org/rss/cs.LG",
+        "https://arxiv.org/list/cs.AI/new",
+        "https://blog.example/feed.xml",
+    ]
     opml = tmp_path / "other-reader.opml"
-    opml.write_text('<?xml version="1.0"?><opml version="2.0"><head/><body>'
-                    + "".join(f'<outline type="rss" text="s{i}" xmlUrl="{u}"/>' for i, u in enumerate(urls))
-                    + "</body></opml>")
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head/><body>'
+        + "".join(f'<outline type="rss" text="s{i}" xmlUrl="{u}"/>' for i, u in enumerate(urls))
+        + "</body></opml>"
+    )
     cli("sources", "import", str(opml))
     got = {s["url"]: (s["kind"], s["adapter"]) for s in listed(cli)}
     assert got == {u: ("listing" if detect_adapter(u) else "feed", detect_adapter(u)) for u in urls}
@@ -145,18 +165,24 @@ def test_an_entry_the_file_damages_beyond_repair_is_named_not_dropped(cli: Cli, 
 </outline></body></opml>""")
     result = cli("sources", "import", str(opml))
     assert "imported 2 sources" in result.stdout and "(1 skipped)" in result.stdout
-    assert result.stderr.strip() == "skipped (https://broken.example/feed): the file is damaged around this entry " \
-                                    "(not read)"
-    assert {s["name"]: s["url"] for s in listed(cli)} == {"Good": "https://good.example/feed",
-                                                         "AT&T \xa0news": "https://att.example/feed?a=1&b=2"}
+    assert (
+        result.stderr.strip() == "skipped (https://broken.example/feed): the file is damaged around this entry "
+        "(not read)"
+    )
+    assert {s["name"]: s["url"] for s in listed(cli)} == {
+        "Good": "https://good.example/feed",
+        "AT&T \xa0news": "https://att.example/feed?a=1&b=2",
+    }
 
 
 def test_an_opml_file_declaring_an_external_entity_is_refused_and_nothing_is_read(cli: Cli, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     xxe = tmp_path / "xxe.opml"
-    xxe.write_text(f'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY x SYSTEM "file://{secret}">]>'
-                   '<opml version="2.0"><body><outline text="&x;" xmlUrl="https://x.example/"/></body></opml>')
+    xxe.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<opml version="2.0"><body><outline text="&x;" xmlUrl="https://x.example/"/></body></opml>'
+    )
     result = cli("sources", "import", str(xxe), ok=False)
     assert result.exit_code == 1 and str(xxe) in result.stderr and "entit" in result.stderr
     assert "TOP-SECRET" not in result.stdout + result.stderr
@@ -176,16 +202,19 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Letters</title
 
 
 def _home(*links: str) -> bytes:
-    return ("<!doctype html><html><head><title>Blog</title>" + "".join(links)
-            + "</head><body><h1>Blog</h1></body></html>").encode()
+    return (
+        "<!doctype html><html><head><title>Blog</title>" + "".join(links) + "</head><body><h1>Blog</h1></body></html>"
+    ).encode()
 
 
-def test_adding_a_home_page_finds_its_feed_from_link_rel_alternate(
-        httpserver: HTTPServer, cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+def test_adding_a_home_page_finds_its_feed_from_link_rel_alternate(httpserver: HTTPServer, cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     httpserver.expect_request("/").respond_with_data(
-        _home('<link rel="stylesheet" href="/s.css">',
-              '<link rel="alternate" type="application/atom+xml" title="Blog (Atom)" href="/feed.xml">'),
-        content_type="text/html; charset=utf-8")
+        _home(
+            '<link rel="stylesheet" href="/s.css">',
+            '<link rel="alternate" type="application/atom+xml" title="Blog (Atom)" href="/feed.xml">',
+        ),
+        content_type="text/html; charset=utf-8",
+    )
     httpserver.expect_request("/feed.xml").respond_with_data(ATOM, content_type="application/atom+xml")
     home, feed = httpserver.url_for("/"), httpserver.url_for("/feed.xml")
     result = cli("sources", "add", home, "--name", "blog")
@@ -198,12 +227,15 @@ def test_adding_a_home_page_finds_its_feed_from_link_rel_alternate(
 
 def test_a_page_with_several_feeds_lists_them_and_pick_chooses_one(httpserver: HTTPServer, cli: Cli) -> None:
     httpserver.expect_request("/").respond_with_data(
-        _home('<link rel="alternate" type="application/rss+xml" title="Blog &raquo; Feed" href="/feed/">',
-              '<link rel="alternate" type="application/rss+xml" title="Blog &raquo; Comments Feed" '
-              'href="/comments/feed/">',
-              '<link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/1">',
-              '<link rel="alternate" type="application/feed+json" href="https://blog.example/feed.json">'),
-        content_type="text/html")
+        _home(
+            '<link rel="alternate" type="application/rss+xml" title="Blog &raquo; Feed" href="/feed/">',
+            '<link rel="alternate" type="application/rss+xml" title="Blog &raquo; Comments Feed" '
+            'href="/comments/feed/">',
+            '<link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/1">',
+            '<link rel="alternate" type="application/feed+json" href="https://blog.example/feed.json">',
+        ),
+        content_type="text/html",
+    )
     home = httpserver.url_for("/")
     refused = cli("sources", "add", home, ok=False)
     assert refused.exit_code == 2
@@ -217,13 +249,16 @@ def test_a_page_with_several_feeds_lists_them_and_pick_chooses_one(httpserver: H
     out_of_range = cli("sources", "add", home, "--pick", "4", ok=False)
     assert out_of_range.exit_code == 2 and "--pick must be between 1 and 3" in out_of_range.stderr
     picked = cli("sources", "add", home, "--pick", "2", "--name", "comments")
-    assert picked.stdout.strip() == f"added comments: {httpserver.url_for('/comments/feed/')} " \
-                                    f"(the feed linked from {home})"
+    assert (
+        picked.stdout.strip() == f"added comments: {httpserver.url_for('/comments/feed/')} "
+        f"(the feed linked from {home})"
+    )
 
 
 @pytest.mark.parametrize("where", ["/feed", "/index.xml"])
 def test_a_page_without_feed_links_is_tried_at_the_usual_feed_paths(
-        where: str, httpserver: HTTPServer, cli: Cli) -> None:
+    where: str, httpserver: HTTPServer, cli: Cli
+) -> None:
     httpserver.expect_request("/").respond_with_data(_home(), content_type="text/html")
     httpserver.expect_request(where).respond_with_data(RSS, content_type="text/xml")
     home = httpserver.url_for("/")
@@ -237,9 +272,10 @@ def test_a_page_without_any_feed_is_refused_with_a_hint(httpserver: HTTPServer, 
     result = cli("sources", "add", home, ok=False)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"digest: error: {home} is a web page and no feed was found on it (no <link rel=\"alternate\">, none at "
+        f'digest: error: {home} is a web page and no feed was found on it (no <link rel="alternate">, none at '
         "/feed, /rss, /atom.xml, /feed.xml, /index.xml, /rss.xml); to follow the page itself as a reading list "
-        "add it with --kind listing")
+        "add it with --kind listing"
+    )
     assert listed(cli) == []
 
 
@@ -250,13 +286,15 @@ def test_a_feed_url_is_stored_as_given(serve_feed, cli: Cli) -> None:  # type: i
 
 # --- 3. Never refuse what cannot be reached now --------------------------------------------------------------------
 
+
 def test_add_stores_an_unreachable_url_as_given_and_its_first_fetch_reads_it(cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     url = f"http://127.0.0.1:{port}/feed.xml"
     result = cli("sources", "add", url, "--name", "later")
     assert result.stdout.strip() == f"added later: {url}"
-    assert result.stderr.strip() == (f"note: could not check {url} now (connection refused); stored as given, "
-                                     "it is recognised on its first fetch")
+    assert result.stderr.strip() == (
+        f"note: could not check {url} now (connection refused); stored as given, it is recognised on its first fetch"
+    )
     assert [s["url"] for s in listed(cli)] == [url]
     server = HTTPServer(host="127.0.0.1", port=port)  # the host comes back
     server.expect_request("/feed.xml").respond_with_data(ATOM, content_type="application/atom+xml")
@@ -268,25 +306,30 @@ def test_add_stores_an_unreachable_url_as_given_and_its_first_fetch_reads_it(cli
     assert store_rows(engine, "SELECT title FROM items") == [("A post",)]
 
 
-def test_a_home_page_stored_while_unreachable_is_followed_by_its_feed_on_first_fetch(
-        cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_home_page_stored_while_unreachable_is_followed_by_its_feed_on_first_fetch(cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     home = f"http://127.0.0.1:{port}/"
     cli("sources", "add", home, "--name", "blog")  # the host is down: stored as given
     server = HTTPServer(host="127.0.0.1", port=port)
     server.expect_request("/").respond_with_data(
-        _home('<link rel="alternate" type="application/atom+xml" href="/feed.xml">',
-              '<link rel="alternate" type="application/rss+xml" href="/comments.rss">'), content_type="text/html")
-    server.expect_request("/feed.xml").respond_with_data(ATOM, content_type="application/atom+xml",
-                                                         headers={"ETag": '"v1"'})
+        _home(
+            '<link rel="alternate" type="application/atom+xml" href="/feed.xml">',
+            '<link rel="alternate" type="application/rss+xml" href="/comments.rss">',
+        ),
+        content_type="text/html",
+    )
+    server.expect_request("/feed.xml").respond_with_data(
+        ATOM, content_type="application/atom+xml", headers={"ETag": '"v1"'}
+    )
     server.start()
     try:
         first = cli("fetch", "--all")
         feed = server.url_for("/feed.xml")
         assert "failed 0, new items 1" in first.stdout
-        assert (f"blog: the URL is a web page: now following its feed {feed} (linked from the page {home}); the "
-                f"page links 2 feeds, the first was taken (others: {server.url_for('/comments.rss')})"
-                ) in first.stderr
+        assert (
+            f"blog: the URL is a web page: now following its feed {feed} (linked from the page {home}); the "
+            f"page links 2 feeds, the first was taken (others: {server.url_for('/comments.rss')})"
+        ) in first.stderr
         assert [s["url"] for s in listed(cli)] == [feed]  # stored as after a permanent move
         assert store_rows(engine, "SELECT etag FROM sources") == [('"v1"',)]
         server.clear_log()
@@ -298,8 +341,7 @@ def test_a_home_page_stored_while_unreachable_is_followed_by_its_feed_on_first_f
     assert store_rows(engine, "SELECT title FROM items") == [("A post",)]
 
 
-def test_a_home_page_without_links_is_followed_to_the_feed_at_a_usual_path(httpserver: HTTPServer, cli: Cli
-                                                                          ) -> None:
+def test_a_home_page_without_links_is_followed_to_the_feed_at_a_usual_path(httpserver: HTTPServer, cli: Cli) -> None:
     httpserver.expect_request("/").respond_with_data(_home(), content_type="text/html")
     httpserver.expect_request("/feed").respond_with_data(RSS, content_type="application/rss+xml")
     home = httpserver.url_for("/")
@@ -310,8 +352,9 @@ def test_a_home_page_without_links_is_followed_to_the_feed_at_a_usual_path(https
     assert [s["url"] for s in listed(cli)] == [httpserver.url_for("/feed")]
 
 
-def test_a_home_page_with_no_feed_anywhere_fails_as_not_a_feed_and_keeps_its_url(httpserver: HTTPServer,
-                                                                                 cli: Cli) -> None:
+def test_a_home_page_with_no_feed_anywhere_fails_as_not_a_feed_and_keeps_its_url(
+    httpserver: HTTPServer, cli: Cli
+) -> None:
     httpserver.expect_request("/").respond_with_data(_home(), content_type="text/html")
     home = httpserver.url_for("/")
     cli("sources", "add", home, "--name", "page", "--as-is")
@@ -322,7 +365,8 @@ def test_a_home_page_with_no_feed_anywhere_fails_as_not_a_feed_and_keeps_its_url
 
 def test_a_listing_page_is_never_replaced_by_a_feed_it_links(httpserver: HTTPServer, cli: Cli) -> None:
     page = _home('<link rel="alternate" type="application/rss+xml" href="/feed">').replace(
-        b"<h1>Blog</h1>", b'<p><a href="https://arxiv.org/abs/2401.05566">Sleeper Agents</a></p>')
+        b"<h1>Blog</h1>", b'<p><a href="https://arxiv.org/abs/2401.05566">Sleeper Agents</a></p>'
+    )
     httpserver.expect_request("/reading").respond_with_data(page, content_type="text/html")
     url = httpserver.url_for("/reading")
     cli("sources", "add", url, "--name", "list", "--kind", "listing")
@@ -341,8 +385,8 @@ def test_import_stores_unreachable_urls_as_given(cli: Cli, tmp_path: Path) -> No
 
 # --- 4. sources edit -----------------------------------------------------------------------------------------------
 
-def test_edit_changes_a_source_and_a_new_url_keeps_its_items(
-        serve_feed, cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
+
+def test_edit_changes_a_source_and_a_new_url_keeps_its_items(serve_feed, cli: Cli, engine) -> None:  # type: ignore[no-untyped-def]
     old = serve_feed("/old.xml", ATOM, content_type="application/atom+xml")
     new = serve_feed("/new.xml", ATOM, content_type="application/atom+xml")
     cli("sources", "add", old, "--name", "blog", "--tag", "a", "--tag", "b", "--interval", "30")
@@ -350,23 +394,55 @@ def test_edit_changes_a_source_and_a_new_url_keeps_its_items(
     items_before = store_rows(engine, "SELECT id, guid FROM items")
     assert len(items_before) == 1
 
-    result = cli("sources", "edit", "blog", "--url", new, "--name", "Blog", "--add-tag", "c", "--remove-tag", "a",
-                 "--no-interval")
-    assert result.stdout.strip() == (f"edited Blog: name blog -> Blog; url {old} -> {new}; tags a, b -> b, c; "
-                                     "interval 30 -> default")
-    assert listed(cli) == [{"name": "Blog", "url": new, "kind": "feed", "adapter": None, "tags": ["b", "c"],
-                            "interval": None, "enabled": True}]
+    result = cli(
+        "sources",
+        "edit",
+        "blog",
+        "--url",
+        new,
+        "--name",
+        "Blog",
+        "--add-tag",
+        "c",
+        "--remove-tag",
+        "a",
+        "--no-interval",
+    )
+    assert result.stdout.strip() == (
+        f"edited Blog: name blog -> Blog; url {old} -> {new}; tags a, b -> b, c; interval 30 -> default"
+    )
+    assert listed(cli) == [
+        {
+            "name": "Blog",
+            "url": new,
+            "kind": "feed",
+            "adapter": None,
+            "tags": ["b", "c"],
+            "interval": None,
+            "enabled": True,
+        }
+    ]
     assert store_rows(engine, "SELECT id, guid FROM items") == items_before
     # the new URL is fetched in full (no validators of the old one) and its items are the same items
     assert "failed 0, new items 0" in cli("fetch", "--all").stdout
     assert store_rows(engine, "SELECT id, guid FROM items") == items_before
 
     cli("sources", "edit", new, "--tag", "x", "--interval", "15", "--disable")
-    assert listed(cli)[0] == {"name": "Blog", "url": new, "kind": "feed", "adapter": None, "tags": ["x"],
-                                   "interval": 15, "enabled": False}
+    assert listed(cli)[0] == {
+        "name": "Blog",
+        "url": new,
+        "kind": "feed",
+        "adapter": None,
+        "tags": ["x"],
+        "interval": 15,
+        "enabled": False,
+    }
     cli("sources", "edit", "Blog", "--enable", "--adapter", "reading-list")
-    assert (listed(cli)[0]["kind"], listed(cli)[0]["adapter"], listed(cli)[0]["enabled"]) == \
-        ("listing", "reading-list", True)
+    assert (listed(cli)[0]["kind"], listed(cli)[0]["adapter"], listed(cli)[0]["enabled"]) == (
+        "listing",
+        "reading-list",
+        True,
+    )
     cli("sources", "edit", "Blog", "--kind", "feed")
     assert (listed(cli)[0]["kind"], listed(cli)[0]["adapter"]) == ("feed", None)
     assert "nothing changed" in cli("sources", "edit", "Blog", "--kind", "feed").stdout
@@ -380,11 +456,17 @@ def test_edit_validates_like_add(cli: Cli) -> None:
         (("one", "--name", "two"), 1, "a source with this name already exists: two (https://two.example/feed)"),
         (("one", "--url", "https://two.example/feed"), 1, "a source with this URL already exists: two"),
         (("one", "--url", "ftp://one.example/"), 2, "not an http(s) URL: 'ftp://one.example/'"),
-        (("one", "--adapter", "hf-weekly"), 2, "--adapter must be one of hf-daily, arxiv-listing, arxiv-rss, "
-                                               "reading-list, not 'hf-weekly'"),
+        (
+            ("one", "--adapter", "hf-weekly"),
+            2,
+            "--adapter must be one of hf-daily, arxiv-listing, arxiv-rss, reading-list, not 'hf-weekly'",
+        ),
         (("one", "--kind", "blog"), 2, "--kind must be 'feed' or 'listing', not 'blog'"),
-        (("one", "--kind", "feed", "--adapter", "hf-daily"), 2, "an adapter is for listings: --kind feed with "
-                                                                "--adapter hf-daily"),
+        (
+            ("one", "--kind", "feed", "--adapter", "hf-daily"),
+            2,
+            "an adapter is for listings: --kind feed with --adapter hf-daily",
+        ),
         (("one", "--interval", "5", "--no-interval"), 2, "--interval and --no-interval"),
         (("one",), 2, "nothing to change"),
     ]
@@ -402,8 +484,7 @@ def test_edit_to_a_listing_url_recognises_it_as_add_does(cli: Cli) -> None:
     assert (listed(cli)[0]["kind"], listed(cli)[0]["adapter"]) == ("listing", "arxiv-rss")
 
 
-def test_a_source_is_found_by_the_title_a_digest_shows_and_list_shows_title_and_interval(
-        serve_feed, cli: Cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_source_is_found_by_the_title_a_digest_shows_and_list_shows_title_and_interval(serve_feed, cli: Cli) -> None:  # type: ignore[no-untyped-def]
     cli("sources", "add", serve_feed("/letters.xml", RSS), "--name", "x-letters", "--as-is")
     cli("fetch", "--all")
     edited = cli("sources", "edit", "letters", "--interval", "60")  # the feed's title, in any case

@@ -20,9 +20,18 @@ from tests.conftest import store_rows
 
 
 def _item(guid: str, title: str = "A post", body: str = "<p>Body</p>") -> Item:
-    return Item(guid=guid, url=f"https://blog.example/{guid}", title=title, author="Ada",
-                published=datetime(2026, 11, 1, tzinfo=UTC), summary=None, content_html=body, excerpt="Body",
-                image_url=None, content_hash=content_hash(title, body))
+    return Item(
+        guid=guid,
+        url=f"https://blog.example/{guid}",
+        title=title,
+        author="Ada",
+        published=datetime(2026, 11, 1, tzinfo=UTC),
+        summary=None,
+        content_html=body,
+        excerpt="Body",
+        image_url=None,
+        content_hash=content_hash(title, body),
+    )
 
 
 def test_schema_head_constant_matches_the_newest_migration() -> None:
@@ -58,8 +67,10 @@ def test_a_new_store_is_migrated_to_head_in_wal_mode_with_foreign_keys(engine) -
 
     store = open_store(str(engine.url))
     try:
-        settings = [store.conn.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[attr-defined]
-                    for name in ("journal_mode", "foreign_keys", "temp_store", "cache_size")]
+        settings = [
+            store.conn.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[attr-defined]
+            for name in ("journal_mode", "foreign_keys", "temp_store", "cache_size")
+        ]
     finally:
         store.close()
     assert settings == ["wal", 1, 2, -65536]  # the driver's connections are the engine's
@@ -164,8 +175,10 @@ def test_concurrent_writers_leave_one_consistent_copy_of_every_item(tmp_path: Pa
     engine = open_engine(url)
     with repo.session(engine) as s, s.begin():
         sid = repo.add_source(s, url="https://a.example/feed", name="a", now=datetime.now(UTC)).id
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, url, str(sid), str(start)],
-                              stderr=subprocess.PIPE, text=True) for start in (0, 30, 60)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, url, str(sid), str(start)], stderr=subprocess.PIPE, text=True)
+        for start in (0, 30, 60)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -177,8 +190,7 @@ def test_concurrent_writers_leave_one_consistent_copy_of_every_item(tmp_path: Pa
 def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     code = "import sys; from digest.store.db import open_engine; open_engine(sys.argv[1])"
-    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(3)]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -204,10 +216,14 @@ def test_upgrading_a_store_with_data_from_the_first_revision_keeps_everything(tm
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO sources (id, name, url, kind, tags, enabled, error_count, created_at) "
-                             "VALUES (1, 'old', 'https://old.example/feed', 'feed', '[]', 1, 0, '2026-01-01')")
-        conn.exec_driver_sql("INSERT INTO items (source_id, guid, content_hash, first_seen_at, updated_at) "
-                             "VALUES (1, 'g1', 'h', '2026-01-01', '2026-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO sources (id, name, url, kind, tags, enabled, error_count, created_at) "
+            "VALUES (1, 'old', 'https://old.example/feed', 'feed', '[]', 1, 0, '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO items (source_id, guid, content_hash, first_seen_at, updated_at) "
+            "VALUES (1, 'g1', 'h', '2026-01-01', '2026-01-01')"
+        )
     engine.dispose()
     upgraded = open_engine(url)
     assert current_revision(upgraded) == SCHEMA_HEAD
@@ -233,7 +249,8 @@ def test_the_driver_opens_only_a_current_sqlite_file_without_the_migrations(tmp_
 
 
 def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_nor_parse_stage_and_starts_no_parsers(
-        tmp_path: Path, db_url: str, httpserver, seed_feed: bytes) -> None:
+    tmp_path: Path, db_url: str, httpserver, seed_feed: bytes
+) -> None:
     """The run cron makes most often: every feed answers 304. It still records each attempt."""
     from werkzeug import Request, Response
 
@@ -259,8 +276,7 @@ def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_nor_parse_stage_
     """)
 
     def digest(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-c", probe, db_url, *args], capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run([sys.executable, "-c", probe, db_url, *args], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -278,11 +294,14 @@ def test_a_fetch_run_that_finds_nothing_new_loads_no_sqlalchemy_nor_parse_stage_
     second = digest("fetch", "--all")
     assert f"not modified {len(names)}," in second
     assert "sqlalchemy loaded: False parsers started: False parse stage loaded: False" in second
-    rows = con.execute("SELECT s.name, s.last_status, s.etag, s.error_count, s.next_fetch_at, "
-                       "(SELECT group_concat(f.outcome || ':' || f.http_status, ' ') FROM fetches f "
-                       " WHERE f.source_id = s.id ORDER BY f.id) FROM sources s ORDER BY s.name").fetchall()
+    rows = con.execute(
+        "SELECT s.name, s.last_status, s.etag, s.error_count, s.next_fetch_at, "
+        "(SELECT group_concat(f.outcome || ':' || f.http_status, ' ') FROM fetches f "
+        " WHERE f.source_id = s.id ORDER BY f.id) FROM sources s ORDER BY s.name"
+    ).fetchall()
     assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [
-        (name, 304, '"v1"', 0, "ok:200 not_modified:304") for name in names]
+        (name, 304, '"v1"', 0, "ok:200 not_modified:304") for name in names
+    ]
     assert all(r[4] > before[r[0]] for r in rows)  # the next fetch moved on, in the store's own format
     assert con.execute("SELECT count(*) FROM items").fetchone() == items
     # The rows written by the driver read back through SQLAlchemy as the rest of digest sees them.

@@ -40,15 +40,20 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 # --- a feed farm on loopback that counts --------------------------------------------------------------------
 
+
 def _rss(name: str, n_items: int = 3) -> bytes:
     when = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     items = "".join(
         f"<item><title>{name} post {i}</title><link>https://{name}.example/p{i}</link>"
         f"<guid>https://{name}.example/p{i}</guid><pubDate>{format_datetime(when + timedelta(hours=i))}</pubDate>"
         f"<description>&lt;p&gt;On &lt;a href='https://arxiv.org/abs/2401.{i:05d}'&gt;a paper&lt;/a&gt;.&lt;/p&gt;"
-        f"</description></item>" for i in range(n_items))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{name}</title>'
-            f"<link>https://{name}.example/</link><description>d</description>{items}</channel></rss>").encode()
+        f"</description></item>"
+        for i in range(n_items)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{name}</title>'
+        f"<link>https://{name}.example/</link><description>d</description>{items}</channel></rss>"
+    ).encode()
 
 
 class Farm:
@@ -111,9 +116,11 @@ def farm() -> Iterator[Farm]:
 def _config(tmp_path: Path, **fetch: object) -> Path:
     settings = {"concurrency": 4, "per_host": 4, "parse_processes": 0, **fetch}
     path = tmp_path / "digest.toml"
-    path.write_text("[enrich]\nafter_fetch = false\n[fetch]\n"
-                    + "".join(f"{k} = {v}\n" for k, v in settings.items())
-                    + f'[[digests]]\nname = "daily"\nmax_posts = 1000\nout = "{tmp_path / "issues"}"\n')
+    path.write_text(
+        "[enrich]\nafter_fetch = false\n[fetch]\n"
+        + "".join(f"{k} = {v}\n" for k, v in settings.items())
+        + f'[[digests]]\nname = "daily"\nmax_posts = 1000\nout = "{tmp_path / "issues"}"\n'
+    )
     return path
 
 
@@ -134,8 +141,10 @@ def _wait(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[tupl
 
 # --- the contract ------------------------------------------------------------------------------------------------
 
+
 def test_three_fetches_at_once_request_each_due_feed_once_and_store_every_item_once(
-        db_url: str, tmp_path: Path, farm: Farm) -> None:
+    db_url: str, tmp_path: Path, farm: Farm
+) -> None:
     cli = Cli(db_url, _config(tmp_path))
     _add_all(cli, farm)
     results = _wait([cli.spawn("fetch") for _ in range(3)])
@@ -148,7 +157,8 @@ def test_three_fetches_at_once_request_each_due_feed_once_and_store_every_item_o
 
     engine = open_engine(db_url)
     assert store_rows(engine, "SELECT count(*), count(DISTINCT source_id || ' ' || guid) FROM items") == [
-        (3 * farm.n, 3 * farm.n)]
+        (3 * farm.n, 3 * farm.n)
+    ]
     assert store_rows(engine, "SELECT count(*) FROM sources WHERE claimed_by IS NOT NULL") == [(0,)]
     engine.dispose()
     again = cli("fetch")  # nothing is due: nothing requested
@@ -178,9 +188,25 @@ def test_a_claim_is_one_workers_until_its_lease_runs_out(db_url: str, now: datet
         # A source fetched meanwhile is not due any more: with recheck_due it is not claimed again.
         from digest.store.values import SourceUpdate
 
-        store.write_bookkeeping([SourceUpdate(
-            source_id=ids[0], started_at=now, duration_ms=1, outcome="not_modified", http_status=304, error=None,
-            warning=None, bytes=0, items=(), error_count=0, next_fetch_at=now + hour, etag='"e"', last_modified=None)])
+        store.write_bookkeeping(
+            [
+                SourceUpdate(
+                    source_id=ids[0],
+                    started_at=now,
+                    duration_ms=1,
+                    outcome="not_modified",
+                    http_status=304,
+                    error=None,
+                    warning=None,
+                    bytes=0,
+                    items=(),
+                    error_count=0,
+                    next_fetch_at=now + hour,
+                    etag='"e"',
+                    last_modified=None,
+                )
+            ]
+        )
         assert [s.id for s in store.claim(ids[:2], worker="w:4:q", **kw)] == [ids[1]]
         assert [s.id for s in store.claim(ids[:1], worker="w:4:q", **{**kw, "recheck_due": False})] == [ids[0]]
         assert store.due_sources(now=now, default_interval=hour, names=["s0"])[0].etag == '"e"'
@@ -195,16 +221,20 @@ def test_a_source_another_host_holds_is_left_until_its_lease_ends(db_url: str, t
 
     engine = open_engine(db_url)
     with engine.begin() as conn:  # a worker on another host claimed f0 and f1 a minute ago
-        conn.exec_driver_sql("UPDATE sources SET claimed_by = 'elsewhere:41:abc', claim_expires_at = "
-                             f"'{(datetime.now(UTC) + timedelta(minutes=14)).replace(tzinfo=None)}' "
-                             "WHERE name IN ('f0', 'f1')")
+        conn.exec_driver_sql(
+            "UPDATE sources SET claimed_by = 'elsewhere:41:abc', claim_expires_at = "
+            f"'{(datetime.now(UTC) + timedelta(minutes=14)).replace(tzinfo=None)}' "
+            "WHERE name IN ('f0', 'f1')"
+        )
     first = cli("fetch")
     assert "2 taken by other workers" in first.stdout
     assert "/f0.xml" not in farm.requests and len(farm.requests) == farm.n - 2
     with engine.begin() as conn:  # its lease has run out (the worker died)
-        conn.exec_driver_sql("UPDATE sources SET claim_expires_at = "
-                             f"'{(datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)}' "
-                             "WHERE name IN ('f0', 'f1')")
+        conn.exec_driver_sql(
+            "UPDATE sources SET claim_expires_at = "
+            f"'{(datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)}' "
+            "WHERE name IN ('f0', 'f1')"
+        )
     second = cli("fetch")
     assert second.stdout.startswith("fetched 2,") and farm.requests["/f0.xml"] == 1
     assert store_rows(engine, "SELECT count(*) FROM sources WHERE claimed_by IS NOT NULL") == [(0,)]
@@ -233,13 +263,13 @@ def test_a_killed_workers_sources_are_fetched_by_the_next_one(db_url: str, tmp_p
     after = cli("fetch")
     assert after.stdout.startswith(f"fetched {farm.n},"), after.stdout
     assert store_rows(engine, "SELECT count(*), count(DISTINCT source_id || ' ' || guid) FROM items") == [
-        (3 * farm.n, 3 * farm.n)]
+        (3 * farm.n, 3 * farm.n)
+    ]
     assert store_rows(engine, "SELECT count(*) FROM sources WHERE claimed_by IS NOT NULL") == [(0,)]
     engine.dispose()
 
 
-def test_sigterm_finishes_the_sources_in_hand_and_gives_back_the_rest(db_url: str, tmp_path: Path,
-                                                                       farm: Farm) -> None:
+def test_sigterm_finishes_the_sources_in_hand_and_gives_back_the_rest(db_url: str, tmp_path: Path, farm: Farm) -> None:
     cli = Cli(db_url, _config(tmp_path, concurrency=2))
     _add_all(cli, farm)
     farm.delay = 1.5
@@ -261,8 +291,9 @@ def test_sigterm_finishes_the_sources_in_hand_and_gives_back_the_rest(db_url: st
     engine.dispose()
 
 
-def test_composing_one_digest_twice_at_once_records_one_issue_with_the_news(db_url: str, tmp_path: Path,
-                                                                             farm: Farm) -> None:
+def test_composing_one_digest_twice_at_once_records_one_issue_with_the_news(
+    db_url: str, tmp_path: Path, farm: Farm
+) -> None:
     cli = Cli(db_url, _config(tmp_path))
     _add_all(cli, farm)
     cli("fetch")
@@ -368,6 +399,7 @@ def test_the_per_host_cap_holds_across_workers(db_url: str, tmp_path: Path) -> N
 
 # --- friendly edges ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_postgres_urls_in_every_spelling_open_the_same_store(db_url: str) -> None:
     assert db_url.startswith("postgresql://")
@@ -395,16 +427,19 @@ def test_a_wrong_password_or_a_refused_connection_is_one_line_and_exit_2(db_url:
 
 
 def test_a_store_url_digest_cannot_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    for url, said in (("mysql://u@h/db", "unsupported store URL"),
-                      (str(tmp_path / "no-such-folder" / "x.db"), "does not exist")):
+    for url, said in (
+        ("mysql://u@h/db", "unsupported store URL"),
+        (str(tmp_path / "no-such-folder" / "x.db"), "does not exist"),
+    ):
         result = Cli(url)("status", ok=False)
         assert result.exit_code == 2 and said in _one_error_line(result.stderr)
     assert not (tmp_path / "no-such-folder").exists()
     # Without the driver: as after `pip install digest` without the [postgres] extra.
-    code = ("import sys; sys.modules['psycopg'] = None; sys.argv = ['digest', '--db', 'postgresql://u@127.0.0.1/d', "
-            "'status']; from digest.cli import main; main()")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ})
+    code = (
+        "import sys; sys.modules['psycopg'] = None; sys.argv = ['digest', '--db', 'postgresql://u@127.0.0.1/d', "
+        "'status']; from digest.cli import main; main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ})
     assert proc.returncode == 2
     assert "pip install 'digest[postgres]'" in _one_error_line(proc.stderr)
 
@@ -429,15 +464,24 @@ def test_two_workers_storing_the_same_new_papers_in_opposite_orders_do_not_deadl
             repository.add_source(s, url=httpserver.url_for(f"/{name}.xml"), name=name, now=now)
     limits = Limits(timeout_connect=5, timeout_total=10)
     with make_client(user_agent="t", limits=limits) as client:
-        updates = {src.name: decide(parsed(fetch_only(client, src, limits, lambda: now), parse_and_clean), now=now,
-                                    max_backoff=timedelta(hours=1))
-                   for src in store_a.due_sources(now=now, default_interval=timedelta(hours=1))}
+        updates = {
+            src.name: decide(
+                parsed(fetch_only(client, src, limits, lambda: now), parse_and_clean),
+                now=now,
+                max_backoff=timedelta(hours=1),
+            )
+            for src in store_a.due_sources(now=now, default_interval=timedelta(hours=1))
+        }
     results: dict[str, object] = {}
     group_a, group_b = WriteGroup(store_a), WriteGroup(store_b)
     group_a.add(updates["a1"], now, lambda r: results.__setitem__("a1", r))
     group_b.add(updates["b1"], now, lambda r: results.__setitem__("b1", r))
-    threads = [threading.Thread(target=lambda g=g, n=n: (g.add(updates[n], now, lambda r: results.__setitem__(n, r)),
-                                                        g.commit())) for g, n in ((group_a, "a2"), (group_b, "b2"))]
+    threads = [
+        threading.Thread(
+            target=lambda g=g, n=n: (g.add(updates[n], now, lambda r: results.__setitem__(n, r)), g.commit())
+        )
+        for g, n in ((group_a, "a2"), (group_b, "b2"))
+    ]
     for t in threads:
         t.start()
     for t in threads:

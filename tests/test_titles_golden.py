@@ -84,8 +84,12 @@ def test_the_golden_titles_cover_exactly_the_papers_the_default_config_finds() -
 def test_the_headings_found_include_the_unlinked_ones_the_golden_file_names() -> None:
     headings = unlinked_headings()
     # plain headings over papers (posts 7 and 8) and section headings that name no paper
-    for text in ("Big Bird: Transformers for Longer Sequences", "Learning Loss for Test-Time Augmentation",
-                 "Other interesting papers:", "Modernization of systematicity by Lake et.al. 2017"):
+    for text in (
+        "Big Bird: Transformers for Longer Sequences",
+        "Learning Loss for Test-Time Augmentation",
+        "Other interesting papers:",
+        "Modernization of systematicity by Lake et.al. 2017",
+    ):
         assert text in headings
     # a heading that is the link is not among them
     assert "Genie: Generative Interactive Environments" not in headings
@@ -99,26 +103,42 @@ def stored_titles(engine, add_source, fetch_all, serve_feed, seed_feed: bytes) -
     return dict(store_rows(engine, "SELECT canonical_id, title FROM papers"))
 
 
-def test_each_seed_paper_gets_the_title_read_off_its_links(engine, add_source, fetch_all, serve_feed,  # type: ignore[no-untyped-def]
-                                                           seed_feed: bytes) -> None:
+def test_each_seed_paper_gets_the_title_read_off_its_links(
+    engine,
+    add_source,
+    fetch_all,
+    serve_feed,  # type: ignore[no-untyped-def]
+    seed_feed: bytes,
+) -> None:
     found = stored_titles(engine, add_source, fetch_all, serve_feed, seed_feed)
-    problems = [f"{paper}: expected {TITLES[paper]!r}, found {found[paper]!r}"
-                for paper in sorted(TITLES.keys() & found.keys()) if TITLES[paper] != found[paper]]
-    problems += [f"{paper}: expected {TITLES[paper]!r}, not in the store"
-                 for paper in sorted(TITLES.keys() - found.keys())]
+    problems = [
+        f"{paper}: expected {TITLES[paper]!r}, found {found[paper]!r}"
+        for paper in sorted(TITLES.keys() & found.keys())
+        if TITLES[paper] != found[paper]
+    ]
+    problems += [
+        f"{paper}: expected {TITLES[paper]!r}, not in the store" for paper in sorted(TITLES.keys() - found.keys())
+    ]
     problems += [f"{paper}: not expected, found {found[paper]!r}" for paper in sorted(found.keys() - TITLES.keys())]
     assert not problems, f"{len(problems)} papers differ from the golden titles:\n" + "\n".join(problems)
 
 
-def test_no_stored_title_is_a_heading_that_is_not_a_link_or_a_post_title(engine, add_source, fetch_all,  # type: ignore[no-untyped-def]
-                                                                          serve_feed, seed_feed: bytes) -> None:
+def test_no_stored_title_is_a_heading_that_is_not_a_link_or_a_post_title(
+    engine,
+    add_source,
+    fetch_all,  # type: ignore[no-untyped-def]
+    serve_feed,
+    seed_feed: bytes,
+) -> None:
     found = stored_titles(engine, add_source, fetch_all, serve_feed, seed_feed)
     assert any(found.values())
     headings = unlinked_headings()
-    from_heading = sorted(f"{paper}: {title!r}" for paper, title in found.items()
-                          if title is not None and _words(title) in headings)
+    from_heading = sorted(
+        f"{paper}: {title!r}" for paper, title in found.items() if title is not None and _words(title) in headings
+    )
     assert not from_heading, "titles equal to a heading that is not a link:\n" + "\n".join(from_heading)
     post_titles = {_words(title) for title, _ in _posts()}
-    from_post = sorted(f"{paper}: {title!r}" for paper, title in found.items()
-                       if title is not None and _words(title) in post_titles)
+    from_post = sorted(
+        f"{paper}: {title!r}" for paper, title in found.items() if title is not None and _words(title) in post_titles
+    )
     assert not from_post, "titles equal to a post's own title:\n" + "\n".join(from_post)

@@ -18,18 +18,100 @@ if TYPE_CHECKING:
 
 # Everything else is dropped with its content, not just its tags: nothing inside these is prose. MathML is kept
 # (math.MATHML_TAGS), except its HTML integration point and its actions.
-DROP_WITH_CONTENT = frozenset({
-    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "button",
-    "input", "select", "textarea", "option", "svg", "noscript", "template", "canvas", "audio",
-    "video", "source", "track", "head", "title", "meta", "link", "base", *math.MATHML_DROP_WITH_CONTENT,
-})
-HTML_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del",
-    "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
-    "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time",
-    "tr", "u", "ul", "var", "wbr",
-})
+DROP_WITH_CONTENT = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "applet",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "option",
+        "svg",
+        "noscript",
+        "template",
+        "canvas",
+        "audio",
+        "video",
+        "source",
+        "track",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "base",
+        *math.MATHML_DROP_WITH_CONTENT,
+    }
+)
+HTML_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+        "var",
+        "wbr",
+    }
+)
 ALLOWED_TAGS = HTML_TAGS | math.MATHML_TAGS
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -253,8 +335,9 @@ def _read_as_text(tree: LexborHTMLParser) -> bool:
             continue
         before = node.prev
         after_digit = before is not None and (before.text_content or "")[-1:].isdigit()
-        node.replace_with(_GLUE + math.script_text(text, superscript=node.tag == "sup", after_digit=after_digit)
-                          + _GLUE)
+        node.replace_with(
+            _GLUE + math.script_text(text, superscript=node.tag == "sup", after_digit=after_digit) + _GLUE
+        )
         glued = True
     return glued
 

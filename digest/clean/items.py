@@ -79,8 +79,9 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
     if tree is not None:
         math_as_text(tree)  # a mention's context and the excerpt read a formula's TeX, not MathML's tokens
     mentions = _mentions(raw, url, tree, rules)
-    image = (first_image_in(tree) if tree is not None and "<img" in content else None) or \
-        absolute_url(raw.image_url, base)
+    image = (first_image_in(tree) if tree is not None and "<img" in content else None) or absolute_url(
+        raw.image_url, base
+    )
     excerpt = (excerpt_from(tree, content) if tree is not None else "") or (summary or "")
     # Already text (the parse stage unescaped it): "The <dialog> element" must not lose its tag-like word.
     title = " ".join((raw.title or "").split()) or None
@@ -88,15 +89,39 @@ def clean_item(raw: RawItem, guid: str, rules: Sequence[PaperRule] = ()) -> Item
     published = raw.published.isoformat() if raw.published else None
     # A listing's signals (upvotes, code link) change while its text does not; they are content too,
     # or the paper would keep yesterday's upvotes.
-    signals = repr((raw.paper.upvotes, raw.paper.code_url, raw.paper.project_url, raw.paper.title,
-                    raw.paper.abstract, raw.paper.authors)) if raw.paper else None
+    signals = (
+        repr(
+            (
+                raw.paper.upvotes,
+                raw.paper.code_url,
+                raw.paper.project_url,
+                raw.paper.title,
+                raw.paper.abstract,
+                raw.paper.authors,
+            )
+        )
+        if raw.paper
+        else None
+    )
     digest = content_hash(title, url, author, published, summary, content, signals)
-    return Item(guid=guid, url=url, title=title, author=author, published=raw.published, summary=summary,
-                content_html=content, excerpt=excerpt, image_url=image, content_hash=digest, mentions=mentions)
+    return Item(
+        guid=guid,
+        url=url,
+        title=title,
+        author=author,
+        published=raw.published,
+        summary=summary,
+        content_html=content,
+        excerpt=excerpt,
+        image_url=image,
+        content_hash=digest,
+        mentions=mentions,
+    )
 
 
-def _mentions(raw: RawItem, url: str | None, tree: LexborHTMLParser | None,
-              rules: Sequence[PaperRule]) -> tuple[PaperRef, ...]:
+def _mentions(
+    raw: RawItem, url: str | None, tree: LexborHTMLParser | None, rules: Sequence[PaperRule]
+) -> tuple[PaperRef, ...]:
     """The papers the content links; the paper the item is comes first: a listing's, else the one its own link is
     (in any feed), whose link in the body, if any, is kept for its evidence (anchor text, context)."""
     root = tree.body if tree is not None else None
@@ -111,8 +136,14 @@ def _mentions(raw: RawItem, url: str | None, tree: LexborHTMLParser | None,
 
 def is_blank(raw: RawItem) -> bool:
     """Nothing a reader could see or follow (a broken feed's debris): not an item."""
-    return not any(((raw.title or "").strip(), (raw.url or "").strip(), (raw.content_html or "").strip(),
-                    (raw.summary_html or "").strip()))
+    return not any(
+        (
+            (raw.title or "").strip(),
+            (raw.url or "").strip(),
+            (raw.content_html or "").strip(),
+            (raw.summary_html or "").strip(),
+        )
+    )
 
 
 def clean_items(raws: Iterable[RawItem], rules: Sequence[PaperRule] = ()) -> list[Item]:

@@ -29,11 +29,42 @@ if TYPE_CHECKING:
 # `annotation-xml` (an HTML integration point: dropped with its content), `mglyph` and `malignmark` (the
 # classic namespace-confusion payloads), the MathML 3 elementary math (`mstack`, `mlongdiv`: no browser draws
 # them).
-MATHML_TAGS = frozenset({
-    "math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mfrac", "msqrt", "mroot", "mstyle", "merror",
-    "mpadded", "mphantom", "menclose", "mfenced", "msub", "msup", "msubsup", "munder", "mover", "munderover",
-    "mmultiscripts", "mprescripts", "none", "mtable", "mtr", "mtd", "mlabeledtr", "semantics", "annotation",
-})
+MATHML_TAGS = frozenset(
+    {
+        "math",
+        "mi",
+        "mn",
+        "mo",
+        "ms",
+        "mtext",
+        "mspace",
+        "mrow",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mstyle",
+        "merror",
+        "mpadded",
+        "mphantom",
+        "menclose",
+        "mfenced",
+        "msub",
+        "msup",
+        "msubsup",
+        "munder",
+        "mover",
+        "munderover",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mlabeledtr",
+        "semantics",
+        "annotation",
+    }
+)
 MATHML_DROP_WITH_CONTENT = frozenset({"annotation-xml", "maction"})
 # Layout attributes only: no href or xlink:* (links belong in <a>, whose URLs are checked), no id or class, no
 # style, mathcolor, mathbackground or mathsize (our HTML keeps no colours or styles anywhere).
@@ -44,8 +75,22 @@ MATHML_ATTRIBUTES: dict[str, set[str]] = {
     "mn": {"mathvariant", "dir"},
     "mtext": {"mathvariant", "dir"},
     "ms": {"mathvariant", "dir", "lquote", "rquote"},
-    "mo": {"mathvariant", "dir", "form", "fence", "separator", "stretchy", "symmetric", "largeop",
-           "movablelimits", "accent", "lspace", "rspace", "minsize", "maxsize"},
+    "mo": {
+        "mathvariant",
+        "dir",
+        "form",
+        "fence",
+        "separator",
+        "stretchy",
+        "symmetric",
+        "largeop",
+        "movablelimits",
+        "accent",
+        "lspace",
+        "rspace",
+        "minsize",
+        "maxsize",
+    },
     "mspace": {"width", "height", "depth"},
     "mpadded": {"width", "height", "depth", "lspace", "voffset"},
     "mstyle": set(_SCRIPTING),
@@ -56,25 +101,36 @@ MATHML_ATTRIBUTES: dict[str, set[str]] = {
     "munderover": {"accent", "accentunder"},
     "menclose": {"notation"},
     "mfenced": {"open", "close", "separators"},
-    "mtable": {"columnalign", "rowalign", "columnlines", "rowlines", "columnspacing", "rowspacing", "frame",
-               "displaystyle"},
+    "mtable": {
+        "columnalign",
+        "rowalign",
+        "columnlines",
+        "rowlines",
+        "columnspacing",
+        "rowspacing",
+        "frame",
+        "displaystyle",
+    },
     "mtr": {"columnalign", "rowalign"},
     "mlabeledtr": {"columnalign", "rowalign"},
     "mtd": {"columnspan", "rowspan", "columnalign", "rowalign"},
     "annotation": {"encoding"},
 }
-TEX_ENCODINGS = frozenset({"application/x-tex", "text/x-tex", "tex", "latex", "application/x-latex",
-                           "text/latex"})
+TEX_ENCODINGS = frozenset({"application/x-tex", "text/x-tex", "tex", "latex", "application/x-latex", "text/latex"})
 
 # --- before sanitising -----------------------------------------------------------------------------------------
 
 # Only a body holding one of these tags is parsed and rewritten before sanitising. The engines write them exactly
 # so (class or type first, double quotes), and one pattern that begins with "<" is one pass over the body, where
 # a substring search per marker is a whole pass each when the marker is absent.
-_NEEDS_PREPARING = re.compile(r'<(?:maction|d-math|span class="(?:katex|mjx-chtml)|div class="latex-rendered|'
-                              r'script type="math/tex)')
-_MATHJAX2_COPIES = ('.MathJax_Preview, .MathJax_Display, .MathJax_SVG_Display, .MathJax_MathML, .MJX_Assistive_MathML,'
-                    ' [id^="MathJax-Element-"][id$="-Frame"]')
+_NEEDS_PREPARING = re.compile(
+    r'<(?:maction|d-math|span class="(?:katex|mjx-chtml)|div class="latex-rendered|'
+    r'script type="math/tex)'
+)
+_MATHJAX2_COPIES = (
+    ".MathJax_Preview, .MathJax_Display, .MathJax_SVG_Display, .MathJax_MathML, .MJX_Assistive_MathML,"
+    ' [id^="MathJax-Element-"][id$="-Frame"]'
+)
 _CDATA_GUARD = re.compile(r"^\s*%?\s*<!\[CDATA\[|%?\s*\]\]>\s*$")
 
 
@@ -87,8 +143,25 @@ def needs_preparing(html: str) -> bool:
 # <style> inside an <mglyph> inside <mtext> is text to one parse and an <img> to the next). So before a prepared
 # body is serialised, every element the sanitiser drops with its content goes, and with it every raw-text element
 # and the namespace-confusion ones: what is left is ordinary elements and escaped text, which parse back the same.
-REPARSE_UNSAFE = frozenset({"mglyph", "malignmark", "xmp", "noembed", "noframes", "plaintext", "iframe", "noscript",
-                            "script", "style", "textarea", "title", "template", "svg", "annotation-xml"})
+REPARSE_UNSAFE = frozenset(
+    {
+        "mglyph",
+        "malignmark",
+        "xmp",
+        "noembed",
+        "noframes",
+        "plaintext",
+        "iframe",
+        "noscript",
+        "script",
+        "style",
+        "textarea",
+        "title",
+        "template",
+        "svg",
+        "annotation-xml",
+    }
+)
 
 
 def prepare(html: str, drop: str) -> str:
@@ -167,8 +240,10 @@ def _math_node(tex: str, display: bool) -> LexborNode:
 
     text = html_lib.escape(tex, quote=False)
     block = ' display="block"' if display else ""
-    node = LexborHTMLParser(f'<math{block}><semantics><mtext>{text}</mtext><annotation encoding="application/x-tex">'
-                            f"{text}</annotation></semantics></math>").css_first("math")
+    node = LexborHTMLParser(
+        f'<math{block}><semantics><mtext>{text}</mtext><annotation encoding="application/x-tex">'
+        f"{text}</annotation></semantics></math>"
+    ).css_first("math")
     assert node is not None
     return node
 
@@ -179,8 +254,29 @@ INLINE = ("\\(", "\\)")
 DISPLAY = ("\\[", "\\]")
 # A display formula in one of these is part of its text; elsewhere it becomes a paragraph of its own, so that an
 # excerpt (which reads paragraphs) reads it between the sentences around it.
-_PROSE = frozenset({"p", "li", "blockquote", "pre", "figure", "figcaption", "td", "th", "dt", "dd", "caption",
-                    "summary", "h1", "h2", "h3", "h4", "h5", "h6", "a"})
+_PROSE = frozenset(
+    {
+        "p",
+        "li",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "td",
+        "th",
+        "dt",
+        "dd",
+        "caption",
+        "summary",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "a",
+    }
+)
 
 
 def math_as_text(root: LexborNode | LexborHTMLParser) -> None:
@@ -232,8 +328,10 @@ _TOKENS = frozenset({"mi", "mn", "mo", "mtext", "ms"})
 _SCRIPTS = frozenset({"msub", "msup", "msubsup", "munder", "mover", "munderover", "mmultiscripts"})
 _SILENT = frozenset({"annotation", "annotation-xml", "mphantom", "none", "mprescripts"})
 # Math symbols on purpose here and below (RUF001: "ambiguous" characters): MathML writes U+2212 for minus, and so on.
+# fmt: off
 _SPACED = frozenset({"=", "<", ">", "≤", "≥", "≠", "≈", "≡", "∼", "≃", "≅", "∝", "→", "←", "↦", "⇒", "⇔", "⟹", "∈",  # noqa: RUF001
                      "∉", "⊂", "⊆", "⊃", "⊇", "+", "−", "-", "±", "∓", "×", ":=", "∧", "∨"})  # noqa: RUF001
+# fmt: on
 _PRIMES = frozenset({"′", "″", "‴", "'"})  # noqa: RUF001
 _OPERATORS = re.compile(r"[\s+\-−=<>/,±×≤≥≠≈]")  # noqa: RUF001
 
@@ -332,8 +430,9 @@ def script_text(text: str, *, superscript: bool, after_digit: bool) -> str:
     ordinal after a digit (21st) and a trademark sign read as they are."""
     if superscript and ((after_digit and text.lower() in _ORDINALS) or text in _MARKS):
         return text
-    chars, table, mark = ((_SUPERSCRIPT_CHARS, _SUPERSCRIPTS, "^") if superscript else
-                          (_SUBSCRIPT_CHARS, _SUBSCRIPTS, "_"))
+    chars, table, mark = (
+        (_SUPERSCRIPT_CHARS, _SUPERSCRIPTS, "^") if superscript else (_SUBSCRIPT_CHARS, _SUBSCRIPTS, "_")
+    )
     if all(ch in chars for ch in text):
         return text.translate(table)
     return mark + (text if _WORD.fullmatch(text) else f"({text})")

@@ -72,9 +72,16 @@ def listing_ref(info: PaperInfo, fallback_id: str | None, rules: Sequence[PaperR
     quality = 0
     if info.title:
         quality = TITLE_FROM_LISTING if info.title_is_metadata else title_evidence(info.title)[1]
-    return PaperRef(paper_id=paper_id, url=info.url, anchor=None, heading=None, context=None,
-                    title=clean_title(info.title) if info.title and quality else None, title_quality=quality,
-                    info=info)
+    return PaperRef(
+        paper_id=paper_id,
+        url=info.url,
+        anchor=None,
+        heading=None,
+        context=None,
+        title=clean_title(info.title) if info.title and quality else None,
+        title_quality=quality,
+        info=info,
+    )
 
 
 def own_link_ref(url: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef | None:
@@ -83,8 +90,9 @@ def own_link_ref(url: str | None, rules: Sequence[PaperRule] = ()) -> PaperRef |
     paper_id = publication_id(url, rules) if url else None
     if paper_id is None:
         return None
-    return PaperRef(paper_id=paper_id, url=url or "", anchor=None, heading=None, context=None, title=None,
-                    title_quality=0)
+    return PaperRef(
+        paper_id=paper_id, url=url or "", anchor=None, heading=None, context=None, title=None, title_quality=0
+    )
 
 
 def clean_title(text: str) -> str:
@@ -168,8 +176,11 @@ _CANDIDATE_EXTRA = frozenset({"technical", "tech", "camera", "ready", "arxiv", "
 
 def calls_itself_a_paper(anchor: str | None) -> bool:
     words = [w.lower() for w in WORD.findall(fold(anchor))]
-    return (0 < len(words) <= 6 and any(w in _PAPER_WORDS for w in words)
-            and all(w in GENERIC_WORDS or w in _PAPER_WORDS or w in _CANDIDATE_EXTRA for w in words))
+    return (
+        0 < len(words) <= 6
+        and any(w in _PAPER_WORDS for w in words)
+        and all(w in GENERIC_WORDS or w in _PAPER_WORDS or w in _CANDIDATE_EXTRA for w in words)
+    )
 
 
 _PROSE = frozenset({"p", "blockquote"})
@@ -195,8 +206,9 @@ def find_mentions(html: str | None, rules: Sequence[PaperRule] = (), post_title:
     return find_mentions_in(root, rules, post_title) if root is not None else []
 
 
-def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = (),
-                     post_title: str | None = None) -> list[PaperRef]:
+def find_mentions_in(
+    root: LexborNode, rules: Sequence[PaperRule] = (), post_title: str | None = None
+) -> list[PaperRef]:
     """As find_mentions, on a parsed tree (the clean stage parses each item once for all it needs).
 
     Candidates (`PaperRef.candidate`) come after the papers: links on unknown hosts that the text calls a
@@ -237,9 +249,16 @@ def find_mentions_in(root: LexborNode, rules: Sequence[PaperRule] = (),
                 continue
             anchor = _text(node) or None
             if calls_itself_a_paper(anchor) and (cid := candidate_id(href)) is not None:
-                candidates[href] = PaperRef(paper_id=cid, url=str(href), anchor=anchor, heading=heading,
-                                            context=context_of(node, anchor), title=None, title_quality=0,
-                                            candidate=True)
+                candidates[href] = PaperRef(
+                    paper_id=cid,
+                    url=str(href),
+                    anchor=anchor,
+                    heading=heading,
+                    context=context_of(node, anchor),
+                    title=None,
+                    title_quality=0,
+                    candidate=True,
+                )
             continue
         existing = found.get(paper_id)
         if existing is not None and existing.title_quality >= TITLE_FROM_ANCHOR:

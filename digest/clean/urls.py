@@ -8,17 +8,44 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
 # Parameters that only say who sent the click; removing them never changes what a link points at.
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "ttclid",
-    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking", "mkt_tok",
-    "oly_anon_id", "oly_enc_id", "vero_conv", "vero_id", "wickedid", "_openstat", "rb_clickid",
-    "ref_src", "ref_url",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "ttclid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "__hssc",
+        "__hstc",
+        "__hsfp",
+        "hsctatracking",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_conv",
+        "vero_id",
+        "wickedid",
+        "_openstat",
+        "rb_clickid",
+        "ref_src",
+        "ref_url",
+    }
+)
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "_branch_")
 # Parameters that track only on these hosts; elsewhere the same names may carry meaning.
 HOST_TRACKING_PARAMS: dict[str, frozenset[str]] = {
-    "substack.com": frozenset({"publication_id", "post_id", "isfreemail", "r", "triedredirect", "token",
-                               "triggershare", "showwelcome"}),
+    "substack.com": frozenset(
+        {"publication_id", "post_id", "isfreemail", "r", "triedredirect", "token", "triggershare", "showwelcome"}
+    ),
     "twitter.com": frozenset({"s", "t"}),
     "x.com": frozenset({"s", "t"}),
     "youtube.com": frozenset({"si"}),
@@ -30,8 +57,10 @@ HOST_TRACKING_PARAMS: dict[str, frozenset[str]] = {
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 
 
-def may_track(names: frozenset[str] = TRACKING_PARAMS.union(*HOST_TRACKING_PARAMS.values()),
-              prefixes: tuple[str, ...] = TRACKING_PREFIXES) -> re.Pattern[str]:
+def may_track(
+    names: frozenset[str] = TRACKING_PARAMS.union(*HOST_TRACKING_PARAMS.values()),
+    prefixes: tuple[str, ...] = TRACKING_PREFIXES,
+) -> re.Pattern[str]:
     """A quick test of a query (raw or HTML-escaped) for a parameter that may be tracking, made from the lists
     above so that the two cannot disagree: whatever `strip_tracking` removes, it finds (it may also find a name
     that is tracking only on some hosts; `strip_tracking` then decides)."""

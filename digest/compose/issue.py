@@ -48,9 +48,14 @@ def sections_of(cfg: DigestConfig) -> tuple[Section, ...]:
 
 
 def filters_of(cfg: DigestConfig) -> Filters:
-    return Filters(include_keywords=tuple(cfg.include.keywords), include_authors=tuple(cfg.include.authors),
-                   include_sources=tuple(cfg.include.sources), exclude_keywords=tuple(cfg.exclude.keywords),
-                   exclude_authors=tuple(cfg.exclude.authors), exclude_sources=tuple(cfg.exclude.sources))
+    return Filters(
+        include_keywords=tuple(cfg.include.keywords),
+        include_authors=tuple(cfg.include.authors),
+        include_sources=tuple(cfg.include.sources),
+        exclude_keywords=tuple(cfg.exclude.keywords),
+        exclude_authors=tuple(cfg.exclude.authors),
+        exclude_sources=tuple(cfg.exclude.sources),
+    )
 
 
 def footer_lines(cfg: DigestConfig) -> tuple[str, ...]:
@@ -60,8 +65,9 @@ def footer_lines(cfg: DigestConfig) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def draft_issue(s: Session, cfg: DigestConfig, *, now: datetime, since: datetime | None = None,
-                theme: str | None = None) -> Draft:
+def draft_issue(
+    s: Session, cfg: DigestConfig, *, now: datetime, since: datetime | None = None, theme: str | None = None
+) -> Draft:
     """What arrived since this digest's last issue (at most `lookback_days` old), or with `since` everything
     dated since then (repeats included: a view for reading). `s` is inside the caller's transaction."""
     theme_name = theme or cfg.theme
@@ -83,21 +89,43 @@ def draft_issue(s: Session, cfg: DigestConfig, *, now: datetime, since: datetime
     def texts(chosen: Sequence[store.CandidateItem]) -> dict[int, store.CandidateItem]:
         return store.item_text(s, chosen)
 
-    selection = select_issue(items, papers, lambda chosen: store.paper_details(s, chosen, item_ids),
-                             sections=sections, filters=filters, weights=cfg.source_weights, now=now,
-                             lookback_days=cfg.lookback_days, max_papers=cfg.max_papers,
-                             max_posts=cfg.max_posts, item_text=None if filters.reads_item_text else texts)
+    selection = select_issue(
+        items,
+        papers,
+        lambda chosen: store.paper_details(s, chosen, item_ids),
+        sections=sections,
+        filters=filters,
+        weights=cfg.source_weights,
+        now=now,
+        lookback_days=cfg.lookback_days,
+        max_papers=cfg.max_papers,
+        max_posts=cfg.max_posts,
+        item_text=None if filters.reads_item_text else texts,
+    )
     # What the shown papers' posts say about them: read for those cards only, after selection.
-    said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if not is_listed(i)}
-                                   for c in selection.papers})
-    view = build_view(name=cfg.name, title=cfg.title or "Research digest", selection=selection,
-                      order=section_order(sections), generated_at=now, window_start=window_start or floor,
-                      subject_template=cfg.subject, footer=footer_lines(cfg), said=said,
-                      first_issue=last is None and since is None)
+    said = store.mention_texts(s, {c.paper.id: {i.id for i in c.items if not is_listed(i)} for c in selection.papers})
+    view = build_view(
+        name=cfg.name,
+        title=cfg.title or "Research digest",
+        selection=selection,
+        order=section_order(sections),
+        generated_at=now,
+        window_start=window_start or floor,
+        subject_template=cfg.subject,
+        footer=footer_lines(cfg),
+        said=said,
+        first_issue=last is None and since is None,
+    )
     rendered = render(view, theme=theme_name, theme_dir=theme_dir)
     empty = not (selection.papers or selection.posts)
-    return Draft(view=view, rendered=rendered, selection=selection, window_start=window_start or floor,
-                 theme=theme_name, newest=store.newest_item(s, source_ids) if empty else None)
+    return Draft(
+        view=view,
+        rendered=rendered,
+        selection=selection,
+        window_start=window_start or floor,
+        theme=theme_name,
+        newest=store.newest_item(s, source_ids) if empty else None,
+    )
 
 
 def section_of_item(selection: Selection, item_id: int) -> str | None:

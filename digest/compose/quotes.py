@@ -67,7 +67,7 @@ def _ends_here(text: str, at: int, punct: str) -> bool:
 
 def _is_boundary(text: str, match: re.Match[str]) -> bool:
     """Whether the punctuation at `match` ends a sentence: a capital (or digit) follows and it ends one."""
-    rest = text[match.end():].lstrip(_OPENERS)
+    rest = text[match.end() :].lstrip(_OPENERS)
     if not rest or not (rest[0].isupper() or rest[0].isdigit()):
         return False
     punct = match.group().rstrip().rstrip(_CLOSERS)
@@ -157,8 +157,9 @@ def adds_nothing(quote: str, *names: str | None) -> bool:
     return len(own) < MIN_OWN_WORDS
 
 
-def quote(context: str | None, *, anchor: str | None = None, title: str | None = None,
-          limit: int = QUOTE_CHARS) -> str | None:
+def quote(
+    context: str | None, *, anchor: str | None = None, title: str | None = None, limit: int = QUOTE_CHARS
+) -> str | None:
     """The post's words about the paper, at most `limit` characters, or None when it has none worth showing.
 
     A context that is whole and fits is shown as it is. Otherwise the sentences kept are the one holding the
@@ -198,12 +199,15 @@ def quote(context: str | None, *, anchor: str | None = None, title: str | None =
             if first > 0 and not units[first - 1].cut_start and size(first - 1, last) <= limit:
                 first, grew = first - 1, True
         # A list's "2." is a sentence to the splitter, but no quote should begin or end on one.
-        while first < last and _ENUMERATOR.match(text[units[first].start:units[first].end]):
+        while first < last and _ENUMERATOR.match(text[units[first].start : units[first].end]):
             first += 1
-        while last > first and _ENUMERATOR.match(text[units[last].start:units[last].end]):
+        while last > first and _ENUMERATOR.match(text[units[last].start : units[last].end]):
             last -= 1
-        out = ((CUT if units[first].cut_start else "") + text[units[first].start:units[last].end]
-               + (CUT if units[last].cut_end else ""))
+        out = (
+            (CUT if units[first].cut_start else "")
+            + text[units[first].start : units[last].end]
+            + (CUT if units[last].cut_end else "")
+        )
     else:  # the anchor's sentence alone is too long: words around the anchor
         start, end = units[first].start, units[last].end
         span = text[start:end]
@@ -212,6 +216,9 @@ def quote(context: str | None, *, anchor: str | None = None, title: str | None =
         if window is None:
             return None
         a, b = window
-        out = ((CUT if a > 0 or units[first].cut_start else "") + span[a:b]
-               + (CUT if b < len(span) or units[last].cut_end else ""))
+        out = (
+            (CUT if a > 0 or units[first].cut_start else "")
+            + span[a:b]
+            + (CUT if b < len(span) or units[last].cut_end else "")
+        )
     return None if adds_nothing(out, title, anchor) else out

@@ -44,8 +44,14 @@ def theme_path(name: str, theme_dir: Path | None = None) -> Path:
 
 
 def _wrap(text: str, width: int = 72, indent: str = "") -> str:
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _environment(path: Path) -> jinja2.Environment:

@@ -45,22 +45,111 @@ class Section:
 
 # The default topic sections for ML digests; config.example.toml lists the same (a test keeps them equal).
 DEFAULT_SECTIONS: tuple[Section, ...] = (
-    Section("LLMs & reasoning", ("language model", "LLM", "reasoning", "chain of thought", "chain-of-thought",
-                                 "test-time compute", "in-context learning", "transformer", "tokenizer",
-                                 "pre-training", "pretraining", "instruction tuning", "BERT", "GPT")),
-    Section("Agents", ("agent", "agentic", "tool use", "tool-use", "web navigation", "planning", "multi-agent",
-                       "computer use", "GUI")),
-    Section("Efficiency", ("quantization", "pruning", "distillation", "sparsity", "mixture of experts", "MoE",
-                           "speculative decoding", "efficient", "efficiency", "inference", "compression",
-                           "low-rank", "LoRA", "FlashAttention", "KV cache", "latency")),
-    Section("Vision", ("vision", "image", "video", "visual", "segmentation", "object detection", "ViT",
-                       "convolutional", "ResNet", "CVPR", "multimodal", "VLM")),
-    Section("Generative models", ("diffusion", "generative", "GAN", "VAE", "autoencoder", "flow matching",
-                                  "text-to-image", "synthesis")),
-    Section("Alignment & safety", ("alignment", "RLHF", "preference", "DPO", "reward model", "safety",
-                                   "interpretability", "jailbreak", "red teaming", "harmful", "robustness")),
-    Section("Theory", ("theory", "theoretical", "theorem", "proof", "convergence", "generalization bound",
-                       "sample complexity", "optimization landscape", "scaling law")),
+    Section(
+        "LLMs & reasoning",
+        (
+            "language model",
+            "LLM",
+            "reasoning",
+            "chain of thought",
+            "chain-of-thought",
+            "test-time compute",
+            "in-context learning",
+            "transformer",
+            "tokenizer",
+            "pre-training",
+            "pretraining",
+            "instruction tuning",
+            "BERT",
+            "GPT",
+        ),
+    ),
+    Section(
+        "Agents",
+        (
+            "agent",
+            "agentic",
+            "tool use",
+            "tool-use",
+            "web navigation",
+            "planning",
+            "multi-agent",
+            "computer use",
+            "GUI",
+        ),
+    ),
+    Section(
+        "Efficiency",
+        (
+            "quantization",
+            "pruning",
+            "distillation",
+            "sparsity",
+            "mixture of experts",
+            "MoE",
+            "speculative decoding",
+            "efficient",
+            "efficiency",
+            "inference",
+            "compression",
+            "low-rank",
+            "LoRA",
+            "FlashAttention",
+            "KV cache",
+            "latency",
+        ),
+    ),
+    Section(
+        "Vision",
+        (
+            "vision",
+            "image",
+            "video",
+            "visual",
+            "segmentation",
+            "object detection",
+            "ViT",
+            "convolutional",
+            "ResNet",
+            "CVPR",
+            "multimodal",
+            "VLM",
+        ),
+    ),
+    Section(
+        "Generative models",
+        ("diffusion", "generative", "GAN", "VAE", "autoencoder", "flow matching", "text-to-image", "synthesis"),
+    ),
+    Section(
+        "Alignment & safety",
+        (
+            "alignment",
+            "RLHF",
+            "preference",
+            "DPO",
+            "reward model",
+            "safety",
+            "interpretability",
+            "jailbreak",
+            "red teaming",
+            "harmful",
+            "robustness",
+        ),
+    ),
+    Section(
+        "Theory",
+        (
+            "theory",
+            "theoretical",
+            "theorem",
+            "proof",
+            "convergence",
+            "generalization bound",
+            "sample complexity",
+            "optimization landscape",
+            "scaling law",
+        ),
+    ),
 )
 OTHER_SECTION = "More"
 
@@ -91,8 +180,11 @@ def section_score(section: Section, *, title: str | None, body: str, context: st
     score, best, best_points = 0.0, None, 0.0
     for keyword in section.keywords:
         pattern = compile_keyword(keyword)
-        points = sum(weight for text, weight in ((title, TITLE_WEIGHT), (body, BODY_WEIGHT),
-                                                 (context, CONTEXT_WEIGHT)) if text and pattern.search(text))
+        points = sum(
+            weight
+            for text, weight in ((title, TITLE_WEIGHT), (body, BODY_WEIGHT), (context, CONTEXT_WEIGHT))
+            if text and pattern.search(text)
+        )
         if points:
             points *= keyword_weight(keyword)
             score += points
@@ -101,8 +193,13 @@ def section_score(section: Section, *, title: str | None, body: str, context: st
     return score, best
 
 
-def assign_section(sections: Sequence[Section], *, title: str | None, body: Iterable[str | None] = (),
-                   context: Iterable[str | None] = ()) -> tuple[str, str | None]:
+def assign_section(
+    sections: Sequence[Section],
+    *,
+    title: str | None,
+    body: Iterable[str | None] = (),
+    context: Iterable[str | None] = (),
+) -> tuple[str, str | None]:
     """(section name, the keyword that weighed most there): every section is scored (section_score) and the
     best wins, the first in config order on a tie; a card no section's keywords match goes to the final one.
     `body`: the abstract, or a post's summary and excerpt; `context`: the headings it was mentioned under."""

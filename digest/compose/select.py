@@ -121,20 +121,31 @@ def score_paper(paper: PaperStats, weighted_sources: float, distinct_sources: in
     window count once each; `recency` is that of its newest mention in the window.
     """
     extra_sources = max(0, paper.sources - distinct_sources)
-    return (SOURCE_POINTS * (weighted_sources + extra_sources) + ITEM_POINTS * paper.mentions
-            + UPVOTE_POINTS * math.log1p(paper.upvotes or 0) + RECENCY_POINTS * recency)
+    return (
+        SOURCE_POINTS * (weighted_sources + extra_sources)
+        + ITEM_POINTS * paper.mentions
+        + UPVOTE_POINTS * math.log1p(paper.upvotes or 0)
+        + RECENCY_POINTS * recency
+    )
 
 
-def rank_papers(papers: Sequence[PaperStats], kept_items: Mapping[int, CandidateItem], *, now: datetime,
-                lookback_days: float, weights: Mapping[str, float],
-                top: int | None = None) -> tuple[list[tuple[float, PaperStats, list[int]]], int]:
+def rank_papers(
+    papers: Sequence[PaperStats],
+    kept_items: Mapping[int, CandidateItem],
+    *,
+    now: datetime,
+    lookback_days: float,
+    weights: Mapping[str, float],
+    top: int | None = None,
+) -> tuple[list[tuple[float, PaperStats, list[int]]], int]:
     """The papers that may be shown, best first (ties by title), with their kept items' ids, and how many
     there are; with `top`, only the best `top` (a heap over a stream, not a sort of tens of thousands).
     Runs for every candidate paper, so what each kept item contributes (its source's weight, its recency) is
     worked out once per item."""
-    facts = {i.id: (i.source_name, weights.get(i.source_name, 1.0), _recency(i.when, now=now,
-                                                                             lookback_days=lookback_days))
-             for i in kept_items.values()}
+    facts = {
+        i.id: (i.source_name, weights.get(i.source_name, 1.0), _recency(i.when, now=now, lookback_days=lookback_days))
+        for i in kept_items.values()
+    }
     eligible = 0
 
     def scored() -> Iterator[tuple[float, str, int, PaperStats, list[int]]]:
@@ -180,9 +191,20 @@ def reasons(paper: CandidatePaper, items: Sequence[CandidateItem], is_update: bo
     return tuple(out)
 
 
-def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], details: Details, *,
-                 sections: Sequence[Section], filters: Filters, weights: Mapping[str, float], now: datetime,
-                 lookback_days: float, max_papers: int, max_posts: int, item_text: ItemText | None = None) -> Selection:
+def select_issue(
+    items: Sequence[CandidateItem],
+    papers: Sequence[PaperStats],
+    details: Details,
+    *,
+    sections: Sequence[Section],
+    filters: Filters,
+    weights: Mapping[str, float],
+    now: datetime,
+    lookback_days: float,
+    max_papers: int,
+    max_posts: int,
+    item_text: ItemText | None = None,
+) -> Selection:
     """Filter, rank, cut to the limits; paper text is read only where a filter or a shown card needs it, and so
     is item text when `item_text` is given (then `items` may come without it unless filters.reads_item_text)."""
     kept_items = {i.id: i for i in items if _item_keep(i, filters)}
@@ -196,8 +218,9 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
                 kept.append((score, texts[paper.id], its, matched))
         eligible = len(kept)
     else:  # every ranked paper is eligible: only the best are ranked in full, and only their text is read
-        ranked, eligible = rank_papers(papers, kept_items, now=now, lookback_days=lookback_days, weights=weights,
-                                       top=max_papers)
+        ranked, eligible = rank_papers(
+            papers, kept_items, now=now, lookback_days=lookback_days, weights=weights, top=max_papers
+        )
         texts = details([paper for _, paper, _ in ranked])
         kept = [(score, texts[paper.id], its, None) for score, paper, its in ranked]
     shown = kept[:max_papers]
@@ -207,9 +230,11 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
         if is_listed(item):
             continue  # a listing's items are papers: they appear as paper cards
         # With include keywords, a post stays if it matches them or discusses a paper that does.
-        if (filters.include_keywords
-                and not first_match(filters.include_keywords, (item.title, item.summary, item.excerpt))
-                and item.id not in shown_ids):
+        if (
+            filters.include_keywords
+            and not first_match(filters.include_keywords, (item.title, item.summary, item.excerpt))
+            and item.id not in shown_ids
+        ):
             continue
         candidates.append(item)
     shown_items: Mapping[int, CandidateItem] = kept_items
@@ -221,11 +246,18 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
         mentioning = sorted((shown_items[i] for i in item_ids), key=lambda i: i.when, reverse=True)
         is_update = full.sent_mentions is not None
         notes = [i.excerpt for i in mentioning if is_listed(i)]  # a reading list's note on the paper
-        section, hit = assign_section(sections, title=full.title, body=(full.abstract, *notes),
-                                      context=full.headings)
-        shown_papers.append(ChosenPaper(paper=full, score=score, why=reasons(full, mentioning, is_update),
-                                        section=section, is_update=is_update, items=tuple(mentioning),
-                                        matched=matched or hit))
+        section, hit = assign_section(sections, title=full.title, body=(full.abstract, *notes), context=full.headings)
+        shown_papers.append(
+            ChosenPaper(
+                paper=full,
+                score=score,
+                why=reasons(full, mentioning, is_update),
+                section=section,
+                is_update=is_update,
+                items=tuple(mentioning),
+                matched=matched or hit,
+            )
+        )
 
     paper_count: dict[int, int] = {}
     for paper in papers:
@@ -240,8 +272,13 @@ def select_issue(items: Sequence[CandidateItem], papers: Sequence[PaperStats], d
     consumed = {p.item.id for p in posts}
     for c in shown_papers:
         consumed.update(i.id for i in c.items if is_listed(i))
-    return Selection(papers=tuple(shown_papers), posts=tuple(posts), more_papers=eligible - len(shown_papers),
-                     more_posts=len(candidates) - len(posts), consumed_items=tuple(sorted(consumed)))
+    return Selection(
+        papers=tuple(shown_papers),
+        posts=tuple(posts),
+        more_papers=eligible - len(shown_papers),
+        more_posts=len(candidates) - len(posts),
+        consumed_items=tuple(sorted(consumed)),
+    )
 
 
 def section_order(sections: Sequence[Section]) -> list[str]:

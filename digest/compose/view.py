@@ -79,7 +79,7 @@ def formula_runs(text: str) -> tuple[tuple[str, bool], ...]:
     at = 0
     for match in _FORMULA.finditer(text):
         if match.start() > at:
-            runs.append((text[at:match.start()], False))
+            runs.append((text[at : match.start()], False))
         runs.append((match.group(1) if match.group(1) is not None else match.group(2), True))
         at = match.end()
     if at < len(text):
@@ -192,30 +192,51 @@ def paper_card(chosen: ChosenPaper, said: Mapping[tuple[int, int], MentionText] 
         m = said.get((p.id, item_id))
         return quote(m.context, anchor=m.anchor, title=p.title) if m else None
 
-    links = tuple(Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
-                       quote=quoted(i.id))
-                  for i in chosen.items if not is_listed(i))
+    links = tuple(
+        Link(title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source, quote=quoted(i.id))
+        for i in chosen.items
+        if not is_listed(i)
+    )
     # The paper's thumbnail, else its listing entry's image (a store filled before papers kept thumbnails has
     # Hugging Face's there).
     thumbnail = safe_url(p.thumbnail_url) or next(
-        (url for i in chosen.items if is_listed(i) and (url := safe_url(i.image_url))), None)
-    return PaperCard(paper_id=p.id, canonical_id=p.canonical_id, title=p.title or display_id(p.canonical_id),
-                     url=safe_url(p.landing_url), pdf_url=safe_url(p.pdf_url), code_url=safe_url(p.code_url),
-                     authors=authors_line(p.authors),
-                     abstract=one_line(p.abstract), why=chosen.why, discussed_in=links, is_update=chosen.is_update,
-                     upvotes=p.upvotes, thumbnail_url=thumbnail)
+        (url for i in chosen.items if is_listed(i) and (url := safe_url(i.image_url))), None
+    )
+    return PaperCard(
+        paper_id=p.id,
+        canonical_id=p.canonical_id,
+        title=p.title or display_id(p.canonical_id),
+        url=safe_url(p.landing_url),
+        pdf_url=safe_url(p.pdf_url),
+        code_url=safe_url(p.code_url),
+        authors=authors_line(p.authors),
+        abstract=one_line(p.abstract),
+        why=chosen.why,
+        discussed_in=links,
+        is_update=chosen.is_update,
+        upvotes=p.upvotes,
+        thumbnail_url=thumbnail,
+    )
 
 
 def post_card(chosen: ChosenPost) -> PostCard:
     i = chosen.item
-    return PostCard(item_id=i.id, title=i.title or i.url or "(untitled)", url=safe_url(i.url), source=i.source,
-                    source_url=safe_url(i.site_url), author=i.author, published=None if i.undated else i.when,
-                    excerpt=i.excerpt or i.summary or "", image_url=safe_url(i.image_url),
-                    paper_count=chosen.paper_count)
+    return PostCard(
+        item_id=i.id,
+        title=i.title or i.url or "(untitled)",
+        url=safe_url(i.url),
+        source=i.source,
+        source_url=safe_url(i.site_url),
+        author=i.author,
+        published=None if i.undated else i.when,
+        excerpt=i.excerpt or i.summary or "",
+        image_url=safe_url(i.image_url),
+        paper_count=chosen.paper_count,
+    )
 
 
 def _nouns_agree(template: str, papers: int, posts: int) -> str:
-    """"{papers} papers" in a subject template reads "1 paper" for one paper, "{posts} posts" "1 post"."""
+    """ "{papers} papers" in a subject template reads "1 paper" for one paper, "{posts} posts" "1 post"."""
     for noun, count in (("paper", papers), ("post", posts)):
         if count == 1:
             template = re.sub(r"(\{" + noun + r"s\}\s+)" + noun + r"s\b", r"\g<1>" + noun, template)
@@ -223,14 +244,25 @@ def _nouns_agree(template: str, papers: int, posts: int) -> str:
 
 
 def subject_line(template: str, *, title: str, name: str, date: str, papers: int, posts: int, top: str) -> str:
-    text = _nouns_agree(template, papers, posts).format(title=title, name=name, date=date, papers=papers,
-                                                         posts=posts, top=top)
+    text = _nouns_agree(template, papers, posts).format(
+        title=title, name=name, date=date, papers=papers, posts=posts, top=top
+    )
     return " ".join(text.split())[:200]
 
 
-def build_view(*, name: str, title: str, selection: Selection, order: Sequence[str], generated_at: datetime,
-               window_start: datetime | None, subject_template: str, footer: Sequence[str] = (),
-               said: Mapping[tuple[int, int], MentionText] | None = None, first_issue: bool = False) -> DigestView:
+def build_view(
+    *,
+    name: str,
+    title: str,
+    selection: Selection,
+    order: Sequence[str],
+    generated_at: datetime,
+    window_start: datetime | None,
+    subject_template: str,
+    footer: Sequence[str] = (),
+    said: Mapping[tuple[int, int], MentionText] | None = None,
+    first_issue: bool = False,
+) -> DigestView:
     """Sections in config order (the catch-all last); empty sections are left out. `said`: the mentions'
     anchors and contexts of the shown papers (store.mention_texts), for the quotes on their cards."""
     taken: set[str] = set()
@@ -239,18 +271,33 @@ def build_view(*, name: str, title: str, selection: Selection, order: Sequence[s
         papers = [paper_card(c, said) for c in selection.papers if c.section == section_name]
         posts = [post_card(c) for c in selection.posts if c.section == section_name]
         if papers or posts:
-            sections.append(Section(title=section_name, anchor=anchor_for(section_name, taken), papers=papers,
-                                    posts=posts))
+            sections.append(
+                Section(title=section_name, anchor=anchor_for(section_name, taken), papers=papers, posts=posts)
+            )
     n_papers, n_posts = len(selection.papers), len(selection.posts)
     date = generated_at.strftime("%d %b %Y").lstrip("0")
-    top = (selection.papers[0].paper.title if selection.papers else
-           (selection.posts[0].item.title if selection.posts else "")) or ""
-    subject = subject_line(subject_template, title=title, name=name, date=date, papers=n_papers, posts=n_posts,
-                           top=top)
+    top = (
+        selection.papers[0].paper.title
+        if selection.papers
+        else (selection.posts[0].item.title if selection.posts else "")
+    ) or ""
+    subject = subject_line(subject_template, title=title, name=name, date=date, papers=n_papers, posts=n_posts, top=top)
     lead = [c.paper.title for c in selection.papers[:2] if c.paper.title]
     lead += [c.item.title for c in selection.posts[: 3 - len(lead)] if c.item.title]
-    preheader = (f"{n_papers} paper{'s' if n_papers != 1 else ''} and {n_posts} post{'s' if n_posts != 1 else ''}"
-                 + (": " + "; ".join(lead) if lead else ""))[:180]
-    return DigestView(name=name, title=title, subject=subject, preheader=preheader, generated_at=generated_at,
-                      window_start=window_start, sections=sections, more_papers=selection.more_papers,
-                      more_posts=selection.more_posts, footer=tuple(footer), first_issue=first_issue)
+    preheader = (
+        f"{n_papers} paper{'s' if n_papers != 1 else ''} and {n_posts} post{'s' if n_posts != 1 else ''}"
+        + (": " + "; ".join(lead) if lead else "")
+    )[:180]
+    return DigestView(
+        name=name,
+        title=title,
+        subject=subject,
+        preheader=preheader,
+        generated_at=generated_at,
+        window_start=window_start,
+        sections=sections,
+        more_papers=selection.more_papers,
+        more_posts=selection.more_posts,
+        footer=tuple(footer),
+        first_issue=first_issue,
+    )

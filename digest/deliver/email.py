@@ -17,9 +17,19 @@ def new_message_id(sender: str) -> str:
     return make_msgid(idstring="digest", domain=_domain(sender))
 
 
-def build_message(*, subject: str, html: str, text: str, sender: str, to: str | None, now: datetime,
-                  message_id: str, list_name: str, list_id: str | None = None,
-                  unsubscribe: str | None = None) -> bytes:
+def build_message(
+    *,
+    subject: str,
+    html: str,
+    text: str,
+    sender: str,
+    to: str | None,
+    now: datetime,
+    message_id: str,
+    list_name: str,
+    list_id: str | None = None,
+    unsubscribe: str | None = None,
+) -> bytes:
     """`to`: the digest's list address (default: the sender). The recipients are never in the message: they
     go in the SMTP envelope only (deliver/smtp.send_message), as a mailing list sends, so that no reader
     learns the others' addresses; one message serves them all."""

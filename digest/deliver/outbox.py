@@ -62,8 +62,10 @@ def requeue_unconfirmed(engine: Engine, name: str, now: datetime) -> list[Delive
 def send_pending(engine: Engine, name: str, smtp: SmtpConfig, now: datetime) -> list[Delivery]:
     results = reconcile(engine, name, now)
     with session(engine) as s:
-        pending = [(i.id, i.subject or "", i.message, list(i.recipients or ())) for i in
-                   store.issues_in_state(s, name, "pending")]
+        pending = [
+            (i.id, i.subject or "", i.message, list(i.recipients or ()))
+            for i in store.issues_in_state(s, name, "pending")
+        ]
     for issue_id, subject, message, recipients in pending:
         if not message:
             with session(engine) as s, s.begin():

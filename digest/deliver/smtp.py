@@ -132,8 +132,10 @@ def send_message(cfg: SmtpConfig, message: bytes, recipients: Sequence[str]) -> 
     password = None
     if cfg.user:
         if not cfg.password_env or os.environ.get(cfg.password_env) is None:
-            raise SendError(f"SMTP user {cfg.user!r} set but the environment variable "
-                            f"{cfg.password_env or '(smtp.password_env)'} holding the password is not")
+            raise SendError(
+                f"SMTP user {cfg.user!r} set but the environment variable "
+                f"{cfg.password_env or '(smtp.password_env)'} holding the password is not"
+            )
         password = os.environ[cfg.password_env]
     context = ssl.create_default_context()
     where = f"{cfg.host}:{cfg.port}"
@@ -154,8 +156,9 @@ def send_message(cfg: SmtpConfig, message: bytes, recipients: Sequence[str]) -> 
             raise _unconfirmed(where, exc, cfg.timeout, deadline) from None
         answer = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         about_message = isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError)
-        raise SendError(f"SMTP {exc.smtp_code}: {answer}",
-                        permanent=about_message and 500 <= exc.smtp_code < 600) from None
+        raise SendError(
+            f"SMTP {exc.smtp_code}: {answer}", permanent=about_message and 500 <= exc.smtp_code < 600
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
         if conn is not None and conn.handed_over:
             raise _unconfirmed(where, exc, cfg.timeout, deadline) from None

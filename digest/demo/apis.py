@@ -39,8 +39,7 @@ class DemoApis:
             dois = [f.removeprefix("doi:").lower() for f in ",".join(query.get("filter", [])).split(",")]
             items = [self.works[d] for d in dois if d in self.works]
             message = {"total-results": len(items), "items": items, "items-per-page": len(items)}
-            return 200, _JSON, json.dumps({"status": "ok", "message-type": "work-list",
-                                           "message": message}).encode()
+            return 200, _JSON, json.dumps({"status": "ok", "message-type": "work-list", "message": message}).encode()
         if method == "GET" and path.startswith("landing/"):
             page = self.pages.get(path.removeprefix("landing/"))
             return (200, "text/html; charset=utf-8", page.encode()) if page is not None else (404, "text/html", b"")

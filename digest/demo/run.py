@@ -38,10 +38,16 @@ DEMO_CONFIG = {
     # The demo does not depend on the user's config, and never leaves 127.0.0.1: its resolvers are answered
     # by the demo server (no arXiv API: the sample's arXiv papers are named by their listings and posts).
     # Its digest covers all the sample data (the Substack sample goes back to 2018), whenever it runs.
-    "enrich": {"after_fetch": False, "resolvers": ["landing", "openreview", "s2", "crossref"],
-               "spacing": 0, "host_spacing": 0, "openreview_legacy_api": None},
-    "digests": [{"name": "demo", "title": "Research digest (demo)", "lookback_days": 36500,
-                 "max_papers": 30, "max_posts": 20}],
+    "enrich": {
+        "after_fetch": False,
+        "resolvers": ["landing", "openreview", "s2", "crossref"],
+        "spacing": 0,
+        "host_spacing": 0,
+        "openreview_legacy_api": None,
+    },
+    "digests": [
+        {"name": "demo", "title": "Research digest (demo)", "lookback_days": 36500, "max_papers": 30, "max_posts": 20}
+    ],
 }
 
 
@@ -66,16 +72,20 @@ def run_demo(rt: Runtime, out: Path, *, own_config: bool) -> list[Path]:
         with rt.store.session() as s, s.begin():
             for name, file, tags, kind, adapter in DEMO_SOURCES:
                 if repo.find_source(s, name) is None:
-                    repo.add_source(s, url=base + file, name=name, tags=tags, kind=kind, adapter=adapter,
-                                    now=rt.clock())
+                    repo.add_source(
+                        s, url=base + file, name=name, tags=tags, kind=kind, adapter=adapter, now=rt.clock()
+                    )
         first = rt.fetch_run(every=True)
         typer.echo(f"first fetch:  {first.line()}")
         again = rt.fetch_run(every=True)
         typer.echo(f"second fetch: {again.line()}")
         if own_config:
             api = f"{base}api/"
-            overrides: dict[str, object] = {"openreview_api": api + "openreview", "crossref_api": api + "crossref",
-                                            "semantic_scholar_api": api + "s2"}
+            overrides: dict[str, object] = {
+                "openreview_api": api + "openreview",
+                "crossref_api": api + "crossref",
+                "semantic_scholar_api": api + "s2",
+            }
             enriched = rt.enrich_run(config_overrides=overrides, pages=lambda reader: LoopbackPages(reader, base))
             typer.echo(f"metadata:     {enriched}")
     cfg = rt.config.digests[0]

@@ -24,8 +24,9 @@ class Adapter:
 
 
 def _hf(host: str, path: str) -> bool:
-    return host == "huggingface.co" and (path.startswith("/api/daily_papers") or path.rstrip("/") == "/papers"
-                                         or path.startswith("/papers/date/"))
+    return host == "huggingface.co" and (
+        path.startswith("/api/daily_papers") or path.rstrip("/") == "/papers" or path.startswith("/papers/date/")
+    )
 
 
 def _arxiv_listing(host: str, path: str) -> bool:
@@ -40,20 +41,43 @@ def _nowhere(host: str, path: str) -> bool:
     return False
 
 
-ADAPTERS: dict[str, Adapter] = {a.name: a for a in (
-    Adapter("hf-daily", "Hugging Face daily papers (the JSON API or the page)", "digest.parse.hf_daily:read", _hf,
-            reads=frozenset({"hf-daily"}), recognised=frozenset({"hf-daily"})),
-    Adapter("arxiv-listing", "an arXiv listing page (/list/cs.CL/new, /recent, /pastweek)",
-            "digest.parse.arxiv_listing:read", _arxiv_listing),
-    Adapter("arxiv-rss", "arXiv's RSS or Atom announcement feed", "digest.parse.arxiv_rss:read", _arxiv_rss,
-            reads=frozenset({"arxiv", "rss", "atom", "rdf"}), recognised=frozenset({"arxiv"})),
-    Adapter("reading-list", "any page or text that lists papers (bookmarks, a group's reading list)",
-            "digest.parse.reading_list:read", _nowhere),
-)}
+ADAPTERS: dict[str, Adapter] = {
+    a.name: a
+    for a in (
+        Adapter(
+            "hf-daily",
+            "Hugging Face daily papers (the JSON API or the page)",
+            "digest.parse.hf_daily:read",
+            _hf,
+            reads=frozenset({"hf-daily"}),
+            recognised=frozenset({"hf-daily"}),
+        ),
+        Adapter(
+            "arxiv-listing",
+            "an arXiv listing page (/list/cs.CL/new, /recent, /pastweek)",
+            "digest.parse.arxiv_listing:read",
+            _arxiv_listing,
+        ),
+        Adapter(
+            "arxiv-rss",
+            "arXiv's RSS or Atom announcement feed",
+            "digest.parse.arxiv_rss:read",
+            _arxiv_rss,
+            reads=frozenset({"arxiv", "rss", "atom", "rdf"}),
+            recognised=frozenset({"arxiv"}),
+        ),
+        Adapter(
+            "reading-list",
+            "any page or text that lists papers (bookmarks, a group's reading list)",
+            "digest.parse.reading_list:read",
+            _nowhere,
+        ),
+    )
+}
 
 
 def adapter_names(joined: str = "or") -> str:
-    """"hf-daily, arxiv-listing, arxiv-rss or reading-list": for help texts and messages."""
+    """ "hf-daily, arxiv-listing, arxiv-rss or reading-list": for help texts and messages."""
     names = list(ADAPTERS)
     return f"{', '.join(names[:-1])} {joined} {names[-1]}"
 

@@ -19,12 +19,44 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 # --- arXiv --------------------------------------------------------------------------------------------
 
 # Archives that existed under the old identifier scheme (before 2007-04), subject classes dropped.
-OLD_ARXIV_ARCHIVES = frozenset({
-    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
-    "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
-    "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
-    "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
-})
+OLD_ARXIV_ARCHIVES = frozenset(
+    {
+        "acc-phys",
+        "adap-org",
+        "alg-geom",
+        "ao-sci",
+        "astro-ph",
+        "atom-ph",
+        "bayes-an",
+        "chao-dyn",
+        "chem-ph",
+        "cmp-lg",
+        "comp-gas",
+        "cond-mat",
+        "cs",
+        "dg-ga",
+        "funct-an",
+        "gr-qc",
+        "hep-ex",
+        "hep-lat",
+        "hep-ph",
+        "hep-th",
+        "math",
+        "math-ph",
+        "mtrl-th",
+        "nlin",
+        "nucl-ex",
+        "nucl-th",
+        "patt-sol",
+        "physics",
+        "plasm-ph",
+        "q-alg",
+        "q-bio",
+        "quant-ph",
+        "solv-int",
+        "supr-con",
+    }
+)
 _NEW_ARXIV = re.compile(r"(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?")
 _OLD_ARXIV = re.compile(r"([A-Za-z][A-Za-z-]*)(?:\.[A-Za-z][A-Za-z-]*)?/(\d{2})(\d{2})(\d{3})(?:v\d+)?")
 
@@ -127,17 +159,57 @@ SCHOLARLY_HOSTS: dict[str, re.Pattern[str]] = {
 }
 # Hosts whose article URLs carry a DOI in the path: the id is that DOI, so they merge with doi.org links.
 _DOI_IN_PATH = re.compile(r"/(?:doi/(?:abs/|full/|pdf/|epdf/|book/)?|article/|chapter/|book/)(10\.\d{4,9}/[^?#]+)")
-DOI_HOSTS = frozenset({"dl.acm.org", "link.springer.com", "onlinelibrary.wiley.com", "science.org",
-                       "pnas.org", "tandfonline.com", "journals.sagepub.com", "pubs.acs.org", "iopscience.iop.org",
-                       "academic.oup.com", "journals.plos.org", "cell.com", "aps.org", "journals.aps.org"})
+DOI_HOSTS = frozenset(
+    {
+        "dl.acm.org",
+        "link.springer.com",
+        "onlinelibrary.wiley.com",
+        "science.org",
+        "pnas.org",
+        "tandfonline.com",
+        "journals.sagepub.com",
+        "pubs.acs.org",
+        "iopscience.iop.org",
+        "academic.oup.com",
+        "journals.plos.org",
+        "cell.com",
+        "aps.org",
+        "journals.aps.org",
+    }
+)
 # Never papers, even when they end in .pdf: code hosts, social media, images.
-NOT_PAPER_HOSTS = frozenset({
-    "github.com", "gitlab.com", "bitbucket.org", "twitter.com", "x.com", "facebook.com", "linkedin.com",
-    "youtube.com", "youtu.be", "reddit.com", "instagram.com", "substackcdn.com", "medium.com",
-    "cdn-images-1.medium.com", "miro.medium.com", "unsplash.com", "imgur.com", "i.imgur.com",
-    "join.slack.com", "discord.gg", "t.me", "docs.google.com", "drive.google.com", "wikipedia.org",
-    "en.wikipedia.org", "colab.research.google.com", "kaggle.com", "paperswithcode.com",
-})
+NOT_PAPER_HOSTS = frozenset(
+    {
+        "github.com",
+        "gitlab.com",
+        "bitbucket.org",
+        "twitter.com",
+        "x.com",
+        "facebook.com",
+        "linkedin.com",
+        "youtube.com",
+        "youtu.be",
+        "reddit.com",
+        "instagram.com",
+        "substackcdn.com",
+        "medium.com",
+        "cdn-images-1.medium.com",
+        "miro.medium.com",
+        "unsplash.com",
+        "imgur.com",
+        "i.imgur.com",
+        "join.slack.com",
+        "discord.gg",
+        "t.me",
+        "docs.google.com",
+        "drive.google.com",
+        "wikipedia.org",
+        "en.wikipedia.org",
+        "colab.research.google.com",
+        "kaggle.com",
+        "paperswithcode.com",
+    }
+)
 _IMAGE_EXT = re.compile(r"\.(?:png|jpe?g|gif|webp|svg|bmp|tiff?)$", re.IGNORECASE)
 
 
@@ -145,7 +217,7 @@ def _host(netloc: str) -> str:
     host = netloc.rsplit("@", 1)[-1].split(":", 1)[0].lower().rstrip(".")
     for prefix in ("www.", "export.", "m."):
         if host.startswith(prefix):
-            host = host[len(prefix):]
+            host = host[len(prefix) :]
     return host
 
 
@@ -170,9 +242,24 @@ def normalized_url_id(host: str, path: str) -> str:
 
 ARXIV_HOSTS = frozenset({"arxiv.org", "ar5iv.org", "ar5iv.labs.arxiv.org", "alphaxiv.org"})
 # Hosts with id forms of their own (_from_known_host): a path there that is none of them names no paper.
-_OWN_FORMS = frozenset({"huggingface.co", "openreview.net", "doi.org", "dx.doi.org", "hdl.handle.net",
-                        "proceedings.neurips.cc", "papers.nips.cc", "papers.neurips.cc", "proceedings.mlr.press",
-                        "jmlr.org", "aclanthology.org", "aclweb.org", "openaccess.thecvf.com", "nature.com"})
+_OWN_FORMS = frozenset(
+    {
+        "huggingface.co",
+        "openreview.net",
+        "doi.org",
+        "dx.doi.org",
+        "hdl.handle.net",
+        "proceedings.neurips.cc",
+        "papers.nips.cc",
+        "papers.neurips.cc",
+        "proceedings.mlr.press",
+        "jmlr.org",
+        "aclanthology.org",
+        "aclweb.org",
+        "openaccess.thecvf.com",
+        "nature.com",
+    }
+)
 
 
 def _from_known_host(host: str, path: str, query: str) -> str | None:
@@ -263,8 +350,10 @@ def canonical_from_id(text: str) -> str | None:
 # An http(s) URL of printable ASCII without brackets (no IPv6 host to validate, nothing for urlsplit to strip
 # or remove) splits as urlsplit splits it; a post links several URLs, mostly each once, and urlsplit's Python
 # was much of finding a post's papers.
-_PLAIN_HTTP = re.compile(r"([hH][tT][tT][pP][sS]?)://([^/?#\[\]\x00-\x20\x7f]*)((?:/[^?#\x00-\x20\x7f]*)?)"
-                         r"(?:\?([^#\x00-\x20\x7f]*))?(?:#[^\x00-\x20\x7f]*)?")
+_PLAIN_HTTP = re.compile(
+    r"([hH][tT][tT][pP][sS]?)://([^/?#\[\]\x00-\x20\x7f]*)((?:/[^?#\x00-\x20\x7f]*)?)"
+    r"(?:\?([^#\x00-\x20\x7f]*))?(?:#[^\x00-\x20\x7f]*)?"
+)
 
 
 def http_parts(url: str) -> tuple[str, str, str] | None:
@@ -348,12 +437,33 @@ def publication_id(url: str, rules: Sequence[PaperRule] = ()) -> str | None:
 # virtual sites, paper finders, lab pages, OpenReview mirrors). The id segment must look like an id, not a
 # listing ("/papers/", "/papers/2024", "/paper/index.html", "/papers/tags/rl").
 _PAPER_PATH = re.compile(r"/(?:papers?|posters?)/(\d+|[A-Za-z0-9][\w.~-]{2,})(?:/[\w.~%-]*)?/?$")
-_NOT_AN_ID = re.compile(r"(?:19|20)\d{2}|index(?:\.\w+)?|all|list|search|tags?|page|latest|new|top|trending"
-                        r"|browse|accepted|submit|about|feed|rss", re.IGNORECASE)
+_NOT_AN_ID = re.compile(
+    r"(?:19|20)\d{2}|index(?:\.\w+)?|all|list|search|tags?|page|latest|new|top|trending"
+    r"|browse|accepted|submit|about|feed|rss",
+    re.IGNORECASE,
+)
 
 
-_NOT_THE_PAPER = frozenset({"slides", "code", "video", "videos", "poster", "supplementary", "supplemental", "supp",
-                            "bib", "bibtex", "reviews", "review", "comments", "discussion", "data", "figures"})
+_NOT_THE_PAPER = frozenset(
+    {
+        "slides",
+        "code",
+        "video",
+        "videos",
+        "poster",
+        "supplementary",
+        "supplemental",
+        "supp",
+        "bib",
+        "bibtex",
+        "reviews",
+        "review",
+        "comments",
+        "discussion",
+        "data",
+        "figures",
+    }
+)
 
 
 def path_named_id(host: str, path: str, query: str = "") -> str | None:
@@ -366,10 +476,10 @@ def path_named_id(host: str, path: str, query: str = "") -> str | None:
     m = _PAPER_PATH.search(path)
     if m is None or _NOT_AN_ID.fullmatch(m[1]):
         return None
-    tail = path[m.end(1):].strip("/").lower()
+    tail = path[m.end(1) :].strip("/").lower()
     if tail and (tail in _NOT_THE_PAPER or "." in tail):
         return None  # /paper/<id>/slides, /paper/<id>/code, /papers/<id>/figure.html: about the paper
-    kind = path[m.start() + 1:].split("/", 1)[0]
+    kind = path[m.start() + 1 :].split("/", 1)[0]
     if kind.startswith("poster") and not m[1].isdigit() and not re.fullmatch(r"[\w-]*\d[\w-]*", m[1]):
         return None  # /poster/<n>: a poster page is numbered; /posters/about is a page about posters
     return normalized_url_id(host, path)
@@ -454,8 +564,17 @@ def pdf_url(paper_id: str, seen_url: str | None = None) -> str | None:
     return None
 
 
-_SCHEME_NAMES = {"arxiv": "arXiv", "openreview": "OpenReview", "neurips": "NeurIPS", "pmlr": "PMLR", "jmlr": "JMLR",
-                 "acl": "ACL Anthology", "cvf": "CVF", "doi": "DOI", "hdl": "Handle"}
+_SCHEME_NAMES = {
+    "arxiv": "arXiv",
+    "openreview": "OpenReview",
+    "neurips": "NeurIPS",
+    "pmlr": "PMLR",
+    "jmlr": "JMLR",
+    "acl": "ACL Anthology",
+    "cvf": "CVF",
+    "doi": "DOI",
+    "hdl": "Handle",
+}
 
 
 def display_id(canonical_id: str) -> str:

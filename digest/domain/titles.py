@@ -172,8 +172,10 @@ GENERIC_WORDS = frozenset(
 # link, tens of thousands of times in a 500-feed run).
 _ET_AL = re.compile(r"\bet\.?\s*al\b")
 # "Smith 2020", "Smith and Jones (2019)", "Wilson, Izmailov, 2020", "Hinton, Vinyals, & Dean 2015"
-_AUTHOR_YEAR = re.compile(r"[A-Z][\w'\u2019-]+(?:(?:\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+)[A-Z][\w'\u2019-]+)*"
-                          r",?\s*\(?(?:19|20)\d{2}[a-z]?\)?$")
+_AUTHOR_YEAR = re.compile(
+    r"[A-Z][\w'\u2019-]+(?:(?:\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+)[A-Z][\w'\u2019-]+)*"
+    r",?\s*\(?(?:19|20)\d{2}[a-z]?\)?$"
+)
 _URLISH_START = re.compile(r"(?:https?://|www\.)|[\w-]+(?:\.[\w-]+)+/\S*$", re.IGNORECASE)  # or "://" anywhere
 # Bare ids name no paper: "2401.05566", "arXiv:hep-th/9901001v2", "math.GT/0309136", "doi:10.1038/nature14539".
 _IDISH = re.compile(
@@ -194,8 +196,14 @@ def fold(text: str | None) -> str:
 def is_title_like(text: str | None) -> bool:
     """Text that names something: not generic ("this paper", "here"), not a URL, not a bare id or number."""
     t = fold(text).strip(_EDGE_PUNCT)
-    if (len(t) < 3 or "://" in t or _URLISH_START.match(t) or _IDISH.match(t) or ("et" in t and _ET_AL.search(t))
-            or _AUTHOR_YEAR.match(t)):
+    if (
+        len(t) < 3
+        or "://" in t
+        or _URLISH_START.match(t)
+        or _IDISH.match(t)
+        or ("et" in t and _ET_AL.search(t))
+        or _AUTHOR_YEAR.match(t)
+    ):
         return False
     # Titles and names carry a capital, or a digit inside a word ("DeepSeek-R1", "e-SNLI: ...", "gpt-4o"); an
     # all-lowercase anchor is running text that happens to be linked ("logical reasoning", "long video", "an

@@ -42,8 +42,11 @@ def parse_api_response(body: bytes) -> dict[str, PaperMeta]:
             continue
         title = " ".join((entry.findtext(f"{ATOM}title") or "").split()) or None
         abstract = " ".join((entry.findtext(f"{ATOM}summary") or "").split()) or None
-        authors = tuple(" ".join((a.findtext(f"{ATOM}name") or "").split())
-                        for a in entry.findall(f"{ATOM}author") if a.findtext(f"{ATOM}name"))
+        authors = tuple(
+            " ".join((a.findtext(f"{ATOM}name") or "").split())
+            for a in entry.findall(f"{ATOM}author")
+            if a.findtext(f"{ATOM}name")
+        )
         categories = tuple(c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term"))
         published = None
         if entry.findtext(f"{ATOM}published"):
@@ -52,8 +55,15 @@ def parse_api_response(body: bytes) -> dict[str, PaperMeta]:
             except ValueError:
                 published = None
         pdf = next((link.get("href") for link in entry.findall(f"{ATOM}link") if link.get("title") == "pdf"), None)
-        found[canonical] = PaperMeta(canonical_id=canonical, title=title, authors=authors, abstract=abstract,
-                                     categories=categories, published=published, pdf_url=pdf)
+        found[canonical] = PaperMeta(
+            canonical_id=canonical,
+            title=title,
+            authors=authors,
+            abstract=abstract,
+            categories=categories,
+            published=published,
+            pdf_url=pdf,
+        )
     return found
 
 
@@ -66,21 +76,31 @@ class ArxivEnricher:
 
     name = "arxiv"
 
-    def __init__(self, client: httpx.Client, *, api_url: str = API_URL, batch_size: int = 100,
-                 spacing: float = 3.0, max_retry_wait: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_url: str = API_URL,
+        batch_size: int = 100,
+        spacing: float = 3.0,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.api_url = api_url
         self.batch_size = min(batch_size, 100)
-        self.api = PoliteApi(client, label="arXiv API", spacing=spacing, max_retry_wait=max_retry_wait,
-                             clock=clock, sleep=sleep)
+        self.api = PoliteApi(
+            client, label="arXiv API", spacing=spacing, max_retry_wait=max_retry_wait, clock=clock, sleep=sleep
+        )
 
     def wants(self, canonical_id: str) -> bool:
         return canonical_id.startswith("arxiv:")
 
     def _get(self, ids: Sequence[str]) -> bytes:
-        query = urlencode({"id_list": ",".join(i.removeprefix("arxiv:") for i in ids), "start": 0,
-                           "max_results": len(ids)})
+        query = urlencode(
+            {"id_list": ",".join(i.removeprefix("arxiv:") for i in ids), "start": 0, "max_results": len(ids)}
+        )
         response = self.api.request("GET", f"{self.api_url}?{query}")
         if response.status_code >= 400 and b"/api/errors" not in response.content:
             raise failure(self.api.label, response)  # an error feed (HTTP 400) is read: it says what was wrong
@@ -90,7 +110,7 @@ class ArxivEnricher:
         wanted = [i for i in ids if self.wants(i)]
         found: dict[str, PaperMeta] = {}
         for start in range(0, len(wanted), self.batch_size):
-            batch = wanted[start:start + self.batch_size]
+            batch = wanted[start : start + self.batch_size]
             answered = parse_api_response(self._get(batch))
             found.update({k: v for k, v in answered.items() if k in batch})  # by id: order means nothing
         return found

@@ -37,11 +37,39 @@ SAME_PAPER = ("has-preprint", "is-preprint-of", "is-identical-to")
 
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][\w:.-]*)[^>]*?>")
 # JATS/HTML elements inside a run of text: removed without a space ("<scp>T</scp>reebase" is "Treebase").
-_INLINE = frozenset({"italic", "bold", "sup", "sub", "sc", "scp", "underline", "monospace", "roman", "sans-serif",
-                     "inline-formula", "tex-math", "mml:math", "i", "b", "em", "strong", "u", "span", "a",
-                     "ext-link", "named-content", "styled-content", "xref", "strike", "overline"})
-_ABSTRACT_HEADING = re.compile(r"<\s*(?:jats:)?title\s*>\s*abstract\s*[.:]?\s*<\s*/\s*(?:jats:)?title\s*>",
-                               re.IGNORECASE)
+_INLINE = frozenset(
+    {
+        "italic",
+        "bold",
+        "sup",
+        "sub",
+        "sc",
+        "scp",
+        "underline",
+        "monospace",
+        "roman",
+        "sans-serif",
+        "inline-formula",
+        "tex-math",
+        "mml:math",
+        "i",
+        "b",
+        "em",
+        "strong",
+        "u",
+        "span",
+        "a",
+        "ext-link",
+        "named-content",
+        "styled-content",
+        "xref",
+        "strike",
+        "overline",
+    }
+)
+_ABSTRACT_HEADING = re.compile(
+    r"<\s*(?:jats:)?title\s*>\s*abstract\s*[.:]?\s*<\s*/\s*(?:jats:)?title\s*>", re.IGNORECASE
+)
 
 
 def jats_text(fragment: object) -> str | None:
@@ -178,14 +206,24 @@ class CrossrefEnricher:
 
     name = "crossref"
 
-    def __init__(self, client: httpx.Client, *, api_url: str = API_URL, mailto: str | None = None,
-                 batch_size: int = 50, spacing: float = 1.0, max_retry_wait: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_url: str = API_URL,
+        mailto: str | None = None,
+        batch_size: int = 50,
+        spacing: float = 1.0,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.mailto = mailto
         self.batch_size = max(1, min(batch_size, MAX_BATCH))
-        self.api = PoliteApi(client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait,
-                             clock=clock, sleep=sleep)
+        self.api = PoliteApi(
+            client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait, clock=clock, sleep=sleep
+        )
 
     def wants(self, canonical_id: str) -> bool:
         return canonical_id.startswith("doi:")
@@ -204,8 +242,7 @@ class CrossrefEnricher:
 
     def _batch(self, ids: Sequence[str]) -> dict[str, PaperMeta]:
         filter_ = ",".join(f"doi:{i.removeprefix('doi:')}" for i in ids)
-        response = self.api.request("GET", f"{self.api_url}/works",
-                                    params=self._params(filter=filter_, rows=len(ids)))
+        response = self.api.request("GET", f"{self.api_url}/works", params=self._params(filter=filter_, rows=len(ids)))
         if response.status_code == 400:  # a DOI Crossref cannot filter on refuses its batch: find it, keep the rest
             if len(ids) == 1:
                 return self._one(ids[0])
@@ -221,7 +258,7 @@ class CrossrefEnricher:
         together = [i for i in wanted if "," not in i]
         found: dict[str, PaperMeta] = {}
         for start in range(0, len(together), self.batch_size):
-            found.update(self._batch(together[start:start + self.batch_size]))
+            found.update(self._batch(together[start : start + self.batch_size]))
         for canonical in alone:
             found.update(self._one(canonical))
         return found
@@ -233,14 +270,24 @@ class CrossrefTitleSearch:
 
     name = "crossref"
 
-    def __init__(self, client: httpx.Client, *, api_url: str = API_URL, mailto: str | None = None, rows: int = 5,
-                 spacing: float = 1.0, max_retry_wait: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_url: str = API_URL,
+        mailto: str | None = None,
+        rows: int = 5,
+        spacing: float = 1.0,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.mailto = mailto
         self.rows = rows
-        self.api = PoliteApi(client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait,
-                             clock=clock, sleep=sleep)
+        self.api = PoliteApi(
+            client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait, clock=clock, sleep=sleep
+        )
 
     def candidates(self, title: str) -> list[PaperMeta]:
         params: dict[str, Any] = {"query.bibliographic": title, "rows": self.rows}

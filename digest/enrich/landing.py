@@ -68,8 +68,15 @@ _DC_PREFIX = re.compile(r"^(dc|dcterms)[.:]")
 _DC_TITLE = ("dc.title", "dcterms.title")
 _DC_CREATORS = ("dc.creator", "dcterms.creator", "dc.creator.personalname", "dc.contributor.author")
 _DC_CONTRIBUTORS = ("dc.contributor", "dcterms.contributor")  # bioRxiv lists its authors so
-_DC_DATES = ("dcterms.issued", "dc.date.issued", "dc.date", "dcterms.date", "dcterms.created", "dc.date.created",
-             "dcterms.available")
+_DC_DATES = (
+    "dcterms.issued",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.date",
+    "dcterms.created",
+    "dc.date.created",
+    "dcterms.available",
+)
 _DC_IDENTIFIERS = ("dc.identifier", "dcterms.identifier", "dc.identifier.doi", "dc.identifier.uri")
 _DC_ABSTRACTS = ("dcterms.abstract", "dc.description.abstract", "dc.description", "dcterms.description")
 _DC_VENUES = ("dcterms.ispartof", "dc.relation.ispartof")
@@ -81,14 +88,29 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->|<[!?][^<>]*>", re.DOTALL)
 # the text "x&notation" keeps its letters (HTML would read "&not" as ¬).
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_DROP_WITH_CONTENT = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math",
-                      "textarea", "select"]
-_BLOCKS = ("p, div, br, li, ul, ol, h1, h2, h3, h4, h5, h6, tr, td, th, table, section, article, blockquote, "
-           "title, dt, dd, pre, hr")
+_DROP_WITH_CONTENT = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "textarea",
+    "select",
+]
+_BLOCKS = (
+    "p, div, br, li, ul, ol, h1, h2, h3, h4, h5, h6, tr, td, th, table, section, article, blockquote, "
+    "title, dt, dd, pre, hr"
+)
 _DOI_IN = re.compile(r"10\.\d{4,9}/\S+")
 _YMD = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?(?!\d)")
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                                       "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 _MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
 _DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3})[a-z]*\.?,?\s+(\d{4})\b")
 _ANY_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
@@ -122,13 +144,36 @@ def clean_text(value: str, limit: int) -> str:
         value = _TAG.sub(" ", value)
     value = " ".join(_CONTROL.sub(" ", value).split())
     if len(value) > limit:
-        value = value[:limit - 1].rstrip() + "…"
+        value = value[: limit - 1].rstrip() + "…"
     return value
 
 
 # Lower-case words a surname may hold ("van der Berg, Pieter"); any other ("University of X, Y") is no surname.
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "dos", "das", "le", "la",
-                        "ten", "ter", "bin", "al", "el", "y", "zu"})
+_PARTICLES = frozenset(
+    {
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "du",
+        "dos",
+        "das",
+        "le",
+        "la",
+        "ten",
+        "ter",
+        "bin",
+        "al",
+        "el",
+        "y",
+        "zu",
+    }
+)
 
 
 def _author(value: str) -> str:
@@ -140,8 +185,13 @@ def _author(value: str) -> str:
     if sep and "," not in first and not any(ch.isdigit() for ch in name):
         last, first = last.strip(), first.strip()
         surname = last.split()
-        if (first and surname and len(surname) <= 3 and len(first.split()) <= 4
-                and all(w[0].isupper() or w.lower() in _PARTICLES for w in surname)):
+        if (
+            first
+            and surname
+            and len(surname) <= 3
+            and len(first.split()) <= 4
+            and all(w[0].isupper() or w.lower() in _PARTICLES for w in surname)
+        ):
             return f"{first} {last}"
     return name
 
@@ -286,7 +336,7 @@ def parse_landing(body: str, url: str) -> PaperMeta | None:
     title = _first(tags, ("citation_title",), MAX_TITLE) or _first(tags, _DC_TITLE, MAX_TITLE)
     if not title:
         return None
-    raw_authors = (tags.get("citation_author") or _all(tags, _DC_CREATORS) or _all(tags, _DC_CONTRIBUTORS))
+    raw_authors = tags.get("citation_author") or _all(tags, _DC_CREATORS) or _all(tags, _DC_CONTRIBUTORS)
     authors = tuple(a for a in (_author(v) for v in raw_authors[:MAX_AUTHORS]) if a)
     year: int | None = None
     published: datetime | None = None
@@ -308,8 +358,9 @@ def parse_landing(body: str, url: str) -> PaperMeta | None:
         abstract=_first(tags, ("citation_abstract", *_DC_ABSTRACTS), MAX_ABSTRACT),
         published=published,
         pdf_url=pdf_url,
-        venue=_first(tags, ("citation_conference_title", "citation_conference", "citation_journal_title",
-                            *_DC_VENUES), MAX_VENUE),
+        venue=_first(
+            tags, ("citation_conference_title", "citation_conference", "citation_journal_title", *_DC_VENUES), MAX_VENUE
+        ),
         year=year,
         same_as=same_as,
         resolver="landing",
@@ -318,6 +369,7 @@ def parse_landing(body: str, url: str) -> PaperMeta | None:
 
 
 # --- the polite reader -----------------------------------------------------------------------------------------
+
 
 class _HostGate:
     """At most one request in flight per host, and `spacing` seconds from the end of one to the start of the
@@ -458,16 +510,29 @@ class LandingReader:
     `clock` and `sleep` are injected so tests check the spacing without waiting.
     """
 
-    def __init__(self, *, user_agent: str = DEFAULT_USER_AGENT, host_spacing: float = 1.0, max_pages: int = 200,
-                 timeout: float = 30.0, max_body_bytes: int = DEFAULT_MAX_BODY, max_redirects: int = 5,
-                 workers: int = 4, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        user_agent: str = DEFAULT_USER_AGENT,
+        host_spacing: float = 1.0,
+        max_pages: int = 200,
+        timeout: float = 30.0,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        max_redirects: int = 5,
+        workers: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         from digest.fetch.http import Limits, make_client
 
         self.max_pages = max_pages
         self.workers = max(1, workers)
-        self.limits: Limits = Limits(timeout_connect=min(10.0, timeout), timeout_total=timeout,
-                                     max_body_bytes=max_body_bytes, max_redirects=max_redirects)
+        self.limits: Limits = Limits(
+            timeout_connect=min(10.0, timeout),
+            timeout_total=timeout,
+            max_body_bytes=max_body_bytes,
+            max_redirects=max_redirects,
+        )
         self.client: Client = make_client(user_agent=user_agent, limits=self.limits, max_connections=self.workers)
         self._gate = _HostGate(host_spacing, clock, sleep)
 
@@ -513,8 +578,7 @@ class LandingReader:
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(groups)),
-                                    thread_name_prefix="landing") as pool:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(groups)), thread_name_prefix="landing") as pool:
                 done = list(pool.map(run, groups))
         for results in done:
             for result in results:
@@ -523,8 +587,11 @@ class LandingReader:
         for page, given in pages.items():
             result = answers[page]
             for url in given:
-                out[url] = result if url == page else LandingResult(url, result.status, result.meta, result.error,
-                                                                    result.final_url)
+                out[url] = (
+                    result
+                    if url == page
+                    else LandingResult(url, result.status, result.meta, result.error, result.final_url)
+                )
         return out
 
     def _read_safely(self, page: str, skip: _SkipList) -> LandingResult:
@@ -538,8 +605,9 @@ class LandingReader:
                 skip.add(where[1], f"skipped: {where[1]} could not be reached ({exc.reason})")
             return LandingResult(page, "unreadable", error=exc.reason, final_url=exc.url or page)
         except Exception as exc:  # a bug must not lose the other pages' answers; it is reported, and retried
-            return LandingResult(page, "unreadable", error=f"could not read the page: {type(exc).__name__}: {exc}",
-                                 final_url=page)
+            return LandingResult(
+                page, "unreadable", error=f"could not read the page: {type(exc).__name__}: {exc}", final_url=page
+            )
 
     def _read_page(self, page: str, skip: _SkipList) -> LandingResult:
         """Follow redirects hop by hop (each hop waits for its own host's turn), then read the HTML's first part."""
@@ -561,8 +629,9 @@ class LandingReader:
         while True:
             where = _where(current)
             if where is None:
-                return LandingResult(page, "not_paper", error=f"redirected to a non-http(s) URL: {current[:200]!r}",
-                                     final_url=current)
+                return LandingResult(
+                    page, "not_paper", error=f"redirected to a non-http(s) URL: {current[:200]!r}", final_url=current
+                )
             host, endpoint = where
             if (reason := skip.get(host) or skip.get(endpoint)) is not None:  # before waiting for a wasted turn
                 return LandingResult(page, "unreadable", error=reason, final_url=current)
@@ -571,8 +640,7 @@ class LandingReader:
             with self._gate.turn(host):
                 if (reason := skip.get(host) or skip.get(endpoint)) is not None:  # learned while this one waited
                     return LandingResult(page, "unreadable", error=reason, final_url=current)
-                conn, response, key = open_exchange(self.client, current, {"Accept": _ACCEPT}, self.limits,
-                                                     deadline)
+                conn, response, key = open_exchange(self.client, current, {"Accept": _ACCEPT}, self.limits, deadline)
                 reusable = False
                 try:
                     status = response.status
@@ -598,8 +666,9 @@ class LandingReader:
                 return LandingResult(page, "not_paper", final_url=current)
             return LandingResult(page, "paper", meta=meta, final_url=current)
 
-    def _read_html(self, response: http.client.HTTPResponse, headers: Mapping[str, str], deadline: float
-                   ) -> tuple[bytes, bool]:
+    def _read_html(
+        self, response: http.client.HTTPResponse, headers: Mapping[str, str], deadline: float
+    ) -> tuple[bytes, bool]:
         """The first `max_body_bytes` of an HTML answer (decompressed, bounded as fetch/http.py bounds it) and
         whether the whole answer was read (then the connection can be kept). Another type is no paper, and is
         not read: a PDF's megabytes say nothing about a landing page."""
@@ -626,7 +695,7 @@ class LandingReader:
                     complete = True
                     break
                 for at in range(0, len(chunk), step):
-                    data = decoder.feed(chunk[at:at + step])
+                    data = decoder.feed(chunk[at : at + step])
                     parts.append(data)
                     size += len(data)
                     if size >= cap:
@@ -641,4 +710,3 @@ class LandingReader:
         if not content_type and (body.lstrip()[:5] == b"%PDF-" or not _LOOKS_HTML.search(body[:4096])):
             raise _Stop("not_paper", "not a web page: no Content-Type, and the body is not HTML")
         return body, complete
-

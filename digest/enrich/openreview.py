@@ -73,8 +73,12 @@ def _venue(content: Mapping[str, Any]) -> str | None:
         return None
     if isinstance(venue_id, str) and venue_id.strip().casefold() in _PREPRINT_SERVERS:
         return None  # an imported arXiv record: a preprint server is no venue
-    if venue and (venue.lower().startswith("submitted to") or "withdrawn" in venue.lower()
-                  or "rejected" in venue.lower() or venue.split()[0].casefold() in _PREPRINT_SERVERS):
+    if venue and (
+        venue.lower().startswith("submitted to")
+        or "withdrawn" in venue.lower()
+        or "rejected" in venue.lower()
+        or venue.split()[0].casefold() in _PREPRINT_SERVERS
+    ):
         return None
     return venue
 
@@ -160,17 +164,27 @@ class OpenReviewEnricher:
 
     name = "openreview"
 
-    def __init__(self, client: httpx.Client, *, api_url: str = API_URL, legacy_api_url: str | None = LEGACY_API_URL,
-                 site_url: str = SITE_URL, batch_size: int = MAX_BATCH, spacing: float = 1.0,
-                 max_retry_wait: float = 60.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_url: str = API_URL,
+        legacy_api_url: str | None = LEGACY_API_URL,
+        site_url: str = SITE_URL,
+        batch_size: int = MAX_BATCH,
+        spacing: float = 1.0,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.legacy_api_url = legacy_api_url.rstrip("/") if legacy_api_url else None
         self.site_url = site_url
         self.batch_size = max(1, min(batch_size, MAX_BATCH))
         # one pace for both API versions: they are one service
-        self.api = PoliteApi(client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait,
-                             clock=clock, sleep=sleep)
+        self.api = PoliteApi(
+            client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait, clock=clock, sleep=sleep
+        )
 
     def wants(self, canonical_id: str) -> bool:
         return canonical_id.startswith("openreview:") and len(canonical_id) > len("openreview:")
@@ -191,7 +205,7 @@ class OpenReviewEnricher:
         wanted = list(dict.fromkeys(i for i in ids if self.wants(i)))
         found: dict[str, PaperMeta] = {}
         for start in range(0, len(wanted), self.batch_size):
-            batch = wanted[start:start + self.batch_size]
+            batch = wanted[start : start + self.batch_size]
             found.update(self._ask(self.api_url, batch))
             rest = [i for i in batch if i not in found]
             if rest and self.legacy_api_url:

@@ -33,8 +33,16 @@ REFUSALS = (429, 503)
 class PoliteApi:
     """One API, asked politely: spacing, Retry-After and transport failures; the response is the caller's."""
 
-    def __init__(self, client: httpx.Client, *, label: str, spacing: float, max_retry_wait: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        label: str,
+        spacing: float,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.label = label  # "arXiv API": the start of every message a user may read
         self.spacing = spacing
@@ -51,8 +59,15 @@ class PoliteApi:
                 self.sleep(remaining)
         self._last = self.clock()
 
-    def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-                body: object = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """The API's answer to one request (`body`, if any, sent as JSON), after at most one refusal waited out.
         Any status but a refusal is returned as it came: the caller knows what a 404 means to its API."""
         import httpx
@@ -71,8 +86,7 @@ class PoliteApi:
                 when = parse_retry_after(response.headers.get("retry-after"), now)
                 wait = max(self.spacing, (when - now).total_seconds()) if when else self.spacing
                 if retried or wait > self.max_retry_wait:
-                    raise EnrichUnavailable(f"{self.label} busy (HTTP {response.status_code}, "
-                                            f"retry after {wait:.0f}s)")
+                    raise EnrichUnavailable(f"{self.label} busy (HTTP {response.status_code}, retry after {wait:.0f}s)")
                 self.sleep(wait)
                 self._last = None  # the wait just served was longer than the spacing
                 retried = True

@@ -34,8 +34,9 @@ def _arxiv(cfg: EnrichConfig, client: httpx.Client) -> Enricher:
 def _openreview(cfg: EnrichConfig, client: httpx.Client) -> Enricher:
     from digest.enrich.openreview import OpenReviewEnricher
 
-    return OpenReviewEnricher(client, api_url=cfg.openreview_api, legacy_api_url=cfg.openreview_legacy_api,
-                              spacing=_api_spacing(cfg))
+    return OpenReviewEnricher(
+        client, api_url=cfg.openreview_api, legacy_api_url=cfg.openreview_legacy_api, spacing=_api_spacing(cfg)
+    )
 
 
 def _s2_key(cfg: EnrichConfig) -> str | None:
@@ -45,8 +46,9 @@ def _s2_key(cfg: EnrichConfig) -> str | None:
 def _s2(cfg: EnrichConfig, client: httpx.Client) -> Enricher:
     from digest.enrich.semantic_scholar import SemanticScholarEnricher
 
-    return SemanticScholarEnricher(client, api_url=cfg.semantic_scholar_api, api_key=_s2_key(cfg),
-                                   spacing=_api_spacing(cfg))
+    return SemanticScholarEnricher(
+        client, api_url=cfg.semantic_scholar_api, api_key=_s2_key(cfg), spacing=_api_spacing(cfg)
+    )
 
 
 def _crossref(cfg: EnrichConfig, client: httpx.Client) -> Enricher:
@@ -60,15 +62,21 @@ def _title(cfg: EnrichConfig, client: httpx.Client) -> Enricher:
     from digest.enrich.semantic_scholar import S2TitleSearch
     from digest.enrich.titles import TitleResolver
 
-    return TitleResolver([S2TitleSearch(client, api_url=cfg.semantic_scholar_api, api_key=_s2_key(cfg),
-                                        spacing=_api_spacing(cfg)),
-                          CrossrefTitleSearch(client, api_url=cfg.crossref_api, mailto=cfg.mailto,
-                                              spacing=_api_spacing(cfg))])
+    return TitleResolver(
+        [
+            S2TitleSearch(client, api_url=cfg.semantic_scholar_api, api_key=_s2_key(cfg), spacing=_api_spacing(cfg)),
+            CrossrefTitleSearch(client, api_url=cfg.crossref_api, mailto=cfg.mailto, spacing=_api_spacing(cfg)),
+        ]
+    )
 
 
 # Name -> builder; `landing` is not an API and is built by `landing_reader`. The CLI's help lists these.
 RESOLVERS: dict[str, Callable[[EnrichConfig, httpx.Client], Enricher]] = {
-    "arxiv": _arxiv, "openreview": _openreview, "s2": _s2, "crossref": _crossref, "title": _title,
+    "arxiv": _arxiv,
+    "openreview": _openreview,
+    "s2": _s2,
+    "crossref": _crossref,
+    "title": _title,
 }
 
 
@@ -77,8 +85,9 @@ def landing_reader(cfg: EnrichConfig, user_agent: str) -> LandingReader | None:
         return None
     from digest.enrich.landing import LandingReader
 
-    return LandingReader(user_agent=user_agent, host_spacing=cfg.host_spacing, max_pages=cfg.max_pages,
-                         timeout=cfg.timeout)
+    return LandingReader(
+        user_agent=user_agent, host_spacing=cfg.host_spacing, max_pages=cfg.max_pages, timeout=cfg.timeout
+    )
 
 
 @contextmanager
@@ -92,9 +101,12 @@ def api_client(cfg: EnrichConfig, user_agent: str) -> Iterator[httpx.Client]:
     from digest.fetch.proxy import proxy_settings
 
     ua = f"{user_agent} (mailto:{cfg.mailto})" if cfg.mailto else user_agent
-    with httpx.Client(timeout=httpx.Timeout(cfg.timeout, connect=min(10.0, cfg.timeout)), trust_env=False,
-                      transport=ProxyRouting(proxy_settings(), tls_context),
-                      headers={"User-Agent": ua}) as client:
+    with httpx.Client(
+        timeout=httpx.Timeout(cfg.timeout, connect=min(10.0, cfg.timeout)),
+        trust_env=False,
+        transport=ProxyRouting(proxy_settings(), tls_context),
+        headers={"User-Agent": ua},
+    ) as client:
         yield client
 
 
@@ -103,8 +115,14 @@ def enrichers(cfg: EnrichConfig, client: httpx.Client) -> list[Enricher]:
     return [RESOLVERS[name](cfg, client) for name in cfg.resolvers if name in RESOLVERS]
 
 
-def enrich_configured(engine: Engine, cfg: EnrichConfig, user_agent: str, *, now: datetime,
-                      pages: Callable[[LandingReader], PageReader] | None = None) -> EnrichSummary:
+def enrich_configured(
+    engine: Engine,
+    cfg: EnrichConfig,
+    user_agent: str,
+    *,
+    now: datetime,
+    pages: Callable[[LandingReader], PageReader] | None = None,
+) -> EnrichSummary:
     """One enrich run with the configured resolvers; `pages` may wrap the landing reader (the demo reads
     pages from its loopback server)."""
     from digest.enrich.run import enrich_all
@@ -112,9 +130,14 @@ def enrich_configured(engine: Engine, cfg: EnrichConfig, user_agent: str, *, now
     reader = landing_reader(cfg, user_agent)
     try:
         with api_client(cfg, user_agent) as client:
-            return enrich_all(engine, enrichers(cfg, client), now=now, limit=cfg.max_papers,
-                              pages=(pages(reader) if pages else reader) if reader is not None else None,
-                              max_pages=cfg.max_pages)
+            return enrich_all(
+                engine,
+                enrichers(cfg, client),
+                now=now,
+                limit=cfg.max_papers,
+                pages=(pages(reader) if pages else reader) if reader is not None else None,
+                max_pages=cfg.max_pages,
+            )
     finally:
         if reader is not None:
             reader.close()

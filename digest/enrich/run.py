@@ -63,8 +63,9 @@ class EnrichSummary:
         return text + (f" (stopped: {'; '.join(self.errors)}; will retry next run)" if self.errors else "")
 
 
-def enrich_papers(engine: Engine, enricher: Enricher, *, now: datetime, limit: int = 500,
-                  summary: EnrichSummary | None = None) -> EnrichSummary:
+def enrich_papers(
+    engine: Engine, enricher: Enricher, *, now: datetime, limit: int = 500, summary: EnrichSummary | None = None
+) -> EnrichSummary:
     """Ask one resolver about the papers it wants; each batch is written as soon as it is answered."""
     from digest.store.enrichment import papers_needing_metadata, record_metadata
     from digest.store.repository import session
@@ -73,7 +74,7 @@ def enrich_papers(engine: Engine, enricher: Enricher, *, now: datetime, limit: i
     with session(engine) as s:
         pending = papers_needing_metadata(s, enricher.wants, limit, resolver=enricher.name)
     for start in range(0, len(pending), enricher.batch_size):
-        batch = pending[start:start + enricher.batch_size]
+        batch = pending[start : start + enricher.batch_size]
         try:
             found = enricher.lookup(batch)
         except EnrichUnavailable as exc:
@@ -85,8 +86,9 @@ def enrich_papers(engine: Engine, enricher: Enricher, *, now: datetime, limit: i
     return summary
 
 
-def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, limit: int,
-                       summary: EnrichSummary | None = None) -> EnrichSummary:
+def read_landing_pages(
+    engine: Engine, reader: PageReader, *, now: datetime, limit: int, summary: EnrichSummary | None = None
+) -> EnrichSummary:
     """Candidate links (is it a paper?) first, then papers with a page and no API (what is it?)."""
     from digest.store.enrichment import (
         MAX_PAGE_ATTEMPTS,
@@ -126,8 +128,10 @@ def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, lim
             if result.status == "unreadable":
                 unreadable += 1
                 # read again on later runs, up to MAX_PAGE_ATTEMPTS times; then the paper stays as it is
-                if note_page(s, url, "unreadable", now, result.error) >= MAX_PAGE_ATTEMPTS and \
-                        (paper := paper_by_any_id(s, pid)) is not None:
+                if (
+                    note_page(s, url, "unreadable", now, result.error) >= MAX_PAGE_ATTEMPTS
+                    and (paper := paper_by_any_id(s, pid)) is not None
+                ):
                     mark_looked_up(s, paper, "landing", now, found=False)
                 continue
             summary.asked += 1
@@ -140,8 +144,15 @@ def read_landing_pages(engine: Engine, reader: PageReader, *, now: datetime, lim
     return summary
 
 
-def enrich_all(engine: Engine, enrichers: Sequence[Enricher], *, now: datetime, limit: int = 500,
-               pages: PageReader | None = None, max_pages: int = 200) -> EnrichSummary:
+def enrich_all(
+    engine: Engine,
+    enrichers: Sequence[Enricher],
+    *,
+    now: datetime,
+    limit: int = 500,
+    pages: PageReader | None = None,
+    max_pages: int = 200,
+) -> EnrichSummary:
     """Landing pages first (a candidate becomes a paper, a url: paper its arXiv id or DOI), then each API."""
     summary = EnrichSummary()
     if pages is not None and max_pages:

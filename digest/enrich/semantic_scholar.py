@@ -98,8 +98,9 @@ def _venue(paper: Mapping[str, Any]) -> str | None:
 
 def paper_meta(canonical: str, paper: Mapping[str, Any], *, resolver: str = "s2") -> PaperMeta:
     """One S2 paper object as our metadata, keyed by `canonical`; every other id it states goes to same_as."""
-    authors = tuple(name for a in paper.get("authors") or () if isinstance(a, Mapping)
-                    and (name := _text(a.get("name"))))
+    authors = tuple(
+        name for a in paper.get("authors") or () if isinstance(a, Mapping) and (name := _text(a.get("name")))
+    )
     pdf = paper.get("openAccessPdf")
     pdf_url = _text(pdf.get("url")) if isinstance(pdf, Mapping) else None
     published = _date(paper.get("publicationDate"))
@@ -147,21 +148,36 @@ class SemanticScholarEnricher:
 
     name = "s2"
 
-    def __init__(self, client: httpx.Client, *, api_url: str = API_URL, api_key: str | None = None,
-                 batch_size: int = MAX_BATCH, spacing: float = 1.0, max_retry_wait: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_url: str = API_URL,
+        api_key: str | None = None,
+        batch_size: int = MAX_BATCH,
+        spacing: float = 1.0,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.api_key = api_key
         self.batch_size = max(1, min(batch_size, MAX_BATCH))
-        self.api = PoliteApi(client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait,
-                             clock=clock, sleep=sleep)
+        self.api = PoliteApi(
+            client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait, clock=clock, sleep=sleep
+        )
 
     def wants(self, canonical_id: str) -> bool:
         return s2_id(canonical_id) is not None
 
     def _batch(self, ids: Sequence[str]) -> dict[str, PaperMeta]:
-        response = self.api.request("POST", f"{self.api_url}/paper/batch", params={"fields": FIELDS},
-                                    body={"ids": [s2_id(i) for i in ids]}, headers=api_key_headers(self.api_key))
+        response = self.api.request(
+            "POST",
+            f"{self.api_url}/paper/batch",
+            params={"fields": FIELDS},
+            body={"ids": [s2_id(i) for i in ids]},
+            headers=api_key_headers(self.api_key),
+        )
         if response.status_code != 200:
             raise failure(LABEL, response)  # 400 (a malformed request), 403 (a bad key), 5xx: all the batch's
         return parse_batch(ids, response.content)
@@ -170,7 +186,7 @@ class SemanticScholarEnricher:
         wanted = list(dict.fromkeys(i for i in ids if self.wants(i)))
         found: dict[str, PaperMeta] = {}
         for start in range(0, len(wanted), self.batch_size):
-            found.update(self._batch(wanted[start:start + self.batch_size]))
+            found.update(self._batch(wanted[start : start + self.batch_size]))
         return found
 
 
@@ -189,19 +205,32 @@ class S2TitleSearch:
 
     name = "s2"
 
-    def __init__(self, client: httpx.Client, *, api_url: str = API_URL, api_key: str | None = None,
-                 spacing: float = 1.0, max_retry_wait: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_url: str = API_URL,
+        api_key: str | None = None,
+        spacing: float = 1.0,
+        max_retry_wait: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.api_key = api_key
-        self.api = PoliteApi(client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait,
-                             clock=clock, sleep=sleep)
+        self.api = PoliteApi(
+            client, label=LABEL, spacing=spacing, max_retry_wait=max_retry_wait, clock=clock, sleep=sleep
+        )
 
     def candidates(self, title: str) -> list[PaperMeta]:
         """What S2 offers for `title`, each keyed by its strongest stated id ("" when it states none of ours),
         with its other stated ids in same_as."""
-        response = self.api.request("GET", f"{self.api_url}/paper/search/match",
-                                    params={"query": title, "fields": FIELDS}, headers=api_key_headers(self.api_key))
+        response = self.api.request(
+            "GET",
+            f"{self.api_url}/paper/search/match",
+            params={"query": title, "fields": FIELDS},
+            headers=api_key_headers(self.api_key),
+        )
         if response.status_code == 404 and json_error(response.content):
             return []  # no title matched
         if response.status_code != 200:

@@ -45,9 +45,19 @@ def exact_match(asked: str, candidates: Sequence[PaperMeta]) -> PaperMeta | None
 def as_title_answer(title_id: str, match: PaperMeta) -> PaperMeta:
     """A search's match re-keyed to the asked `title:` id: its real ids become same_as."""
     ids = tuple(dict.fromkeys(i for i in (match.canonical_id, *match.same_as) if i and i != title_id))
-    return PaperMeta(canonical_id=title_id, title=match.title, authors=match.authors, abstract=match.abstract,
-                     categories=match.categories, published=match.published, pdf_url=match.pdf_url,
-                     venue=match.venue, year=match.year, same_as=ids, resolver="title")
+    return PaperMeta(
+        canonical_id=title_id,
+        title=match.title,
+        authors=match.authors,
+        abstract=match.abstract,
+        categories=match.categories,
+        published=match.published,
+        pdf_url=match.pdf_url,
+        venue=match.venue,
+        year=match.year,
+        same_as=ids,
+        resolver="title",
+    )
 
 
 class TitleResolver:

@@ -176,6 +176,8 @@ def feed_behind(client: Client, page: Fetched, limits: Limits) -> FeedBehind | N
     where = f"linked from the page {page.url}" if how == "link" else f"found at {how} of {page.url}"
     note = f"the URL is a web page: now following its feed {chosen} ({where})"
     if len(feeds) > 1:
-        note += (f"; the page links {len(feeds)} feeds, the first was taken "
-                 f"(others: {', '.join(f.url for f in feeds[1:4])}{' ...' if len(feeds) > 4 else ''})")
+        note += (
+            f"; the page links {len(feeds)} feeds, the first was taken "
+            f"(others: {', '.join(f.url for f in feeds[1:4])}{' ...' if len(feeds) > 4 else ''})"
+        )
     return FeedBehind(replace(got, moved_to=got.moved_to or chosen), note)

@@ -46,8 +46,15 @@ class Fetched:
 class FetchError(Exception):
     """A failed retrieval: `reason` is one line for a user; `status` and `retry_after` feed scheduling."""
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after: datetime | None = None,
-                 url: str | None = None, moved_to: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: datetime | None = None,
+        url: str | None = None,
+        moved_to: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -219,8 +226,9 @@ class Client:
     tunnelled with CONNECT.
     """
 
-    def __init__(self, *, headers: Mapping[str, str], limits: Limits, max_connections: int,
-                 proxies: ProxySettings = NO_PROXY) -> None:
+    def __init__(
+        self, *, headers: Mapping[str, str], limits: Limits, max_connections: int, proxies: ProxySettings = NO_PROXY
+    ) -> None:
         self.headers = dict(headers)
         self.limits = limits
         self.proxies = proxies
@@ -235,8 +243,9 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def checkout(self, scheme: str, host: str, port: int, proxy: Proxy | None = None
-                 ) -> tuple[http.client.HTTPConnection, bool]:
+    def checkout(
+        self, scheme: str, host: str, port: int, proxy: Proxy | None = None
+    ) -> tuple[http.client.HTTPConnection, bool]:
         """An idle connection to (scheme, host, port) and True, or a new, unconnected one and False; through
         `proxy` (ProxySettings.for_url of the same three) when one is given."""
         with self._lock:
@@ -299,18 +308,23 @@ def tls_context() -> ssl.SSLContext:
         return ssl.create_default_context(cafile=cafile, capath=capath)
     except (OSError, ssl.SSLError) as exc:
         named = f"SSL_CERT_FILE={cafile}" if cafile else f"SSL_CERT_DIR={capath}"
-        raise FetchError(f"cannot read the certificates {named}: {getattr(exc, 'strerror', None) or exc}"
-                         ) from None
+        raise FetchError(f"cannot read the certificates {named}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def make_client(*, user_agent: str, limits: Limits, max_connections: int = 20,
-                proxies: ProxySettings | None = None) -> Client:
+def make_client(
+    *, user_agent: str, limits: Limits, max_connections: int = 20, proxies: ProxySettings | None = None
+) -> Client:
     """A client with the project's headers; proxies from the environment unless `proxies` are given."""
     return Client(
-        headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
-                 "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
-                           "application/feed+json, application/json;q=0.8, text/html;q=0.7, */*;q=0.5"},
-        limits=limits, max_connections=max_connections, proxies=proxy_settings() if proxies is None else proxies,
+        headers={
+            "User-Agent": user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
+            "application/feed+json, application/json;q=0.8, text/html;q=0.7, */*;q=0.5",
+        },
+        limits=limits,
+        max_connections=max_connections,
+        proxies=proxy_settings() if proxies is None else proxies,
     )
 
 
@@ -320,8 +334,10 @@ CUT_SHORT_CHUNKED = "body cut short: the chunked body ended before its last chun
 def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], limits: Limits) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and not headers.get("content-encoding") and int(declared) > limits.max_body_bytes:
-        raise FetchError(f"body larger than the {_limit_text(limits.max_body_bytes)} limit "
-                         f"(Content-Length {int(declared)})", status=response.status)
+        raise FetchError(
+            f"body larger than the {_limit_text(limits.max_body_bytes)} limit (Content-Length {int(declared)})",
+            status=response.status,
+        )
     decoder = Decoder(headers.get("content-encoding", ""), limits.max_body_bytes)
     parts: list[bytes] = []
     try:
@@ -330,15 +346,19 @@ def _read_body(response: http.client.HTTPResponse, headers: Mapping[str, str], l
         while chunk := response.read1(65536):
             parts.append(decoder.feed(chunk))
     except TimeoutError:
-        raise FetchError(f"timed out after {limits.timeout_total:g}s reading the body", status=response.status
-                         ) from None
+        raise FetchError(
+            f"timed out after {limits.timeout_total:g}s reading the body", status=response.status
+        ) from None
     except http.client.IncompleteRead:  # http.client's word for a chunked body that stops before its "0" chunk
         raise FetchError(CUT_SHORT_CHUNKED, status=response.status) from None
     if response.length:
         # http.client counts a Content-Length body down and simply stops when the server closes early. What
         # was read is no feed: storing it would keep its validators, and the rest would never come (issue 15).
-        raise FetchError(f"body cut short: the connection closed after {int(declared) - response.length} of "
-                         f"{declared} bytes (Content-Length)", status=response.status)
+        raise FetchError(
+            f"body cut short: the connection closed after {int(declared) - response.length} of "
+            f"{declared} bytes (Content-Length)",
+            status=response.status,
+        )
     parts.append(decoder.flush())
     return b"".join(parts)
 
@@ -396,8 +416,9 @@ def _header_value(value: str | None) -> str | None:
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
-def open_exchange(client: Client, url: str, headers: Mapping[str, str], limits: Limits, deadline: float
-                   ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, tuple[str, str, int]]:
+def open_exchange(
+    client: Client, url: str, headers: Mapping[str, str], limits: Limits, deadline: float
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, tuple[str, str, int]]:
     """Send a GET for `url` and read the status line and headers."""
     try:
         parts = urlsplit(url)
@@ -468,8 +489,13 @@ def headers_of(response: http.client.HTTPResponse) -> dict[str, str]:
     return out
 
 
-def finish_exchange(client: Client, key: tuple[str, str, int], conn: http.client.HTTPConnection,
-            response: http.client.HTTPResponse, reusable: bool) -> None:
+def finish_exchange(
+    client: Client,
+    key: tuple[str, str, int],
+    conn: http.client.HTTPConnection,
+    response: http.client.HTTPResponse,
+    reusable: bool,
+) -> None:
     """Keep the connection for the next request if its response was read to the end, else close it."""
     if reusable:
         response.read(0)  # http.client marks a body read to its Content-Length done only on a further read
@@ -483,8 +509,15 @@ def finish_exchange(client: Client, key: tuple[str, str, int], conn: http.client
 _SMALL_BODY = 64 * 1024
 
 
-def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              limits: Limits = Limits(), now: datetime | None = None) -> Fetched:
+def fetch_url(
+    client: Client,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    limits: Limits = Limits(),
+    now: datetime | None = None,
+) -> Fetched:
     """GET `url` conditionally, following redirects ourselves to learn which moves were permanent."""
     started = time.monotonic()
     deadline = started + limits.timeout_total
@@ -507,8 +540,7 @@ def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modifie
                 if status in REDIRECTS and "location" in resp_headers:
                     reusable = len(response.read(_SMALL_BODY + 1)) <= _SMALL_BODY
                     if len(hops) >= limits.max_redirects:
-                        raise FetchError(f"more than {limits.max_redirects} redirects", status=status,
-                                         url=current)
+                        raise FetchError(f"more than {limits.max_redirects} redirects", status=status, url=current)
                     target = urljoin(current, resp_headers["location"].strip())
                     hops.append((status, target))
                     all_permanent = all_permanent and status in PERMANENT_REDIRECTS
@@ -524,8 +556,9 @@ def fetch_url(client: Client, url: str, *, etag: str | None = None, last_modifie
                     reusable = True
                 else:
                     retry_after = parse_retry_after(resp_headers.get("retry-after"), now or datetime.now(UTC))
-                    raise FetchError(status_reason(status), status=status, retry_after=retry_after, url=current,
-                                     moved_to=moved_to)
+                    raise FetchError(
+                        status_reason(status), status=status, retry_after=retry_after, url=current, moved_to=moved_to
+                    )
                 return Fetched(url=current, status=status, body=body, headers=resp_headers, moved_to=moved_to)
             except (OSError, http.client.HTTPException) as exc:
                 raise FetchError(exchange_failure(exc, limits), url=current) from None

@@ -25,8 +25,9 @@ def next_fetch_after_success(now: datetime, interval: timedelta) -> datetime:
     return now + interval
 
 
-def next_fetch_after_failure(now: datetime, interval: timedelta, consecutive_errors: int, cap: timedelta,
-                             retry_after: datetime | None = None) -> datetime:
+def next_fetch_after_failure(
+    now: datetime, interval: timedelta, consecutive_errors: int, cap: timedelta, retry_after: datetime | None = None
+) -> datetime:
     """Back off exponentially; a Retry-After later than that wins (up to a week)."""
     when = now + backoff(interval, consecutive_errors, cap)
     if retry_after is not None:

@@ -81,8 +81,12 @@ def parse_proxy(variable: str, value: str) -> Proxy:
     host = parts.hostname or ""
     shown = f"{parts.scheme}://{host}:{port}" if host else url
     if parts.scheme != "http":
-        return Proxy(variable, value, shown=shown, problem=(
-            f"the proxy in {variable} ({shown}) is not usable: only http:// proxies are supported"))
+        return Proxy(
+            variable,
+            value,
+            shown=shown,
+            problem=(f"the proxy in {variable} ({shown}) is not usable: only http:// proxies are supported"),
+        )
     if not host:
         return Proxy(variable, value, shown=shown, problem=f"the proxy in {variable} has no host")
     authorization = None
@@ -138,9 +142,9 @@ def _entry_port(entry: str) -> tuple[str, int | None]:
     """A no_proxy entry split into name and port: `host:8080`, `[::1]:8080`; an IPv6 address alone has none."""
     if entry.startswith("["):
         close = entry.find("]")
-        rest = entry[close + 1:]
+        rest = entry[close + 1 :]
         port = rest[1:] if rest.startswith(":") else ""
-        return entry[:close + 1], int(port) if port.isdigit() else None
+        return entry[: close + 1], int(port) if port.isdigit() else None
     if entry.count(":") == 1:
         name, _, port = entry.partition(":")
         return name, int(port) if port.isdigit() else None

@@ -19,11 +19,21 @@ __all__ = ["PaperInfo", "ParseError", "ParsedFeed", "RawItem", "choose_reader", 
 FEED = "feed"  # the reader of RSS, Atom, RDF and JSON Feed: what a source without an adapter gets
 
 # The reader a document calls for by its content alone.
-_READER_OF: dict[str, str] = {"rss": FEED, "atom": FEED, "rdf": FEED, "json-feed": FEED,
-                              **{fmt: a.name for a in ADAPTERS.values() for fmt in a.recognised}}
-_NAMES: dict[Format, str] = {"arxiv": "an arXiv feed", "hf-daily": "Hugging Face daily papers JSON",
-                             "rss": "an RSS feed", "atom": "an Atom feed", "rdf": "an RSS 1.0 (RDF) feed",
-                             "json-feed": "a JSON Feed"}
+_READER_OF: dict[str, str] = {
+    "rss": FEED,
+    "atom": FEED,
+    "rdf": FEED,
+    "json-feed": FEED,
+    **{fmt: a.name for a in ADAPTERS.values() for fmt in a.recognised},
+}
+_NAMES: dict[Format, str] = {
+    "arxiv": "an arXiv feed",
+    "hf-daily": "Hugging Face daily papers JSON",
+    "rss": "an RSS feed",
+    "atom": "an Atom feed",
+    "rdf": "an RSS 1.0 (RDF) feed",
+    "json-feed": "a JSON Feed",
+}
 
 
 def choose_reader(fmt: Format, *, url: str, kind: str, adapter: str | None) -> tuple[str, str | None]:
@@ -47,16 +57,24 @@ def choose_reader(fmt: Format, *, url: str, kind: str, adapter: str | None) -> t
     return FEED, None
 
 
-def parse_document(body: bytes, *, url: str, content_type: str | None, kind: str = "feed",
-                   adapter: str | None = None, rules: Sequence[PaperRule] = ()) -> ParsedFeed:
+def parse_document(
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    kind: str = "feed",
+    adapter: str | None = None,
+    rules: Sequence[PaperRule] = (),
+) -> ParsedFeed:
     fmt = sniff(body, content_type)
     reader, warning = choose_reader(fmt, url=url, kind=kind, adapter=adapter)
     feed = _read(reader, fmt, body, url=url, content_type=content_type, rules=rules)
     return replace(feed, warnings=[warning, *feed.warnings]) if warning else feed
 
 
-def _read(reader: str, fmt: Format, body: bytes, *, url: str, content_type: str | None,
-          rules: Sequence[PaperRule]) -> ParsedFeed:
+def _read(
+    reader: str, fmt: Format, body: bytes, *, url: str, content_type: str | None, rules: Sequence[PaperRule]
+) -> ParsedFeed:
     if reader == FEED:
         from digest.parse.feed import parse_feed
 

@@ -52,12 +52,24 @@ def _entry(dt: LexborNode, dd: LexborNode, page_url: str, kind: str) -> RawItem:
     categories = tuple(re.findall(r"\(([a-z-]+(?:\.[A-Za-z-]+)?)\)", subjects))
     abstract_node = dd.css_first("p.mathjax") or dd.css_first("p")
     abstract = _text(abstract_node) or None
-    info = PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title or None, authors=authors,
-                     abstract=abstract, categories=categories, announce=kind)
+    info = PaperInfo(
+        url=f"https://arxiv.org/abs/{arxiv}",
+        title=title or None,
+        authors=authors,
+        abstract=abstract,
+        categories=categories,
+        announce=kind,
+    )
     return RawItem(
-        guid=canonical, url=urljoin(page_url, f"/abs/{arxiv}"), title=title or None, author=", ".join(authors) or None,
-        published=None, summary_html=None, content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
-        base_url=page_url, paper=info,
+        guid=canonical,
+        url=urljoin(page_url, f"/abs/{arxiv}"),
+        title=title or None,
+        author=", ".join(authors) or None,
+        published=None,
+        summary_html=None,
+        content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
+        base_url=page_url,
+        paper=info,
     )
 
 
@@ -93,11 +105,15 @@ def parse_arxiv_listing(body: bytes, *, url: str) -> ParsedFeed:
         raise ParseError("not an arXiv listing page: no 'New submissions (showing X of Y entries)' heading")
     for name, (showing, total) in stated.items():
         if parsed.get(name, 0) != showing:
-            raise ParseError(f"arXiv listing is incomplete: {name} submissions say 'showing {showing}' but "
-                             f"{parsed.get(name, 0)} entries were found; nothing stored")
+            raise ParseError(
+                f"arXiv listing is incomplete: {name} submissions say 'showing {showing}' but "
+                f"{parsed.get(name, 0)} entries were found; nothing stored"
+            )
         if showing < total:
-            raise ParseError(f"arXiv listing shows {showing} of {total} {name} submissions; add ?skip=0&show=2000 "
-                             "to the source URL to get the whole day")
+            raise ParseError(
+                f"arXiv listing shows {showing} of {total} {name} submissions; add ?skip=0&show=2000 "
+                "to the source URL to get the whole day"
+            )
     heading = root.css_first("h3")
     return ParsedFeed(title=_text(heading) or "arXiv listing", site_url=url, items=items)
 

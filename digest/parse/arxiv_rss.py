@@ -77,17 +77,31 @@ def parse_arxiv_feed(body: bytes, *, url: str, content_type: str | None) -> Pars
         authors = author_names(e)
         categories = tuple(t.get("term") for t in e.get("tags") or [] if t.get("term"))
         title = " ".join(str(e.get("title", "")).split()) or None
-        items.append(RawItem(
-            guid=canonical, url=f"https://arxiv.org/abs/{arxiv}", title=title, author=", ".join(authors) or None,
-            published=to_datetime(e.get("published_parsed") or e.get("updated_parsed")), summary_html=None,
-            content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None, base_url=url,
-            paper=PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title, authors=authors, abstract=abstract,
-                            categories=categories, announce=kind),
-        ))
+        items.append(
+            RawItem(
+                guid=canonical,
+                url=f"https://arxiv.org/abs/{arxiv}",
+                title=title,
+                author=", ".join(authors) or None,
+                published=to_datetime(e.get("published_parsed") or e.get("updated_parsed")),
+                summary_html=None,
+                content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
+                base_url=url,
+                paper=PaperInfo(
+                    url=f"https://arxiv.org/abs/{arxiv}",
+                    title=title,
+                    authors=authors,
+                    abstract=abstract,
+                    categories=categories,
+                    announce=kind,
+                ),
+            )
+        )
     feed = d.feed
     built = feed.get("updated") or feed.get("published")
-    return ParsedFeed(title=feed.get("title"), site_url=url, items=items, warnings=warnings,
-                      built=str(built) if built else None)
+    return ParsedFeed(
+        title=feed.get("title"), site_url=url, items=items, warnings=warnings, built=str(built) if built else None
+    )
 
 
 def read(body: bytes, *, fmt: str, url: str, content_type: str | None, rules: Sequence[PaperRule]) -> ParsedFeed:

@@ -29,10 +29,12 @@ ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
 # feedparser's rule for RSS text that may be HTML: a close tag or an entity, and only known tags.
-_HTMLISH_TAGS = frozenset("""a abbr acronym address area b big blockquote br button caption center cite code col
+_HTMLISH_TAGS = frozenset(
+    """a abbr acronym address area b big blockquote br button caption center cite code col
 colgroup dd del dfn dir div dl dt em fieldset font form h1 h2 h3 h4 h5 h6 hr i img input ins kbd label legend li map
 menu ol optgroup option p pre q s samp select small span strike strong sub sup table tbody td textarea tfoot th
-thead tr tt u ul var""".split())
+thead tr tt u ul var""".split()
+)
 _CLOSE_TAG = re.compile(r"</(\w+)>")
 _ENTITY = re.compile(r"&#?\w+;")
 _TAG = re.compile(r"</?(\w+)")
@@ -124,9 +126,18 @@ def _parse_rss(root: _Element, url: str) -> ParsedFeed:
     feed_link = _child_text(channel, "link")
     site_url = _http(feed_link, url)
     feed_base = site_url or url
-    feed_author = next((a for a in (person_name(_child_text(channel, f"{DC}creator")),
-                                    person_name(_child_text(channel, "managingEditor")),
-                                    person_name(_child_text(channel, f"{ITUNES}author"))) if a), None)
+    feed_author = next(
+        (
+            a
+            for a in (
+                person_name(_child_text(channel, f"{DC}creator")),
+                person_name(_child_text(channel, "managingEditor")),
+                person_name(_child_text(channel, f"{ITUNES}author")),
+            )
+            if a
+        ),
+        None,
+    )
     items = []
     for item in channel.findall("item"):
         guid_el = item.find("guid")
@@ -141,11 +152,19 @@ def _parse_rss(root: _Element, url: str) -> ParsedFeed:
         published = _rss_date(_child_text(item, "pubDate"))
         if published is None and item.find(f"{DC}date") is not None:
             published = _iso_date(_child_text(item, f"{DC}date"))
-        items.append(RawItem(
-            guid=guid or None, url=link, title=_rss_text(_child_text(item, "title")),
-            author=author or feed_author, published=published, summary_html=description or None,
-            content_html=content or None, base_url=link or feed_base, image_url=_rss_image(item),
-        ))
+        items.append(
+            RawItem(
+                guid=guid or None,
+                url=link,
+                title=_rss_text(_child_text(item, "title")),
+                author=author or feed_author,
+                published=published,
+                summary_html=description or None,
+                content_html=content or None,
+                base_url=link or feed_base,
+                image_url=_rss_image(item),
+            )
+        )
     return ParsedFeed(title=_rss_text(_child_text(channel, "title")), site_url=site_url, items=items)
 
 
@@ -178,8 +197,9 @@ def _atom_text(el: _Element | None) -> tuple[str | None, str]:
 
 def _atom_author(el: _Element) -> str | None:
     """Every <author> of an entry or feed; else its <dc:creator>s (arXiv's Atom feeds name authors there)."""
-    return (join_names(person_name(a.findtext(f"{ATOM}name")) for a in el.findall(f"{ATOM}author"))
-            or join_names(person_name(c.text) for c in el.findall(f"{DC}creator")))
+    return join_names(person_name(a.findtext(f"{ATOM}name")) for a in el.findall(f"{ATOM}author")) or join_names(
+        person_name(c.text) for c in el.findall(f"{DC}creator")
+    )
 
 
 def _atom_link(entry: _Element) -> str | None:
@@ -192,8 +212,9 @@ def _atom_link(entry: _Element) -> str | None:
 def _parse_atom(root: _Element, url: str) -> ParsedFeed:
     feed_author = _atom_author(root)
     # feedparser's feed link: the alternate link, else the first link of any kind (arXiv gives only "self").
-    site = _atom_link(root) or next((urljoin(x.base or "", x.get("href", "").strip())
-                                     for x in root.findall(f"{ATOM}link") if x.get("href")), None)
+    site = _atom_link(root) or next(
+        (urljoin(x.base or "", x.get("href", "").strip()) for x in root.findall(f"{ATOM}link") if x.get("href")), None
+    )
     site_url = _http(site, url)
     feed_base = site_url or url
     items = []
@@ -208,23 +229,34 @@ def _parse_atom(root: _Element, url: str) -> ParsedFeed:
             summary = html.escape(summary)
         published = _iso_date(entry.findtext(f"{ATOM}published")) or _iso_date(entry.findtext(f"{ATOM}updated"))
         thumb = next((t.get("url") for t in entry.iter(f"{MEDIA}thumbnail") if t.get("url")), None)
-        items.append(RawItem(
-            guid=(entry.findtext(f"{ATOM}id") or "").strip() or None, url=link,
-            title=plain_text(title, htmlish="html" in title_type) if title is not None else None,
-            author=_atom_author(entry) or feed_author, published=published, summary_html=summary or None,
-            content_html=content or None, base_url=link or feed_base, image_url=thumb,
-        ))
+        items.append(
+            RawItem(
+                guid=(entry.findtext(f"{ATOM}id") or "").strip() or None,
+                url=link,
+                title=plain_text(title, htmlish="html" in title_type) if title is not None else None,
+                author=_atom_author(entry) or feed_author,
+                published=published,
+                summary_html=summary or None,
+                content_html=content or None,
+                base_url=link or feed_base,
+                image_url=thumb,
+            )
+        )
     title, title_type = _atom_text(root.find(f"{ATOM}title"))
-    return ParsedFeed(title=plain_text(title, htmlish="html" in title_type) if title is not None else None,
-                      site_url=site_url, items=items)
+    return ParsedFeed(
+        title=plain_text(title, htmlish="html" in title_type) if title is not None else None,
+        site_url=site_url,
+        items=items,
+    )
 
 
 def parse_fast(body: bytes, *, url: str) -> ParsedFeed:
     """Raises NotFast when feedparser should read the document instead."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False,
-                             remove_blank_text=False, load_dtd=False)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, recover=False, remove_blank_text=False, load_dtd=False
+    )
     try:
         root = etree.fromstring(body, parser=parser, base_url=url)
     except (etree.XMLSyntaxError, ValueError) as exc:

@@ -21,8 +21,9 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]+)([\"'])")
 # The possessive `*+` matters: with backtracking, a run of empty comments took exponential time.
-_HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*+<(?:!doctype\s+html|html|head|body)\b",
-                         re.IGNORECASE | re.DOTALL)
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*+<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
+)
 # The single-byte charsets servers and templates claim by default, by Python's names for them (latin-1, l1,
 # iso_8859-1 and us-ascii are all one of these).
 _SINGLE_BYTE_CODECS = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15"})
@@ -67,8 +68,8 @@ def disarm(body: bytes) -> tuple[bytes, list[str]]:
     m = _DOCTYPE.search(body)
     while m:
         end = _end_of_doctype(body, m.start())
-        subset = subset or b"[" in body[m.start():end]
-        kept += (body[pos:m.start()], b" ")
+        subset = subset or b"[" in body[m.start() : end]
+        kept += (body[pos : m.start()], b" ")
         pos = end
         m = _DOCTYPE.search(body, end)
     if kept:
@@ -82,8 +83,12 @@ def disarm(body: bytes) -> tuple[bytes, list[str]]:
 
 
 # Byte order marks, UTF-32 before UTF-16 (FF FE 00 00 begins with FF FE); the codec named reads and drops its mark.
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def _without_bom(body: bytes) -> tuple[bytes, bool]:
@@ -112,7 +117,7 @@ def _declare(body: bytes, encoding: str) -> bytes:
     m = _XML_DECL.match(body)
     if not m or m.group(2).decode("ascii").lower() == encoding.lower():
         return body
-    return body[:m.start(2)] + encoding.encode("ascii") + body[m.end(2):]
+    return body[: m.start(2)] + encoding.encode("ascii") + body[m.end(2) :]
 
 
 def _codec(name: str) -> str | None:
@@ -144,8 +149,11 @@ def settle_encoding(body: bytes, http_charset: str | None) -> tuple[bytes, str |
         warnings.append(f"unknown charset {http_charset!r} in Content-Type; the prolog's is used")
     elif http_charset:
         if _single_byte(http_charset) and _is_multibyte_utf8(body):
-            return (_declare(body, "utf-8"), "utf-8",
-                    [f"the server said the document is {http_charset} but it is UTF-8; read as UTF-8"])
+            return (
+                _declare(body, "utf-8"),
+                "utf-8",
+                [f"the server said the document is {http_charset} but it is UTF-8; read as UTF-8"],
+            )
         return _declare(body, http_charset), http_charset, []
     m = _XML_DECL.match(body)
     if m and _single_byte(m.group(2).decode("ascii")) and _is_multibyte_utf8(body):
@@ -276,8 +284,13 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None, fmt: F
     except NotFast:
         parsed = _parse_with_feedparser(body, url=url, content_type=content_type, encoding=encoding)
     if warnings:
-        parsed = ParsedFeed(title=parsed.title, site_url=parsed.site_url, items=parsed.items,
-                            warnings=[*warnings, *parsed.warnings], built=parsed.built)
+        parsed = ParsedFeed(
+            title=parsed.title,
+            site_url=parsed.site_url,
+            items=parsed.items,
+            warnings=[*warnings, *parsed.warnings],
+            built=parsed.built,
+        )
     return parsed
 
 
@@ -294,8 +307,9 @@ def run_feedparser(body: bytes, encoding: str | None) -> Any:
     import feedparser
 
     media = f"application/xml; charset={encoding}" if encoding else "application/xml"
-    return feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
-                            response_headers={"content-type": media})
+    return feedparser.parse(
+        io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False, response_headers={"content-type": media}
+    )
 
 
 def lenient_warning(d: Any, body: bytes) -> str | None:
@@ -303,13 +317,13 @@ def lenient_warning(d: Any, body: bytes) -> str | None:
     if not d.bozo:
         return None
     what = "read leniently" if d.entries else "and no items could be read"
-    why = ("the document stops before its end (cut short?)" if is_cut_short(body)
-           else _one_line(d.get("bozo_exception")))
+    why = "the document stops before its end (cut short?)" if is_cut_short(body) else _one_line(d.get("bozo_exception"))
     return f"feed is not well-formed, {what}: {why}"
 
 
-def _parse_with_feedparser(body: bytes, *, url: str, content_type: str | None,
-                           encoding: str | None = None) -> ParsedFeed:
+def _parse_with_feedparser(
+    body: bytes, *, url: str, content_type: str | None, encoding: str | None = None
+) -> ParsedFeed:
     """The lenient path, for everything the fast path declines. `body` is already disarmed and its `encoding`
     settled; the Content-Type only tells an HTML page apart."""
     d = run_feedparser(body, encoding)

@@ -27,23 +27,36 @@ def _paper_item(entry: dict[str, Any]) -> RawItem | None:
         return None
     title = _str(paper.get("title")) or _str(entry.get("title"))
     abstract = _str(paper.get("summary")) or _str(entry.get("summary"))
-    authors = tuple(a["name"].strip() for a in paper.get("authors") or []
-                    if isinstance(a, dict) and _str(a.get("name")) and not a.get("hidden"))
+    authors = tuple(
+        a["name"].strip()
+        for a in paper.get("authors") or []
+        if isinstance(a, dict) and _str(a.get("name")) and not a.get("hidden")
+    )
     upvotes = paper.get("upvotes")
     abs_url = f"https://arxiv.org/abs/{arxiv}"
     info = PaperInfo(
-        url=abs_url, title=title, authors=authors, abstract=abstract,
+        url=abs_url,
+        title=title,
+        authors=authors,
+        abstract=abstract,
         upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
-        code_url=_str(paper.get("githubRepo")), project_url=_str(paper.get("projectPage")),
+        code_url=_str(paper.get("githubRepo")),
+        project_url=_str(paper.get("projectPage")),
         thumbnail=_str(entry.get("thumbnail")),
     )
     return RawItem(
-        guid=f"arxiv:{arxiv}", url=f"https://huggingface.co/papers/{arxiv}", title=title,
+        guid=f"arxiv:{arxiv}",
+        url=f"https://huggingface.co/papers/{arxiv}",
+        title=title,
         author=", ".join(authors) or None,
-        published=iso_datetime(paper.get("submittedOnDailyAt")) or iso_datetime(entry.get("publishedAt"))
+        published=iso_datetime(paper.get("submittedOnDailyAt"))
+        or iso_datetime(entry.get("publishedAt"))
         or iso_datetime(paper.get("publishedAt")),
-        summary_html=None, content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
-        base_url="https://huggingface.co/papers", image_url=_str(entry.get("thumbnail")), paper=info,
+        summary_html=None,
+        content_html=f"<p>{html.escape(abstract)}</p>" if abstract else None,
+        base_url="https://huggingface.co/papers",
+        image_url=_str(entry.get("thumbnail")),
+        paper=info,
     )
 
 
@@ -84,8 +97,14 @@ def parse_hf_page(body: bytes, *, url: str) -> ParsedFeed:
             continue
         arxiv = canonical.removeprefix("arxiv:")
         items[canonical] = RawItem(
-            guid=canonical, url=f"https://huggingface.co/papers/{arxiv}", title=title or None, author=None,
-            published=None, summary_html=None, content_html=None, base_url=url,
+            guid=canonical,
+            url=f"https://huggingface.co/papers/{arxiv}",
+            title=title or None,
+            author=None,
+            published=None,
+            summary_html=None,
+            content_html=None,
+            base_url=url,
             paper=PaperInfo(url=f"https://arxiv.org/abs/{arxiv}", title=title or None),
         )
     if not items:

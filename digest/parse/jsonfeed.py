@@ -52,5 +52,9 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
                 image_url=_str(it.get("image")) or _str(it.get("banner_image")),
             )
         )
-    return ParsedFeed(title=_str(doc.get("title")), site_url=_str(doc.get("home_page_url")), items=items,
-                      warnings=[] if items else [NO_ITEMS])
+    return ParsedFeed(
+        title=_str(doc.get("title")),
+        site_url=_str(doc.get("home_page_url")),
+        items=items,
+        warnings=[] if items else [NO_ITEMS],
+    )

@@ -21,7 +21,8 @@ def iso_datetime(value: Any) -> datetime | None:
 def json_error(exc: ValueError) -> str:
     """Why a JSON document could not be read, for the reader: one that stops early (a body cut short) says so.
     The decoder met the end of the document, or a string that runs to it."""
-    if isinstance(exc, json.JSONDecodeError) and (exc.pos >= len(exc.doc.rstrip())
-                                                  or exc.msg.startswith("Unterminated string")):
+    if isinstance(exc, json.JSONDecodeError) and (
+        exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated string")
+    ):
         return "the document stops before its end (cut short?)"
     return str(exc)

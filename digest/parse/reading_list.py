@@ -82,11 +82,11 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _DELIMITER_CELL = re.compile(r"^\s*:?-{2,}:?\s*$")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_LEAF_BLOCKS = frozenset({*_HEADINGS, "p", "ul", "ol", "dl", "table", "blockquote", "pre", "figure", "hr",
-                          "details"})
+_LEAF_BLOCKS = frozenset({*_HEADINGS, "p", "ul", "ol", "dl", "table", "blockquote", "pre", "figure", "hr", "details"})
 # Elements whose edge ends the text that belongs to a link ("before it in its line", "right after it").
-_TEXT_BREAKS = frozenset({*_LEAF_BLOCKS, "li", "td", "th", "tr", "dd", "dt", "br", "div", "a", "section",
-                          "article", "caption"})
+_TEXT_BREAKS = frozenset(
+    {*_LEAF_BLOCKS, "li", "td", "th", "tr", "dd", "dt", "br", "div", "a", "section", "article", "caption"}
+)
 _WS = re.compile(r"\s+")
 
 
@@ -183,6 +183,7 @@ def _fold(text: str | None) -> str:
 
 # --- titles: what a list-keeper appends to a title ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TitleParts:
     """A reading list's title of a paper, with what its tail said: venue, year, authors (a complete list only)."""
@@ -194,28 +195,130 @@ class TitleParts:
 
     def under(self, later: TitleParts) -> TitleParts:
         """These parts, completed by `later` ones where they say nothing (the part nearest the title wins)."""
-        return TitleParts(self.title, self.venue or later.venue, self.year or later.year,
-                          self.authors or later.authors)
+        return TitleParts(self.title, self.venue or later.venue, self.year or later.year, self.authors or later.authors)
 
 
 # Conference, journal and preprint names, case-folded: a part that is one of these (with a year or not) is a venue.
-_VENUES = frozenset({
-    "neurips", "nips", "icml", "iclr", "cvpr", "iccv", "eccv", "acl", "emnlp", "naacl", "eacl", "aacl", "coling",
-    "conll", "tacl", "lrec", "aaai", "ijcai", "kdd", "sigkdd", "www", "thewebconf", "sigir", "wsdm", "cikm",
-    "recsys", "uai", "aistats", "colt", "alt", "corl", "rss", "icra", "iros", "miccai", "tmlr", "jmlr", "tpami",
-    "pami", "ijcv", "tnnls", "tip", "tog", "siggraph", "siggraph asia", "bmvc", "wacv", "3dv", "interspeech",
-    "icassp", "mlsys", "sysml", "osdi", "sosp", "nsdi", "eurosys", "isca", "asplos", "hpca", "micro", "ppopp",
-    "vldb", "sigmod", "icde", "colm", "ecml", "ecml-pkdd", "icdm", "sdm", "icdar", "ijcnn", "icann", "accv",
-    "nature", "science", "pnas", "nature communications", "nature machine intelligence", "neural computation",
-    "arxiv", "arxiv preprint", "biorxiv", "medrxiv", "ssrn", "openreview", "distill", "preprint", "tech report",
-    "technical report", "white paper", "whitepaper", "blog", "blog post", "thesis", "phd thesis", "corr", "ieee",
-    "acm", "proceedings of the ieee",
-})
-_VENUE_PREFIXES = ("journal of", "transactions on", "ieee transactions", "acm transactions", "annals of",
-                   "advances in neural information processing", "international conference on",
-                   "international journal of", "conference on", "symposium on")
-_VENUE_QUALIFIER = re.compile(r"[\s,(-]*\b(?:oral|spotlight|poster|(?:best|outstanding) (?:student )?paper(?: award)?"
-                              r"|main(?: conference| track)?|long paper|short paper|accepted)\)?$", re.IGNORECASE)
+_VENUES = frozenset(
+    {
+        "neurips",
+        "nips",
+        "icml",
+        "iclr",
+        "cvpr",
+        "iccv",
+        "eccv",
+        "acl",
+        "emnlp",
+        "naacl",
+        "eacl",
+        "aacl",
+        "coling",
+        "conll",
+        "tacl",
+        "lrec",
+        "aaai",
+        "ijcai",
+        "kdd",
+        "sigkdd",
+        "www",
+        "thewebconf",
+        "sigir",
+        "wsdm",
+        "cikm",
+        "recsys",
+        "uai",
+        "aistats",
+        "colt",
+        "alt",
+        "corl",
+        "rss",
+        "icra",
+        "iros",
+        "miccai",
+        "tmlr",
+        "jmlr",
+        "tpami",
+        "pami",
+        "ijcv",
+        "tnnls",
+        "tip",
+        "tog",
+        "siggraph",
+        "siggraph asia",
+        "bmvc",
+        "wacv",
+        "3dv",
+        "interspeech",
+        "icassp",
+        "mlsys",
+        "sysml",
+        "osdi",
+        "sosp",
+        "nsdi",
+        "eurosys",
+        "isca",
+        "asplos",
+        "hpca",
+        "micro",
+        "ppopp",
+        "vldb",
+        "sigmod",
+        "icde",
+        "colm",
+        "ecml",
+        "ecml-pkdd",
+        "icdm",
+        "sdm",
+        "icdar",
+        "ijcnn",
+        "icann",
+        "accv",
+        "nature",
+        "science",
+        "pnas",
+        "nature communications",
+        "nature machine intelligence",
+        "neural computation",
+        "arxiv",
+        "arxiv preprint",
+        "biorxiv",
+        "medrxiv",
+        "ssrn",
+        "openreview",
+        "distill",
+        "preprint",
+        "tech report",
+        "technical report",
+        "white paper",
+        "whitepaper",
+        "blog",
+        "blog post",
+        "thesis",
+        "phd thesis",
+        "corr",
+        "ieee",
+        "acm",
+        "proceedings of the ieee",
+    }
+)
+_VENUE_PREFIXES = (
+    "journal of",
+    "transactions on",
+    "ieee transactions",
+    "acm transactions",
+    "annals of",
+    "advances in neural information processing",
+    "international conference on",
+    "international journal of",
+    "conference on",
+    "symposium on",
+)
+_VENUE_QUALIFIER = re.compile(
+    r"[\s,(-]*\b(?:oral|spotlight|poster|(?:best|outstanding) (?:student )?paper(?: award)?"
+    r"|main(?: conference| track)?|long paper|short paper|accepted)\)?$",
+    re.IGNORECASE,
+)
 _YEAR_END = re.compile(r"(?:^|(?<=[\s(,'\u2019A-Za-z]))((?:19|20)\d{2})\)?$")
 _SHORT_YEAR_END = re.compile(r"\s?['\u2019](\d{2})$")
 _ARXIV_ID_TAIL = re.compile(r"(?:^|\s)arxiv:\s*[\w./-]+$", re.IGNORECASE)
@@ -223,46 +326,289 @@ _ELLIPSIS = re.compile(r"(?:\.{2,}|\u2026|etc\.?)$")
 _ET_AL = re.compile(r"\s*\bet\.?\s+al\b\.?", re.IGNORECASE)
 
 # Organisations by a word of their name, and the words that make a name an organisation's.
-_KNOWN_ORGS = frozenset({
-    "google", "deepmind", "openai", "microsoft", "facebook", "meta", "apple", "amazon", "nvidia", "intel", "baidu",
-    "alibaba", "tencent", "huawei", "samsung", "anthropic", "salesforce", "uber", "twitter", "adobe", "bytedance",
-    "allenai", "huggingface", "mila", "mellon", "stanford", "berkeley", "harvard", "princeton", "yale", "oxford",
-    "cambridge", "toronto", "montreal", "caltech", "cornell", "columbia", "tsinghua", "peking", "fudan", "zhejiang",
-    "naver", "kakao", "sony", "qualcomm", "deepseek", "mistral", "cohere", "eleutherai", "hopkins", "purdue",
-    "michigan", "washington", "edinburgh", "imperial", "mcgill", "waterloo", "tuebingen", "tübingen",
-})
+_KNOWN_ORGS = frozenset(
+    {
+        "google",
+        "deepmind",
+        "openai",
+        "microsoft",
+        "facebook",
+        "meta",
+        "apple",
+        "amazon",
+        "nvidia",
+        "intel",
+        "baidu",
+        "alibaba",
+        "tencent",
+        "huawei",
+        "samsung",
+        "anthropic",
+        "salesforce",
+        "uber",
+        "twitter",
+        "adobe",
+        "bytedance",
+        "allenai",
+        "huggingface",
+        "mila",
+        "mellon",
+        "stanford",
+        "berkeley",
+        "harvard",
+        "princeton",
+        "yale",
+        "oxford",
+        "cambridge",
+        "toronto",
+        "montreal",
+        "caltech",
+        "cornell",
+        "columbia",
+        "tsinghua",
+        "peking",
+        "fudan",
+        "zhejiang",
+        "naver",
+        "kakao",
+        "sony",
+        "qualcomm",
+        "deepseek",
+        "mistral",
+        "cohere",
+        "eleutherai",
+        "hopkins",
+        "purdue",
+        "michigan",
+        "washington",
+        "edinburgh",
+        "imperial",
+        "mcgill",
+        "waterloo",
+        "tuebingen",
+        "tübingen",
+    }
+)
 # Organisations known by their initials, written in capitals ("FAIR", not the "Fair" of a title).
-_KNOWN_ACRONYMS = frozenset({
-    "MSR", "FAIR", "AWS", "IBM", "AI2", "IDSIA", "INRIA", "Inria", "CNRS", "MPI", "ETH", "EPFL", "MIT", "CMU", "NYU",
-    "UCL", "UCLA", "UCSD", "UIUC", "PKU", "KAIST", "RIKEN", "UCB", "JHU", "KAUST", "SJTU", "USTC", "HKUST", "NVIDIA",
-})
-_ORG_WORDS = frozenset({
-    "university", "univ", "uni", "universiteit", "université", "universität", "universidad", "università",
-    "universidade", "institute", "institut", "instituto", "inst", "lab", "labs", "laboratory", "laboratories",
-    "research", "college", "school", "dept", "department", "centre", "center", "academy", "polytechnic",
-    "politecnico", "inc", "ltd", "corp", "corporation", "gmbh", "ai", "brain", "foundation",
-})
+_KNOWN_ACRONYMS = frozenset(
+    {
+        "MSR",
+        "FAIR",
+        "AWS",
+        "IBM",
+        "AI2",
+        "IDSIA",
+        "INRIA",
+        "Inria",
+        "CNRS",
+        "MPI",
+        "ETH",
+        "EPFL",
+        "MIT",
+        "CMU",
+        "NYU",
+        "UCL",
+        "UCLA",
+        "UCSD",
+        "UIUC",
+        "PKU",
+        "KAIST",
+        "RIKEN",
+        "UCB",
+        "JHU",
+        "KAUST",
+        "SJTU",
+        "USTC",
+        "HKUST",
+        "NVIDIA",
+    }
+)
+_ORG_WORDS = frozenset(
+    {
+        "university",
+        "univ",
+        "uni",
+        "universiteit",
+        "université",
+        "universität",
+        "universidad",
+        "università",
+        "universidade",
+        "institute",
+        "institut",
+        "instituto",
+        "inst",
+        "lab",
+        "labs",
+        "laboratory",
+        "laboratories",
+        "research",
+        "college",
+        "school",
+        "dept",
+        "department",
+        "centre",
+        "center",
+        "academy",
+        "polytechnic",
+        "politecnico",
+        "inc",
+        "ltd",
+        "corp",
+        "corporation",
+        "gmbh",
+        "ai",
+        "brain",
+        "foundation",
+    }
+)
 _ORG_PREFIXES = frozenset({"uc", "ut", "cs", "tu", "eth", "u"})  # "UC Berkeley", "CS Toronto", "TU Munich"
-_CONNECTORS = frozenset({"of", "de", "des", "du", "la", "le", "van", "von", "der", "den", "di", "da", "für", "the",
-                         "at", "y", "e"})
+_CONNECTORS = frozenset(
+    {"of", "de", "des", "du", "la", "le", "van", "von", "der", "den", "di", "da", "für", "the", "at", "y", "e"}
+)
 # Words of titles, never of names: "Machine Learning Research" is no lab, "Deep Learning" no author.
-_TITLE_WORDS = frozenset({
-    "learning", "learn", "learned", "deep", "neural", "network", "networks", "net", "nets", "model", "models",
-    "modeling", "modelling", "data", "language", "languages", "vision", "visual", "attention", "transformer",
-    "transformers", "training", "image", "images", "text", "graph", "graphs", "reinforcement", "machine", "machines",
-    "generative", "adversarial", "large", "small", "fast", "efficient", "scaling", "survey", "review", "part",
-    "benchmark", "dataset", "datasets", "analysis", "optimization", "representation", "representations", "retrieval",
-    "search", "generation", "understanding", "recognition", "detection", "classification", "segmentation",
-    "translation", "memory", "knowledge", "reasoning", "policy", "agents", "agent", "robust", "embedding",
-    "embeddings", "encoder", "decoder", "gradient", "boosting", "descent", "beyond", "towards", "toward", "via",
-    "using", "with", "without", "all", "you", "need", "more", "less", "better", "simple", "new", "study", "approach",
-    "method", "methods", "framework", "system", "systems", "theory", "inference", "estimation", "prediction",
-    "architecture", "architectures", "layer", "layers", "loss", "optimal", "supervised", "unsupervised", "contrastive",
-    "diffusion", "sparse", "dense", "speech", "audio", "video", "code", "question", "answering", "dialogue",
-    "feedback", "human", "alignment", "evaluation", "tasks", "task", "transfer", "adaptation", "prompting",
-    "computing", "computer", "intelligence", "artificial", "statistical", "statistics", "science", "sciences",
-    "engineering", "patterns", "pattern", "processing", "information", "natural",
-})
+_TITLE_WORDS = frozenset(
+    {
+        "learning",
+        "learn",
+        "learned",
+        "deep",
+        "neural",
+        "network",
+        "networks",
+        "net",
+        "nets",
+        "model",
+        "models",
+        "modeling",
+        "modelling",
+        "data",
+        "language",
+        "languages",
+        "vision",
+        "visual",
+        "attention",
+        "transformer",
+        "transformers",
+        "training",
+        "image",
+        "images",
+        "text",
+        "graph",
+        "graphs",
+        "reinforcement",
+        "machine",
+        "machines",
+        "generative",
+        "adversarial",
+        "large",
+        "small",
+        "fast",
+        "efficient",
+        "scaling",
+        "survey",
+        "review",
+        "part",
+        "benchmark",
+        "dataset",
+        "datasets",
+        "analysis",
+        "optimization",
+        "representation",
+        "representations",
+        "retrieval",
+        "search",
+        "generation",
+        "understanding",
+        "recognition",
+        "detection",
+        "classification",
+        "segmentation",
+        "translation",
+        "memory",
+        "knowledge",
+        "reasoning",
+        "policy",
+        "agents",
+        "agent",
+        "robust",
+        "embedding",
+        "embeddings",
+        "encoder",
+        "decoder",
+        "gradient",
+        "boosting",
+        "descent",
+        "beyond",
+        "towards",
+        "toward",
+        "via",
+        "using",
+        "with",
+        "without",
+        "all",
+        "you",
+        "need",
+        "more",
+        "less",
+        "better",
+        "simple",
+        "new",
+        "study",
+        "approach",
+        "method",
+        "methods",
+        "framework",
+        "system",
+        "systems",
+        "theory",
+        "inference",
+        "estimation",
+        "prediction",
+        "architecture",
+        "architectures",
+        "layer",
+        "layers",
+        "loss",
+        "optimal",
+        "supervised",
+        "unsupervised",
+        "contrastive",
+        "diffusion",
+        "sparse",
+        "dense",
+        "speech",
+        "audio",
+        "video",
+        "code",
+        "question",
+        "answering",
+        "dialogue",
+        "feedback",
+        "human",
+        "alignment",
+        "evaluation",
+        "tasks",
+        "task",
+        "transfer",
+        "adaptation",
+        "prompting",
+        "computing",
+        "computer",
+        "intelligence",
+        "artificial",
+        "statistical",
+        "statistics",
+        "science",
+        "sciences",
+        "engineering",
+        "patterns",
+        "pattern",
+        "processing",
+        "information",
+        "natural",
+    }
+)
 
 
 _NOT_NAME_WORDS = _TITLE_WORDS | _KNOWN_ORGS | _ORG_WORDS
@@ -277,10 +623,10 @@ def _split_year(text: str) -> tuple[str, int | None]:
     t = text.strip()
     m = _YEAR_END.search(t)
     if m:
-        return t[:m.start()].rstrip(" ,(-'\u2019"), int(m[1])
+        return t[: m.start()].rstrip(" ,(-'\u2019"), int(m[1])
     m = _SHORT_YEAR_END.search(t)
-    if m and t[:m.start()].strip():
-        return t[:m.start()].rstrip(), _two_digit_year(int(m[1]))
+    if m and t[: m.start()].strip():
+        return t[: m.start()].rstrip(), _two_digit_year(int(m[1]))
     return t, None
 
 
@@ -291,15 +637,15 @@ def _venue(text: str) -> tuple[str | None, int | None] | None:
     if _ARXIV_ID_TAIL.search(t):  # "arXiv:1706.03762", "arXiv preprint arXiv:1706.03762"
         t = _ARXIV_ID_TAIL.sub("", t).strip() or "arXiv"
     while (q := _VENUE_QUALIFIER.search(t)) and q.start() > 0:
-        t = t[:q.start()]
+        t = t[: q.start()]
     rest, year = _split_year(t)
     while (q := _VENUE_QUALIFIER.search(rest)) and q.start() > 0:
-        rest = rest[:q.start()]
+        rest = rest[: q.start()]
     rest = rest.strip(" .,;:-")
     if not rest:
         return (None, year) if year else None
     lead = re.match(r"(?:in\s+)?(?:proc(?:eedings)?\.?\s+(?:of\s+)?(?:the\s+)?)?", rest, re.IGNORECASE)
-    rest = rest[lead.end():] if lead and lead.end() < len(rest) else rest  # "In Proceedings of NeurIPS"
+    rest = rest[lead.end() :] if lead and lead.end() < len(rest) else rest  # "In Proceedings of NeurIPS"
     key = rest.casefold()
     core = re.sub(r"^(?:ieee|acm|findings of(?: the)?)\s+|\s+(?:workshops?|findings|conference)$", "", key)
     if key in ("arxiv preprint", "corr"):
@@ -316,8 +662,13 @@ def _is_initials(token: str) -> bool:
 def _is_name_word(token: str) -> bool:
     """A capitalised word of a name ("Bahdanau", "O'Neil", "Jean-Pierre", "Le"), not a title word or acronym."""
     letters = token.replace("-", "").replace("'", "").replace("\u2019", "")
-    return (letters.isalpha() and token[:1].isupper() and not token.isupper()
-            and token.casefold().rstrip(".") not in _NOT_NAME_WORDS and token not in _KNOWN_ACRONYMS)
+    return (
+        letters.isalpha()
+        and token[:1].isupper()
+        and not token.isupper()
+        and token.casefold().rstrip(".") not in _NOT_NAME_WORDS
+        and token not in _KNOWN_ACRONYMS
+    )
 
 
 def _is_person(text: str, *, loose: bool) -> bool:
@@ -481,22 +832,22 @@ def _ends_with_initial(text: str) -> bool:
 
 def _citation(s: str) -> tuple[str, _Tail] | None:
     """'Title. A. Vaswani, N. Shazeer. NeurIPS 2017' -> ('Title', tail); None when it is not that style."""
-    cuts = [m for m in re.finditer(r"\.\s+", s) if not _ends_with_initial(s[:m.start()])]
+    cuts = [m for m in re.finditer(r"\.\s+", s) if not _ends_with_initial(s[: m.start()])]
     if not cuts:
         return None
     last = cuts[-1]
-    venue = _venue(s[last.end():])
+    venue = _venue(s[last.end() :])
     if venue is not None:
-        head = s[:last.start()]
+        head = s[: last.start()]
         if len(cuts) >= 2:
             prev = cuts[-2]
-            authors = _author_list(head[prev.end():], loose=True)
-            if authors is not None and _has_words(head[:prev.start()]):
-                return head[:prev.start()], _Tail(venue[0], venue[1], authors[0], not authors[1])
+            authors = _author_list(head[prev.end() :], loose=True)
+            if authors is not None and _has_words(head[: prev.start()]):
+                return head[: prev.start()], _Tail(venue[0], venue[1], authors[0], not authors[1])
         return (head, _Tail(venue[0], venue[1])) if _has_words(head) else None
-    authors = _author_list(s[last.end():], loose=False)
-    if authors is not None and _has_words(s[:last.start()]):
-        return s[:last.start()], _Tail(authors=authors[0], elided=not authors[1])
+    authors = _author_list(s[last.end() :], loose=False)
+    if authors is not None and _has_words(s[: last.start()]):
+        return s[: last.start()], _Tail(authors=authors[0], elided=not authors[1])
     return None
 
 
@@ -505,13 +856,13 @@ def _cut_once(s: str, after_tail: bool) -> tuple[str, _Tail] | None:
     group = _GROUP_END.search(s)
     if group and group.start() > 0:
         kind, tail = _group(group[1])
-        head = _trim_end(s[:group.start()])
+        head = _trim_end(s[: group.start()])
         return (head, tail) if kind != "keep" and _has_words(head) else None
     seps = list(_SEPARATOR.finditer(s))
     if seps:
         sep = seps[-1]
-        found = _tail_part(s[sep.end():], after_tail=after_tail)
-        head = _trim_end(s[:sep.start()])
+        found = _tail_part(s[sep.end() :], after_tail=after_tail)
+        head = _trim_end(s[: sep.start()])
         if found is not None and _has_words(head):
             return head, found
     return _citation(s)
@@ -535,8 +886,10 @@ def split_title(text: str | None) -> TitleParts:
 
 
 _LEADING_GROUP = re.compile(r"\s*[(\[]([^()\[\]]*)[)\]]")
-_LEADING_PART = re.compile(r"\s*(?:[,;]|[\u2014\u2013|]|-{1,2})\s*([^,;()\[\]\u2014\u2013|]+?)(?=\s*(?:[,;()\[\]"
-                           r"\u2014\u2013|]|\.\s|\.?$))")
+_LEADING_PART = re.compile(
+    r"\s*(?:[,;]|[\u2014\u2013|]|-{1,2})\s*([^,;()\[\]\u2014\u2013|]+?)(?=\s*(?:[,;()\[\]"
+    r"\u2014\u2013|]|\.\s|\.?$))"
+)
 
 
 def leading_tail(text: str) -> TitleParts:
@@ -556,7 +909,7 @@ def leading_tail(text: str) -> TitleParts:
                 break
             tail = found
         tails.append(tail)
-        t = t[m.end():]
+        t = t[m.end() :]
     tail = _merge(tails)
     return TitleParts(None, tail.venue, tail.year, tail.authors)
 
@@ -564,8 +917,11 @@ def leading_tail(text: str) -> TitleParts:
 _LINE_MARKERS = re.compile(r"^(?:#{1,6}\s+|[-*\u2022+>]\s+|\d{1,3}[.)]\s+)+")
 # "Read this first: <url>", "See also <url>", "Source: <url>": words that lead to a link, not a title.
 # (Verbs and labels only: "On ...", "From ...", "Look, Listen and Learn" begin real titles.)
-_LEAD_IN = re.compile(r"(?:read|see|check|download|watch|click|visit|note|also|source|link|pdf|code|slides|video"
-                      r"|available|published|here)\b", re.IGNORECASE)
+_LEAD_IN = re.compile(
+    r"(?:read|see|check|download|watch|click|visit|note|also|source|link|pdf|code|slides|video"
+    r"|available|published|here)\b",
+    re.IGNORECASE,
+)
 # Prose, not a title: a person speaking ("we", "my", "I really ..."), or a sentence break inside.
 _PROSE = re.compile(r"\b(?:[Ww]e|[Mm]y|[Oo]ur|us|me|you|your)\b|\bI\s+[a-z]|[.!?]\s+[a-z]")
 
@@ -598,9 +954,10 @@ def _trim_url(url: str) -> str:
     """A URL as running text ends it: no trailing sentence punctuation, no unbalanced closing bracket."""
     cut = _ESCAPED_END.search(url)
     if cut:
-        url = url[:cut.start()]
-    while url and (url[-1] in ".,;:!?*_~'\"" or (url[-1] in _CLOSERS
-                                                   and url.count(url[-1]) > url.count(_CLOSERS[url[-1]]))):
+        url = url[: cut.start()]
+    while url and (
+        url[-1] in ".,;:!?*_~'\"" or (url[-1] in _CLOSERS and url.count(url[-1]) > url.count(_CLOSERS[url[-1]]))
+    ):
         url = url[:-1]
     return url
 
@@ -619,14 +976,14 @@ def linkify(markup: str) -> str:
             url = _trim_url(m[0])
             if len(url) <= len("https://"):
                 continue
-            pieces.append(segment[last:m.start()])
+            pieces.append(segment[last : m.start()])
             pieces.append(f'<a href="{url}">{url}</a>')
             last = m.start() + len(url)
         pieces.append(segment[last:])
         return "".join(pieces)
 
     for token in _HTML_TOKEN.finditer(markup):
-        text = markup[pos:token.start()]
+        text = markup[pos : token.start()]
         out.append(link_text(text) if text and not in_link and not in_raw and "://" in text else text)
         tag = re.match(r"<\s*(/?)\s*([a-zA-Z][\w-]*)", token[0])
         if tag:
@@ -690,21 +1047,35 @@ _MAX_MULTI_PARAGRAPH = 0.2
 def _is_furniture(line: str) -> bool:
     """A line of the page around the papers: counts, dates, the site's labels, author strips."""
     t = line.strip(" \t*_")
-    return (not t or bool(_FURNITURE.match(t)) or "\u00b7" in t
-            or (not t.endswith(".") and _author_list(t, loose=True) is not None))
+    return (
+        not t
+        or bool(_FURNITURE.match(t))
+        or "\u00b7" in t
+        or (not t.endswith(".") and _author_list(t, loose=True) is not None)
+    )
 
 
 def _is_abstract_line(line: str) -> bool:
-    return (len(line) >= _MIN_ABSTRACT_CHARS and len(line.split()) >= _MIN_ABSTRACT_WORDS
-            and (line[0].isupper() or line[0].isdigit() or line[0] in "\"'\u201c(["))
+    return (
+        len(line) >= _MIN_ABSTRACT_CHARS
+        and len(line.split()) >= _MIN_ABSTRACT_WORDS
+        and (line[0].isupper() or line[0].isdigit() or line[0] in "\"'\u201c([")
+    )
 
 
 def _title_line(line: str) -> str | None:
     """The title a line states, without markdown markers or a label glued to it; None when it is no title."""
     t = _GLUED_LABEL.sub("", _LINE_MARKERS.sub("", line.strip()))
     t = re.sub(r"^(\*\*|__)(.+)\1$", r"\2", t).strip()
-    if (not t or len(t) > 300 or len(t.split()) > 40 or t[-1] in ".,;:" or "://" in t or _is_furniture(t)
-            or not is_title_like(t)):
+    if (
+        not t
+        or len(t) > 300
+        or len(t.split()) > 40
+        or t[-1] in ".,;:"
+        or "://" in t
+        or _is_furniture(t)
+        or not is_title_like(t)
+    ):
         return None
     return t
 
@@ -761,8 +1132,9 @@ class TextPaper:
 
 def text_listing(text: str) -> list[TextPaper] | None:
     """The title + abstract blocks of a text listing, or None when the text is not one (rules: module docstring)."""
-    if re.search(r"<(?:a|p|div|span|li|ul|ol|table|tr|td|h[1-6]|br|body|html|article|section|img)\b[^>]*>", text,
-                 re.IGNORECASE) or re.search(r"\]\([^)\s]+\)", text):
+    if re.search(
+        r"<(?:a|p|div|span|li|ul|ol|table|tr|td|h[1-6]|br|body|html|article|section|img)\b[^>]*>", text, re.IGNORECASE
+    ) or re.search(r"\]\([^)\s]+\)", text):
         return None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     blocks: list[TextPaper] = []
@@ -817,16 +1189,32 @@ def _text_items(papers: list[TextPaper], url: str, rules: Sequence[PaperRule]) -
         seen.add(pid)
         abstract = "\n\n".join(paper.paragraphs)
         note = "".join(f"<p>{linkify(html.escape(p, quote=False))}</p>" for p in paper.paragraphs)
-        items.append(RawItem(
-            guid=pid, url=link, title=title, author=None, published=None, summary_html=None, content_html=note,
-            base_url=url,
-            paper=PaperInfo(url=link or "", title=title, authors=parts.authors, abstract=abstract,
-                            title_is_metadata=True, venue=parts.venue, year=parts.year),
-        ))
+        items.append(
+            RawItem(
+                guid=pid,
+                url=link,
+                title=title,
+                author=None,
+                published=None,
+                summary_html=None,
+                content_html=note,
+                base_url=url,
+                paper=PaperInfo(
+                    url=link or "",
+                    title=title,
+                    authors=parts.authors,
+                    abstract=abstract,
+                    title_is_metadata=True,
+                    venue=parts.venue,
+                    year=parts.year,
+                ),
+            )
+        )
     return items
 
 
 # --- pages with links ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _Unit:
@@ -862,6 +1250,7 @@ def _leaf_blocks(root: LexborNode) -> list[LexborNode]:
             elif child.tag not in ("-text", "script", "style", "template"):
                 walk(child)
             child = child.next
+
     walk(root)
     return blocks
 
@@ -1010,19 +1399,33 @@ def _link_items(page: str, url: str, rules: Sequence[PaperRule]) -> tuple[list[R
     for pid in order:
         unit = units[pid]
         title = unit.parts.title
-        items.append(RawItem(
-            guid=pid, url=unit.url, title=title, author=None, published=None,  # "pdf", "here" name no item either
-            summary_html=None, content_html="".join(unit.notes) or f"<p>{html.escape(unit.anchor)}</p>",
-            base_url=base,
-            paper=PaperInfo(url=unit.url, title=title, authors=unit.parts.authors, title_is_metadata=True,
-                            venue=unit.parts.venue, year=unit.parts.year),
-        ))
+        items.append(
+            RawItem(
+                guid=pid,
+                url=unit.url,
+                title=title,
+                author=None,
+                published=None,  # "pdf", "here" name no item either
+                summary_html=None,
+                content_html="".join(unit.notes) or f"<p>{html.escape(unit.anchor)}</p>",
+                base_url=base,
+                paper=PaperInfo(
+                    url=unit.url,
+                    title=title,
+                    authors=unit.parts.authors,
+                    title_is_metadata=True,
+                    venue=unit.parts.venue,
+                    year=unit.parts.year,
+                ),
+            )
+        )
     title_node = root.css_first("h1") or tree.css_first("title")
     return items, (_text(title_node) if title_node is not None else None)
 
 
-def parse_reading_list(body: bytes, *, url: str, content_type: str | None,
-                       rules: Sequence[PaperRule] = ()) -> ParsedFeed:
+def parse_reading_list(
+    body: bytes, *, url: str, content_type: str | None, rules: Sequence[PaperRule] = ()
+) -> ParsedFeed:
     raw_text = body.decode("utf-8", "replace")
     front = _FRONT_MATTER.match(raw_text)
     front_title = re.search(r"^title:\s*['\"]?(.+?)['\"]?\s*$", front.group(0), re.MULTILINE) if front else None

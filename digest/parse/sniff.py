@@ -26,8 +26,10 @@ ARXIV_NAMESPACE = b"http://arxiv.org/schemas/atom"
 
 # Before the root: an XML declaration, processing instructions, comments and a DOCTYPE, in any order. The
 # possessive `*+` keeps a run of comments linear (with backtracking, empty comments took exponential time).
-_ROOT = re.compile(rb"(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\]\s*)?>\s*)*+<([A-Za-z_][\w.:-]*)([^>]*)",
-                   re.DOTALL | re.IGNORECASE)
+_ROOT = re.compile(
+    rb"(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\]\s*)?>\s*)*+<([A-Za-z_][\w.:-]*)([^>]*)",
+    re.DOTALL | re.IGNORECASE,
+)
 _HTML_DOCTYPE = re.compile(rb"(?:<\?.*?\?>\s*|<!--.*?-->\s*)*+<!DOCTYPE\s+html\b", re.DOTALL | re.IGNORECASE)
 _HTML_ROOTS = frozenset({b"html", b"head", b"body"})
 _HF_ENTRY = re.compile(rb'^\[\s*\{[^\[\]]*?"paper"\s*:\s*\{')
@@ -37,12 +39,13 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 _XML_ROOTS: dict[bytes, Format] = {b"rss": "rss", b"feed": "atom", b"rdf": "rdf"}
 
+
 def _head(body: bytes) -> bytes:
     """The document's first bytes as ASCII-compatible bytes, byte order mark and leading blanks removed."""
     if body.startswith(codecs.BOM_UTF8):
-        return body[3:PREFIX_BYTES + 3].lstrip()
+        return body[3 : PREFIX_BYTES + 3].lstrip()
     if body.startswith(_UTF16_BOMS):  # only the prefix is decoded: the markup we look for is ASCII
-        return body[:2 * PREFIX_BYTES].decode("utf-16", "ignore").encode("utf-8", "ignore").lstrip()
+        return body[: 2 * PREFIX_BYTES].decode("utf-16", "ignore").encode("utf-8", "ignore").lstrip()
     return body[:PREFIX_BYTES].lstrip()
 
 

@@ -24,5 +24,7 @@ def open_store(url: str, *, busy_timeout: float = 30.0, create_folder: bool = Fa
 
         return open_postgres(url)
     scheme = url.split("://", 1)[0]
-    raise StoreUsageError(f"unsupported store URL {redacted(url)!r} (scheme {scheme!r}): give a file path, "
-                          "sqlite:///PATH, or postgresql://USER@HOST/DB")
+    raise StoreUsageError(
+        f"unsupported store URL {redacted(url)!r} (scheme {scheme!r}): give a file path, "
+        "sqlite:///PATH, or postgresql://USER@HOST/DB"
+    )

@@ -44,13 +44,23 @@ class Store(Protocol):
     def session(self) -> Session:
         """A session for reads and writes of papers, issues and sources, with this backend's bulk operations."""
 
-    def due_sources(self, *, now: datetime, default_interval: timedelta, every: bool = False,
-                    names: Iterable[str] = ()) -> list[SourceForFetch]:
+    def due_sources(
+        self, *, now: datetime, default_interval: timedelta, every: bool = False, names: Iterable[str] = ()
+    ) -> list[SourceForFetch]:
         """Enabled sources that are due (all enabled ones with `every`, or just the named ones), by id. A list,
         not a claim: `claim` says which of them this worker fetches."""
 
-    def claim(self, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta, recheck_due: bool,
-              default_interval: timedelta, session: Session | None = None) -> list[SourceForFetch]:
+    def claim(
+        self,
+        ids: Sequence[int],
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        recheck_due: bool,
+        default_interval: timedelta,
+        session: Session | None = None,
+    ) -> list[SourceForFetch]:
         """Claim those of `ids` no other worker holds (and, with `recheck_due`, still due) until `now + lease`;
         returns them as they are now. A source's claim ends when its fetch is written, or with `release`. On
         PostgreSQL, rows another worker is claiming at this moment are skipped, not waited for."""

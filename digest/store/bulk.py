@@ -28,7 +28,7 @@ _CHUNK = 500  # keeps IN (...) lists well under SQLite's variable limit
 
 def chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     """`values` in slices short enough for one IN (...) list."""
-    return [values[i:i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
 class Ops(Protocol):
@@ -46,14 +46,24 @@ class Ops(Protocol):
 
     def savepoint(self, s: Session) -> AbstractContextManager[None]: ...
 
-    def select_in(self, s: Session, table: Table, columns: Sequence[str], *, key: str, values: Sequence[Any],
-                  equal: Mapping[str, Any]) -> list[tuple[Any, ...]]: ...
+    def select_in(
+        self,
+        s: Session,
+        table: Table,
+        columns: Sequence[str],
+        *,
+        key: str,
+        values: Sequence[Any],
+        equal: Mapping[str, Any],
+    ) -> list[tuple[Any, ...]]: ...
 
-    def insert_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                    unique: Sequence[str]) -> None: ...
+    def insert_rows(
+        self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], unique: Sequence[str]
+    ) -> None: ...
 
-    def insert_new(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str],
-                   key: str) -> dict[Any, int]: ...
+    def insert_new(
+        self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str], key: str
+    ) -> dict[Any, int]: ...
 
     def update_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None: ...
 
@@ -79,13 +89,21 @@ OPS = "digest_bulk_ops"
 
 # The module's functions: what the store's queries call, whichever backend the session has.
 
+
 def savepoint(s: Session) -> AbstractContextManager[None]:
     """Undo what the block wrote if it raises, and only that."""
     return ops_of(s).savepoint(s)
 
 
-def select_in(s: Session, table: Table, columns: Sequence[str], *, key: str, values: Sequence[Any],
-              equal: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+def select_in(
+    s: Session,
+    table: Table,
+    columns: Sequence[str],
+    *,
+    key: str,
+    values: Sequence[Any],
+    equal: Mapping[str, Any] | None = None,
+) -> list[tuple[Any, ...]]:
     """Rows (`columns`) of `table` whose `key` is one of `values`, and whose `equal` columns have those values."""
     if not values:
         return []
@@ -99,8 +117,9 @@ def insert_rows(s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, 
         ops_of(s).insert_rows(s, table, rows, unique)
 
 
-def insert_new(s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str],
-               key: str) -> dict[Any, int]:
+def insert_new(
+    s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str], key: str
+) -> dict[Any, int]:
     """Insert rows the caller found missing; returns `key` -> new id of each row inserted. A row another writer
     inserted since (on a store shared by workers) is left out, not an error."""
     return ops_of(s).insert_new(s, table, rows, unique=unique, key=key) if rows else {}
@@ -124,6 +143,7 @@ def read_once(s: Session) -> AbstractContextManager[None]:
 
 # --- SQLite: the driver itself ---------------------------------------------------------------------------------
 
+
 def _to_sqlite(column_type: object) -> Callable[[Any], Any]:
     """How SQLAlchemy would store a value of this type in SQLite, as one function."""
     if isinstance(column_type, JSON):
@@ -137,6 +157,7 @@ def _to_sqlite(column_type: object) -> Callable[[Any], Any]:
             if v is None or v.tzinfo is not None or aware_only:
                 return to_sqlite(v)  # the one writer of the stored format; refuses a naive datetime
             return v.strftime(SQLITE_DATETIME)  # a plain DateTime column stores a naive value as given
+
         return dt
     if isinstance(column_type, Boolean):
         return lambda v: None if v is None else int(bool(v))
@@ -153,8 +174,11 @@ def _from_sqlite(column_type: object) -> Callable[[Any], Any]:
         return lambda v: None if v is None else json.loads(v)
     if isinstance(column_type, UTCDateTime | DateTime):
         aware = isinstance(column_type, UTCDateTime)
-        return lambda v: None if v is None else (datetime.fromisoformat(v).replace(tzinfo=UTC) if aware
-                                                 else datetime.fromisoformat(v))
+        return lambda v: (
+            None
+            if v is None
+            else (datetime.fromisoformat(v).replace(tzinfo=UTC) if aware else datetime.fromisoformat(v))
+        )
     if isinstance(column_type, Boolean):
         return lambda v: None if v is None else bool(v)
     return _as_is
@@ -220,16 +244,25 @@ class SqliteOps:
             raise
         raw.execute("RELEASE bulk_savepoint")
 
-    def select_in(self, s: Session, table: Table, columns: Sequence[str], *, key: str, values: Sequence[Any],
-                  equal: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def select_in(
+        self,
+        s: Session,
+        table: Table,
+        columns: Sequence[str],
+        *,
+        key: str,
+        values: Sequence[Any],
+        equal: Mapping[str, Any],
+    ) -> list[tuple[Any, ...]]:
         raw = self.raw(s)
         convert = [(n, f) for n, f in enumerate(_from_sqlite(table.c[c].type) for c in columns) if f is not _as_is]
         where = "".join(f" AND {c} = ?" for c in equal)
         fixed = list(_values(table, list(equal), [equal])[0]) if equal else []
         out: list[tuple[Any, ...]] = []
         for chunk in chunks(values):
-            sql = (f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key} IN ({', '.join('?' * len(chunk))})"
-                   + where)
+            sql = (
+                f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key} IN ({', '.join('?' * len(chunk))})" + where
+            )
             for row in raw.execute(sql, [*chunk, *fixed]):
                 if convert:
                     row = list(row)
@@ -238,15 +271,15 @@ class SqliteOps:
                 out.append(tuple(row))
         return out
 
-    def insert_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                    unique: Sequence[str]) -> None:
+    def insert_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], unique: Sequence[str]) -> None:
         # `unique` needs nothing here: the transaction has held the write lock since it read what is missing.
         columns = list(rows[0].keys())
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
         self.raw(s).executemany(sql, _values(table, columns, rows))
 
-    def insert_new(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str],
-                   key: str) -> dict[Any, int]:
+    def insert_new(
+        self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str], key: str
+    ) -> dict[Any, int]:
         start = int(self.raw(s).execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()[0]) + 1
         ids = range(start, start + len(rows))
         self.insert_rows(s, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)], unique)
@@ -278,6 +311,7 @@ class SqliteOps:
 
 # --- PostgreSQL: SQLAlchemy Core -------------------------------------------------------------------------------
 
+
 class PostgresOps:
     """Core statements through psycopg; rows are written in key order, so two workers writing the same papers
     take their row locks in one order and never deadlock on each other."""
@@ -303,19 +337,27 @@ class PostgresOps:
     def savepoint(self, s: Session) -> AbstractContextManager[None]:
         return s.begin_nested()  # type: ignore[return-value]
 
-    def select_in(self, s: Session, table: Table, columns: Sequence[str], *, key: str, values: Sequence[Any],
-                  equal: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def select_in(
+        self,
+        s: Session,
+        table: Table,
+        columns: Sequence[str],
+        *,
+        key: str,
+        values: Sequence[Any],
+        equal: Mapping[str, Any],
+    ) -> list[tuple[Any, ...]]:
         from sqlalchemy import select
 
         out: list[tuple[Any, ...]] = []
         for chunk in chunks(values):
-            query = select(*(table.c[c] for c in columns)).where(table.c[key].in_(chunk),
-                                                                 *(table.c[c] == v for c, v in equal.items()))
+            query = select(*(table.c[c] for c in columns)).where(
+                table.c[key].in_(chunk), *(table.c[c] == v for c, v in equal.items())
+            )
             out.extend(tuple(row) for row in s.connection().execute(query))
         return out
 
-    def insert_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                    unique: Sequence[str]) -> None:
+    def insert_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], unique: Sequence[str]) -> None:
         if not unique:
             s.execute(insert(table), list(rows))
             return
@@ -324,21 +366,22 @@ class PostgresOps:
         ordered = sorted(rows, key=operator.itemgetter(*unique))
         s.execute(pg_insert(table).on_conflict_do_nothing(index_elements=list(unique)), ordered)
 
-    def insert_new(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str],
-                   key: str) -> dict[Any, int]:
+    def insert_new(
+        self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, unique: Sequence[str], key: str
+    ) -> dict[Any, int]:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         ordered = sorted(rows, key=operator.itemgetter(*unique))
-        stmt = (pg_insert(table).on_conflict_do_nothing(index_elements=list(unique))
-                .returning(table.c[key], table.c.id))
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c[key], table.c.id)
         return {k: i for k, i in s.execute(stmt, ordered)}
 
     def update_rows(self, s: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> None:
         from sqlalchemy import bindparam
 
         columns = [c for c in rows[0] if c != key]
-        stmt = update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
-            {c: bindparam(f"b_{c}") for c in columns})
+        stmt = (
+            update(table).where(table.c[key] == bindparam(f"b_{key}")).values({c: bindparam(f"b_{c}") for c in columns})
+        )
         ordered = sorted(rows, key=operator.itemgetter(key))
         s.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in ordered])
 
@@ -348,7 +391,8 @@ class PostgresOps:
     def after_explicit_ids(self, s: Session, table: Table) -> None:
         s.connection().exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), coalesce(max(id), 0) + 1, false) "
-            f"FROM {table.name}")
+            f"FROM {table.name}"
+        )
 
     def read_once(self, s: Session) -> AbstractContextManager[None]:
         return nullcontext()

@@ -18,6 +18,7 @@ SCHEMA_HEAD = "0008"
 # command that only reads (status, list, export, the schema check) never waits for another process's writer.
 READ_ONLY = "digest_read_only"
 
+
 def reading(engine: Engine) -> Engine:
     """`engine` for reads only: its transactions take no write lock (WAL readers see the last commit)."""
     return engine.execution_options(**{READ_ONLY: True})
@@ -59,8 +60,13 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
     except ImportError:
         raise StoreUsageError("a PostgreSQL store needs the psycopg driver: pip install 'digest[postgres]'") from None
     # pool_pre_ping: a worker that sleeps between rounds finds its pooled connections closed by the server.
-    return create_engine(postgres_url(url), pool_pre_ping=True, pool_size=4, max_overflow=8,
-                         connect_args={"application_name": application_name(), "connect_timeout": 10})
+    return create_engine(
+        postgres_url(url),
+        pool_pre_ping=True,
+        pool_size=4,
+        max_overflow=8,
+        connect_args={"application_name": application_name(), "connect_timeout": 10},
+    )
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -117,9 +123,20 @@ def ensure_schema(engine: Engine, url: str, *, busy_timeout: float | None = None
     except Exception as exc:  # alembic.util.CommandError, e.g. a store written by a newer digest
         if exc.__class__.__name__ != "CommandError":
             raise
-        raise StoreError(f"cannot upgrade the store at {redacted(url)} (schema revision {revision}): {exc}; "
-                         "was it written by a newer version of digest?") from None
+        raise StoreError(
+            f"cannot upgrade the store at {redacted(url)} (schema revision {revision}): {exc}; "
+            "was it written by a newer version of digest?"
+        ) from None
 
 
-__all__ = ["SCHEMA_HEAD", "StoreError", "current_revision", "ensure_schema", "make_engine", "open_engine", "reading",
-           "sqlite_path", "upgrade"]
+__all__ = [
+    "SCHEMA_HEAD",
+    "StoreError",
+    "current_revision",
+    "ensure_schema",
+    "make_engine",
+    "open_engine",
+    "reading",
+    "sqlite_path",
+    "upgrade",
+]

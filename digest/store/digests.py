@@ -70,8 +70,11 @@ class CandidatePaper:
 
 
 def last_issue(s: Session, name: str) -> DigestIssue | None:
-    return s.scalars(select(DigestIssue).where(DigestIssue.name == name)
-                     .order_by(DigestIssue.created_at.desc(), DigestIssue.id.desc())).first()
+    return s.scalars(
+        select(DigestIssue)
+        .where(DigestIssue.name == name)
+        .order_by(DigestIssue.created_at.desc(), DigestIssue.id.desc())
+    ).first()
 
 
 def source_ids_for(s: Session, wanted: Sequence[str]) -> list[int] | None:
@@ -79,8 +82,11 @@ def source_ids_for(s: Session, wanted: Sequence[str]) -> list[int] | None:
     if not wanted:
         return None
     chosen = set(wanted)
-    return [src.id for src in s.scalars(select(Source))
-            if src.name in chosen or src.url in chosen or chosen & set(src.tags or ())]
+    return [
+        src.id
+        for src in s.scalars(select(Source))
+        if src.name in chosen or src.url in chosen or chosen & set(src.tags or ())
+    ]
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,18 @@ class Window:
         if self.source_ids is not None:
             query = query.where(Item.source_id.in_(self.source_ids))
         if not self.include_shown:
-            shown = (select(DigestEntry.item_id).join(DigestIssue, DigestIssue.id == DigestEntry.digest_id)
-                     .where(DigestIssue.name == self.name, DigestEntry.item_id == Item.id))
+            shown = (
+                select(DigestEntry.item_id)
+                .join(DigestIssue, DigestIssue.id == DigestEntry.digest_id)
+                .where(DigestIssue.name == self.name, DigestEntry.item_id == Item.id)
+            )
             query = query.where(~shown.exists())
         return query  # type: ignore[no-any-return]
 
 
 # Candidates are read through Core on the session's connection, as plain rows: a week of a few hundred
 # feeds is ten thousand items mentioning tens of thousands of papers, and ORM loading cost more than SQLite.
+
 
 def read_once(s: Session) -> AbstractContextManager[None]:
     """A compose reads what it needs of the store once: keep those pages out of the store's own cache."""
@@ -130,10 +140,21 @@ def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[Ca
     A window of 40,000 items held ~55 MB of titles, summaries and excerpts, to show thirty posts."""
     conn = s.connection()
     # What each item repeats of its source, worked out once per source.
-    sources = {src.id: (src.title or src.name, src.name, src.kind, src.adapter, tuple(src.tags or ()),
-                        src.site_url or src.url)
-               for src in conn.execute(select(Source.id, Source.name, Source.title, Source.kind, Source.adapter,
-                                              Source.tags, Source.site_url, Source.url))}
+    sources = {
+        src.id: (src.title or src.name, src.name, src.kind, src.adapter, tuple(src.tags or ()), src.site_url or src.url)
+        for src in conn.execute(
+            select(
+                Source.id,
+                Source.name,
+                Source.title,
+                Source.kind,
+                Source.adapter,
+                Source.tags,
+                Source.site_url,
+                Source.url,
+            )
+        )
+    }
     # One column for the date: first_seen_at lies past the item's HTML, and SQLite reads that far into a
     # row (its overflow pages) only for the few items without a published date.
     when = func.coalesce(Item.published_at, Item.first_seen_at)
@@ -147,12 +168,38 @@ def candidate_items(s: Session, window: Window, *, text: bool = True) -> list[Ca
     finally:
         result.close()
     if not text:
-        return [CandidateItem(item_id, source_id, *sources[source_id], None, None, None, _stored_utc(dated),
-                              None, None, None, bool(undated))
-                for item_id, source_id, dated, undated in rows]
-    return [CandidateItem(item_id, source_id, *sources[source_id], url, title, author, _stored_utc(dated),
-                          summary, excerpt, image, bool(undated))
-            for item_id, source_id, dated, undated, url, title, author, summary, excerpt, image in rows]
+        return [
+            CandidateItem(
+                item_id,
+                source_id,
+                *sources[source_id],
+                None,
+                None,
+                None,
+                _stored_utc(dated),
+                None,
+                None,
+                None,
+                bool(undated),
+            )
+            for item_id, source_id, dated, undated in rows
+        ]
+    return [
+        CandidateItem(
+            item_id,
+            source_id,
+            *sources[source_id],
+            url,
+            title,
+            author,
+            _stored_utc(dated),
+            summary,
+            excerpt,
+            image,
+            bool(undated),
+        )
+        for item_id, source_id, dated, undated, url, title, author, summary, excerpt, image in rows
+    ]
 
 
 def item_text(s: Session, items: Sequence[CandidateItem]) -> dict[int, CandidateItem]:
@@ -162,9 +209,11 @@ def item_text(s: Session, items: Sequence[CandidateItem]) -> dict[int, Candidate
     out: dict[int, CandidateItem] = {}
     for chunk in bulk.chunks(list(by_id)):
         for item_id, url, title, author, summary, excerpt, image in conn.execute(
-                select(Item.id, *_ITEM_TEXT).where(Item.id.in_(chunk))):
-            out[item_id] = by_id[item_id]._replace(url=url, title=title, author=author, summary=summary,
-                                                   excerpt=excerpt, image_url=image)
+            select(Item.id, *_ITEM_TEXT).where(Item.id.in_(chunk))
+        ):
+            out[item_id] = by_id[item_id]._replace(
+                url=url, title=title, author=author, summary=summary, excerpt=excerpt, image_url=image
+            )
     return out
 
 
@@ -189,24 +238,38 @@ def paper_stats(s: Session, window: Window) -> list[PaperStats]:
     conn = s.connection()
     in_window = window.query(Item.id).select_from(Item).scalar_subquery()
     links: dict[int, list[int]] = {}
-    for paper_id, item_id in conn.execute(select(Mention.paper_id, Mention.item_id)
-                                          .where(Mention.item_id.in_(in_window))):
+    for paper_id, item_id in conn.execute(
+        select(Mention.paper_id, Mention.item_id).where(Mention.item_id.in_(in_window))
+    ):
         links.setdefault(paper_id, []).append(item_id)
     if not links:
         return []
     mentioned = select(Mention.paper_id).where(Mention.item_id.in_(in_window)).scalar_subquery()
-    sent = dict(conn.execute(
-        select(DigestPaper.paper_id, func.max(DigestPaper.mentions))
-        .join(DigestIssue, DigestIssue.id == DigestPaper.digest_id)
-        .where(DigestIssue.name == window.name).group_by(DigestPaper.paper_id)).all())
+    sent = dict(
+        conn.execute(
+            select(DigestPaper.paper_id, func.max(DigestPaper.mentions))
+            .join(DigestIssue, DigestIssue.id == DigestPaper.digest_id)
+            .where(DigestIssue.name == window.name)
+            .group_by(DigestPaper.paper_id)
+        ).all()
+    )
     return [
-        PaperStats(id=pid, title=title, upvotes=upvotes, item_ids=tuple(links.pop(pid)),  # each list freed as read
-                   mentions=n_items, sources=n_sources, sent_mentions=sent.get(pid))
+        PaperStats(
+            id=pid,
+            title=title,
+            upvotes=upvotes,
+            item_ids=tuple(links.pop(pid)),  # each list freed as read
+            mentions=n_items,
+            sources=n_sources,
+            sent_mentions=sent.get(pid),
+        )
         for pid, title, upvotes, n_items, n_sources in conn.execute(
-            select(Paper.id, Paper.title, Paper.upvotes, func.count(),
-                   func.count(func.distinct(Item.source_id)))
-            .join(Mention, Mention.paper_id == Paper.id).join(Item, Item.id == Mention.item_id)
-            .where(Paper.id.in_(mentioned)).group_by(Paper.id))
+            select(Paper.id, Paper.title, Paper.upvotes, func.count(), func.count(func.distinct(Item.source_id)))
+            .join(Mention, Mention.paper_id == Paper.id)
+            .join(Item, Item.id == Mention.item_id)
+            .where(Paper.id.in_(mentioned))
+            .group_by(Paper.id)
+        )
     ]
 
 
@@ -218,20 +281,42 @@ def paper_details(s: Session, stats: Sequence[PaperStats], item_ids: Collection[
     for chunk in bulk.chunks(list(by_id)):
         headings: dict[int, list[str]] = {}
         for pid, item_id, heading in conn.execute(
-                select(Mention.paper_id, Mention.item_id, Mention.heading)
-                .where(Mention.paper_id.in_(chunk), Mention.heading.is_not(None))):
+            select(Mention.paper_id, Mention.item_id, Mention.heading).where(
+                Mention.paper_id.in_(chunk), Mention.heading.is_not(None)
+            )
+        ):
             if item_id in item_ids and heading:
                 headings.setdefault(pid, []).append(heading)
-        for row in conn.execute(select(Paper.id, Paper.canonical_id, Paper.title, Paper.authors, Paper.abstract,
-                                       Paper.landing_url, Paper.pdf_url, Paper.upvotes, Paper.code_url,
-                                       Paper.thumbnail_url)
-                                .where(Paper.id.in_(chunk))):
+        for row in conn.execute(
+            select(
+                Paper.id,
+                Paper.canonical_id,
+                Paper.title,
+                Paper.authors,
+                Paper.abstract,
+                Paper.landing_url,
+                Paper.pdf_url,
+                Paper.upvotes,
+                Paper.code_url,
+                Paper.thumbnail_url,
+            ).where(Paper.id.in_(chunk))
+        ):
             st = by_id[row.id]
             out[row.id] = CandidatePaper(
-                id=row.id, canonical_id=row.canonical_id, title=row.title, authors=tuple(row.authors or ()),
-                abstract=row.abstract, landing_url=row.landing_url, pdf_url=row.pdf_url, upvotes=row.upvotes,
-                code_url=row.code_url, item_ids=st.item_ids, headings=tuple(dict.fromkeys(headings.get(row.id, ()))),
-                mentions=st.mentions, sources=st.sources, sent_mentions=st.sent_mentions,
+                id=row.id,
+                canonical_id=row.canonical_id,
+                title=row.title,
+                authors=tuple(row.authors or ()),
+                abstract=row.abstract,
+                landing_url=row.landing_url,
+                pdf_url=row.pdf_url,
+                upvotes=row.upvotes,
+                code_url=row.code_url,
+                item_ids=st.item_ids,
+                headings=tuple(dict.fromkeys(headings.get(row.id, ()))),
+                mentions=st.mentions,
+                sources=st.sources,
+                sent_mentions=st.sent_mentions,
                 thumbnail_url=row.thumbnail_url,
             )
     return out
@@ -252,8 +337,10 @@ def mention_texts(s: Session, shown: Mapping[int, Collection[int]]) -> dict[tupl
     out: dict[tuple[int, int], MentionText] = {}
     for chunk in bulk.chunks([pid for pid, items in shown.items() if items]):
         for pid, item_id, anchor, context in conn.execute(
-                select(Mention.paper_id, Mention.item_id, Mention.anchor_text, Mention.context)
-                .where(Mention.paper_id.in_(chunk), Mention.context.is_not(None))):
+            select(Mention.paper_id, Mention.item_id, Mention.anchor_text, Mention.context).where(
+                Mention.paper_id.in_(chunk), Mention.context.is_not(None)
+            )
+        ):
             if item_id in shown[pid]:
                 out[(pid, item_id)] = MentionText(anchor, context)
     return out
@@ -280,32 +367,60 @@ class IssueRecord:
 
 def record_issue(s: Session, rec: IssueRecord) -> DigestIssue:
     issue = DigestIssue(
-        name=rec.name, created_at=rec.created_at, window_start=rec.window_start, window_end=rec.created_at,
-        status=rec.status, theme=rec.theme, subject=rec.subject, out_dir=rec.out_dir, html=rec.html, text=rec.text,
-        message=rec.message, message_id=rec.message_id, recipients=list(rec.recipients), attempts=0,
+        name=rec.name,
+        created_at=rec.created_at,
+        window_start=rec.window_start,
+        window_end=rec.created_at,
+        status=rec.status,
+        theme=rec.theme,
+        subject=rec.subject,
+        out_dir=rec.out_dir,
+        html=rec.html,
+        text=rec.text,
+        message=rec.message,
+        message_id=rec.message_id,
+        recipients=list(rec.recipients),
+        attempts=0,
         paper_count=len(rec.paper_entries),
         post_count=len(rec.item_entries) if rec.post_count is None else rec.post_count,
         sent_at=rec.created_at if rec.status == "sent" else None,
     )
     s.add(issue)
     s.flush()
-    s.add_all(DigestEntry(digest_id=issue.id, item_id=item_id, position=pos, section=section)
-              for pos, (item_id, section) in enumerate(dict(rec.item_entries).items()))
-    s.add_all(DigestPaper(digest_id=issue.id, paper_id=pid, position=pos, section=section, mentions=n,
-                          is_update=is_update)
-              for pos, (pid, section, n, is_update) in enumerate(rec.paper_entries))
+    s.add_all(
+        DigestEntry(digest_id=issue.id, item_id=item_id, position=pos, section=section)
+        for pos, (item_id, section) in enumerate(dict(rec.item_entries).items())
+    )
+    s.add_all(
+        DigestPaper(digest_id=issue.id, paper_id=pid, position=pos, section=section, mentions=n, is_update=is_update)
+        for pos, (pid, section, n, is_update) in enumerate(rec.paper_entries)
+    )
     return issue
 
 
 # --- delivery state ----------------------------------------------------------------------------------------
 
+
 def issues_in_state(s: Session, name: str, *states: str) -> list[DigestIssue]:
-    return list(s.scalars(select(DigestIssue).where(DigestIssue.name == name, DigestIssue.status.in_(states))
-                          .order_by(DigestIssue.created_at, DigestIssue.id)))
+    return list(
+        s.scalars(
+            select(DigestIssue)
+            .where(DigestIssue.name == name, DigestIssue.status.in_(states))
+            .order_by(DigestIssue.created_at, DigestIssue.id)
+        )
+    )
 
 
-def set_state(s: Session, issue_id: int, status: str, *, now: datetime, error: str | None = None,
-              attempt: bool = False, expect: str | None = None) -> bool:
+def set_state(
+    s: Session,
+    issue_id: int,
+    status: str,
+    *,
+    now: datetime,
+    error: str | None = None,
+    attempt: bool = False,
+    expect: str | None = None,
+) -> bool:
     """Move an issue to `status`; with `expect`, only from that status (a claim). True if it moved."""
     values: dict[str, object] = {"status": status, "last_error": error}
     if status == "sent":
@@ -321,8 +436,7 @@ def set_state(s: Session, issue_id: int, status: str, *, now: datetime, error: s
 
 def count_refusal(s: Session, issue_id: int) -> int:
     """Count one more permanent (5xx) refusal of an issue's message; returns how many it has had."""
-    s.execute(update(DigestIssue).where(DigestIssue.id == issue_id)
-              .values(refusals=DigestIssue.refusals + 1))
+    s.execute(update(DigestIssue).where(DigestIssue.id == issue_id).values(refusals=DigestIssue.refusals + 1))
     return int(s.scalar(select(DigestIssue.refusals).where(DigestIssue.id == issue_id)) or 0)
 
 
@@ -345,18 +459,46 @@ class IssueSummary(NamedTuple):
 
 def issue_summaries(s: Session) -> list[IssueSummary]:
     """One row per digest that has issues, by name; read without the issues' HTML and messages."""
-    rank = func.row_number().over(partition_by=DigestIssue.name,
-                                  order_by=(DigestIssue.created_at.desc(), DigestIssue.id.desc())).label("rank")
-    latest = (select(DigestIssue.name, DigestIssue.created_at, DigestIssue.subject, DigestIssue.status,
-                     DigestIssue.attempts, DigestIssue.last_error, rank)
-              .where(DigestIssue.status != "empty").subquery())
-    waiting = {name: n for name, n in s.execute(select(DigestIssue.name, func.count())
-                                                  .where(DigestIssue.status.in_(UNDELIVERED))
-                                                  .group_by(DigestIssue.name))}
-    rows = s.execute(select(latest.c.name, latest.c.created_at, latest.c.subject, latest.c.status, latest.c.attempts,
-                            latest.c.last_error).where(latest.c.rank == 1).order_by(latest.c.name))
-    return [IssueSummary(name, _stored_utc(created), subject, status, attempts or 0, error, waiting.get(name, 0))
-            for name, created, subject, status, attempts, error in rows]
+    rank = (
+        func.row_number()
+        .over(partition_by=DigestIssue.name, order_by=(DigestIssue.created_at.desc(), DigestIssue.id.desc()))
+        .label("rank")
+    )
+    latest = (
+        select(
+            DigestIssue.name,
+            DigestIssue.created_at,
+            DigestIssue.subject,
+            DigestIssue.status,
+            DigestIssue.attempts,
+            DigestIssue.last_error,
+            rank,
+        )
+        .where(DigestIssue.status != "empty")
+        .subquery()
+    )
+    waiting = {
+        name: n
+        for name, n in s.execute(
+            select(DigestIssue.name, func.count()).where(DigestIssue.status.in_(UNDELIVERED)).group_by(DigestIssue.name)
+        )
+    }
+    rows = s.execute(
+        select(
+            latest.c.name,
+            latest.c.created_at,
+            latest.c.subject,
+            latest.c.status,
+            latest.c.attempts,
+            latest.c.last_error,
+        )
+        .where(latest.c.rank == 1)
+        .order_by(latest.c.name)
+    )
+    return [
+        IssueSummary(name, _stored_utc(created), subject, status, attempts or 0, error, waiting.get(name, 0))
+        for name, created, subject, status, attempts, error in rows
+    ]
 
 
 def sent_issues(s: Session, name: str | None = None) -> list[DigestIssue]:

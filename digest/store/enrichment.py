@@ -29,15 +29,17 @@ def quality_of(resolver: str) -> int:
     return RESOLVER_QUALITY.get(resolver, TITLE_FROM_API)
 
 
-def papers_needing_metadata(s: Session, wants: Callable[[str], bool], limit: int, *,
-                            resolver: str = "arxiv") -> list[str]:
+def papers_needing_metadata(
+    s: Session, wants: Callable[[str], bool], limit: int, *, resolver: str = "arxiv"
+) -> list[str]:
     """Canonical ids `resolver` has never been asked about whose title, authors or abstract are missing or
     come from a weaker source; newest first."""
     return [canonical for canonical, _ in papers_with_pages(s, wants, limit, resolver=resolver)]
 
 
-def papers_with_pages(s: Session, wants: Callable[[str], bool], limit: int, *,
-                      resolver: str) -> list[tuple[str, str | None]]:
+def papers_with_pages(
+    s: Session, wants: Callable[[str], bool], limit: int, *, resolver: str
+) -> list[tuple[str, str | None]]:
     """As papers_needing_metadata, with each paper's landing URL: (id, URL) pairs."""
     asked = exists().where(PaperLookup.paper_id == Paper.id, PaperLookup.resolver == resolver)
     query = select(Paper.canonical_id, Paper.landing_url).where(~asked)
@@ -46,8 +48,11 @@ def papers_with_pages(s: Session, wants: Callable[[str], bool], limit: int, *,
         # full (Hugging Face and arXiv listings state what the arXiv API would)
         quality = quality_of(resolver)
         better = or_(Paper.title_quality < quality, Paper.meta_quality < quality, Paper.abstract.is_(None))
-        listed = and_(Paper.title_quality >= TITLE_FROM_LISTING, Paper.meta_quality == TITLE_FROM_LISTING,
-                      Paper.abstract.is_not(None))
+        listed = and_(
+            Paper.title_quality >= TITLE_FROM_LISTING,
+            Paper.meta_quality == TITLE_FROM_LISTING,
+            Paper.abstract.is_not(None),
+        )
         query = query.where(better, ~listed)
     query = query.order_by(Paper.first_seen_at.desc(), Paper.id.desc())
     out: list[tuple[str, str | None]] = []
@@ -59,8 +64,9 @@ def papers_with_pages(s: Session, wants: Callable[[str], bool], limit: int, *,
     return out
 
 
-def record_metadata(s: Session, asked: Sequence[str], found: Mapping[str, PaperMeta], now: datetime,
-                    resolver: str = "arxiv") -> int:
+def record_metadata(
+    s: Session, asked: Sequence[str], found: Mapping[str, PaperMeta], now: datetime, resolver: str = "arxiv"
+) -> int:
     """Apply what `resolver` found; mark every asked id as looked up by it (found or not)."""
     applied = 0
     for canonical in dict.fromkeys(asked):
@@ -128,11 +134,18 @@ MAX_PAGE_ATTEMPTS = 5  # an unreadable page is read again on later runs, this ma
 
 def candidate_urls(s: Session, limit: int, *, max_attempts: int = MAX_PAGE_ATTEMPTS) -> list[str]:
     """Links posts call papers whose page was never read, or could not be read yet (up to `max_attempts`)."""
-    settled = exists().where(LandingPage.url == CandidateLink.url,
-                             or_(LandingPage.outcome != "unreadable", LandingPage.attempts >= max_attempts))
+    settled = exists().where(
+        LandingPage.url == CandidateLink.url,
+        or_(LandingPage.outcome != "unreadable", LandingPage.attempts >= max_attempts),
+    )
     known = exists().where(PaperAlias.alias == CandidateLink.url)
-    query = (select(CandidateLink.url).where(~settled, ~known).group_by(CandidateLink.url)
-             .order_by(CandidateLink.url).limit(limit))
+    query = (
+        select(CandidateLink.url)
+        .where(~settled, ~known)
+        .group_by(CandidateLink.url)
+        .order_by(CandidateLink.url)
+        .limit(limit)
+    )
     return list(s.scalars(query))
 
 
@@ -147,8 +160,9 @@ def note_page(s: Session, url: str, outcome: str, now: datetime, error: str | No
     return row.attempts
 
 
-def record_landing(s: Session, url: str, outcome: str, meta: PaperMeta | None, now: datetime,
-                   error: str | None = None) -> Paper | None:
+def record_landing(
+    s: Session, url: str, outcome: str, meta: PaperMeta | None, now: datetime, error: str | None = None
+) -> Paper | None:
     """What reading a candidate link's page said. A paper: its row (found by the ids the page states, or new
     under the link's url: id), the URL its alias, and every post's candidate link to it a mention."""
     note_page(s, url, outcome, now, error)
@@ -158,13 +172,28 @@ def record_landing(s: Session, url: str, outcome: str, meta: PaperMeta | None, n
     own_id = candidate_id(url)
     if own_id is None:
         return None
-    paper = next((p for p in (paper_by_any_id(s, i) for i in (meta.canonical_id, *meta.same_as, own_id, url) if i)
-                  if p is not None), None)
+    paper = next(
+        (
+            p
+            for p in (paper_by_any_id(s, i) for i in (meta.canonical_id, *meta.same_as, own_id, url) if i)
+            if p is not None
+        ),
+        None,
+    )
     if paper is None:
         from digest.domain.paper_ids import landing_url
 
-        paper = Paper(canonical_id=own_id, title=None, title_quality=0, authors=[], categories=[],
-                      meta_quality=0, landing_url=landing_url(own_id, url), first_seen_at=now, updated_at=now)
+        paper = Paper(
+            canonical_id=own_id,
+            title=None,
+            title_quality=0,
+            authors=[],
+            categories=[],
+            meta_quality=0,
+            landing_url=landing_url(own_id, url),
+            first_seen_at=now,
+            updated_at=now,
+        )
         s.add(paper)
         s.flush()
     add_alias(s, url, paper.id)
@@ -172,12 +201,24 @@ def record_landing(s: Session, url: str, outcome: str, meta: PaperMeta | None, n
     paper = apply_meta(s, paper, meta, now, "landing")
     mark_looked_up(s, paper, "landing", now, found=True)
     links = s.execute(select(CandidateLink).where(CandidateLink.url == url)).scalars().all()
-    mentioned = set(s.scalars(select(Mention.item_id).where(Mention.paper_id == paper.id,
-                                                             Mention.item_id.in_([c.item_id for c in links]))))
+    mentioned = set(
+        s.scalars(
+            select(Mention.item_id).where(Mention.paper_id == paper.id, Mention.item_id.in_([c.item_id for c in links]))
+        )
+    )
     for link in links:
         if link.item_id not in mentioned:
-            s.add(Mention(item_id=link.item_id, paper_id=paper.id, position=link.position, url=link.url,
-                          anchor_text=link.anchor_text, heading=link.heading, context=link.context))
+            s.add(
+                Mention(
+                    item_id=link.item_id,
+                    paper_id=paper.id,
+                    position=link.position,
+                    url=link.url,
+                    anchor_text=link.anchor_text,
+                    heading=link.heading,
+                    context=link.context,
+                )
+            )
         s.delete(link)
     s.flush()
     return paper

@@ -19,9 +19,15 @@ class StoreUsageError(StoreError):
 
 # SQLite's primary result codes for a store that refuses service, whatever the data: busy (5) and locked (6),
 # read-only (8), I/O error (10), full (13), cannot open (14), permission (3).
-_REFUSALS = {5: "another process held the store's write lock", 6: "another process held the store's write lock",
-             8: "the store is read-only", 10: "disk I/O error", 13: "the disk is full",
-             14: "cannot open the store's files", 3: "permission denied"}
+_REFUSALS = {
+    5: "another process held the store's write lock",
+    6: "another process held the store's write lock",
+    8: "the store is read-only",
+    10: "disk I/O error",
+    13: "the disk is full",
+    14: "cannot open the store's files",
+    3: "permission denied",
+}
 
 # PostgreSQL's SQLSTATE classes for a server that refuses service: connection (08), resources (53: disk full,
 # out of memory, too many connections), operator intervention (57: shut down, cancelled), system error (58).

@@ -21,20 +21,34 @@ def export_document(engine: Engine) -> dict[str, Any]:
         sources = list(s.scalars(select(Source).order_by(Source.id)))
         url_of = {src.id: src.url for src in sources}
         items = s.execute(
-            select(Item.id, Item.source_id, Item.guid, Item.url, Item.title, Item.author, Item.published_at)
-            .order_by(Item.source_id, Item.id)
+            select(Item.id, Item.source_id, Item.guid, Item.url, Item.title, Item.author, Item.published_at).order_by(
+                Item.source_id, Item.id
+            )
         ).all()
         papers_of = paper_ids_by_item(s)
         papers = paper_counts(s)
     return {
         "sources": [
-            {"name": src.name, "url": src.url, "kind": src.kind, "enabled": src.enabled,
-             "last_status": src.last_status, "error_count": src.error_count}
+            {
+                "name": src.name,
+                "url": src.url,
+                "kind": src.kind,
+                "enabled": src.enabled,
+                "last_status": src.last_status,
+                "error_count": src.error_count,
+            }
             for src in sources
         ],
         "items": [
-            {"source": url_of[row.source_id], "guid": row.guid, "url": row.url, "title": row.title,
-             "author": row.author, "published": iso(row.published_at), "papers": papers_of.get(row.id, [])}
+            {
+                "source": url_of[row.source_id],
+                "guid": row.guid,
+                "url": row.url,
+                "title": row.title,
+                "author": row.author,
+                "published": iso(row.published_at),
+                "papers": papers_of.get(row.id, []),
+            }
             for row in items
         ],
         "papers": [

@@ -63,21 +63,39 @@ class PostgresStore:
 
         return Session(self._engine, expire_on_commit=False, info={OPS: _OPS})
 
-    def due_sources(self, *, now: datetime, default_interval: timedelta, every: bool = False,
-                    names: Iterable[str] = ()) -> list[SourceForFetch]:
+    def due_sources(
+        self, *, now: datetime, default_interval: timedelta, every: bool = False, names: Iterable[str] = ()
+    ) -> list[SourceForFetch]:
         sql, params = fetch_sql.due(now=_OPS.stamp(now), every=every, names=names, mark=_MARK)
         with self._engine.connect() as conn:
-            return [fetch_sql.source_for_fetch(row, default_interval)
-                    for row in conn.exec_driver_sql(sql, tuple(params))]
+            return [
+                fetch_sql.source_for_fetch(row, default_interval) for row in conn.exec_driver_sql(sql, tuple(params))
+            ]
 
-    def claim(self, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta, recheck_due: bool,
-              default_interval: timedelta, session: Session | None = None) -> list[SourceForFetch]:
+    def claim(
+        self,
+        ids: Sequence[int],
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        recheck_due: bool,
+        default_interval: timedelta,
+        session: Session | None = None,
+    ) -> list[SourceForFetch]:
         # Always in a transaction of its own, committed at once: other workers must see the claim now, not when
         # this worker's open write group commits.
         if not ids:
             return []
-        sql, params = fetch_sql.claim(ids, worker=worker, now=_OPS.stamp(now), expires=_OPS.stamp(now + lease),
-                                      recheck_due=recheck_due, mark=_MARK, row_locks=_ROW_LOCKS)
+        sql, params = fetch_sql.claim(
+            ids,
+            worker=worker,
+            now=_OPS.stamp(now),
+            expires=_OPS.stamp(now + lease),
+            recheck_due=recheck_due,
+            mark=_MARK,
+            row_locks=_ROW_LOCKS,
+        )
         with self._engine.begin() as conn:
             rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
         return sorted((fetch_sql.source_for_fetch(row, default_interval) for row in rows), key=lambda s: s.id)
@@ -118,11 +136,17 @@ class PostgresStore:
                 holder = conn.execute(
                     "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = %s AND l.objsubid = 1 "
-                    "AND l.granted", (key,)).fetchone()
-                who = (f"{holder[0] or 'a session'}" + (f" from {holder[1]}" if holder[1] else "")) if holder \
+                    "AND l.granted",
+                    (key,),
+                ).fetchone()
+                who = (
+                    (f"{holder[0] or 'a session'}" + (f" from {holder[1]}" if holder[1] else ""))
+                    if holder
                     else "another session"
-                raise LockHeld(f"another digest {'run' if name == 'run' else 'process'} holds the store's {name} lock "
-                               f"({who})")
+                )
+                raise LockHeld(
+                    f"another digest {'run' if name == 'run' else 'process'} holds the store's {name} lock ({who})"
+                )
             yield
         finally:
             conn.close()
@@ -177,8 +201,10 @@ class SharedHostGate:
                     self._conn = self._connect()
                 held = self._held.setdefault(host, set())
                 for slot in range(self.per_host):
-                    if slot not in held and self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                                               (self._key(host), slot)).fetchone()[0]:  # type: ignore[index]
+                    if slot in held:
+                        continue
+                    row = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (self._key(host), slot)).fetchone()
+                    if row is not None and row[0]:
                         held.add(slot)
                         return slot
             time.sleep(delay * random.uniform(0.5, 1.5))

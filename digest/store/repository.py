@@ -31,6 +31,7 @@ def session(engine: Engine) -> Session:
 
 # --- sources ---------------------------------------------------------------------------------------
 
+
 def find_source(s: Session, name_or_url: str) -> Source | None:
     """By name or URL; else by name or title in any case ("AI PaperTrails", as a digest shows the source) when
     exactly one source answers to it."""
@@ -38,22 +39,43 @@ def find_source(s: Session, name_or_url: str) -> Source | None:
     if found is not None:
         return found
     folded = name_or_url.casefold()
-    candidates = s.scalars(select(Source).where(or_(func.lower(Source.name) == name_or_url.lower(),
-                                                    func.lower(Source.title) == name_or_url.lower()))).all()
+    candidates = s.scalars(
+        select(Source).where(
+            or_(func.lower(Source.name) == name_or_url.lower(), func.lower(Source.title) == name_or_url.lower())
+        )
+    ).all()
     matching = [c for c in candidates if folded in (c.name.casefold(), (c.title or "").casefold())]
     return matching[0] if len(matching) == 1 else None
 
 
-def add_source(s: Session, *, url: str, name: str, kind: str = "feed", tags: Sequence[str] = (),
-               interval: int | None = None, adapter: str | None = None, enabled: bool = True,
-               now: datetime) -> Source:
+def add_source(
+    s: Session,
+    *,
+    url: str,
+    name: str,
+    kind: str = "feed",
+    tags: Sequence[str] = (),
+    interval: int | None = None,
+    adapter: str | None = None,
+    enabled: bool = True,
+    now: datetime,
+) -> Source:
     clash = s.scalars(select(Source).where(or_(Source.name == name, Source.url == url))).first()
     if clash is not None:
         what = "URL" if clash.url == url else "name"
         raise SourceExists(f"a source with this {what} already exists: {clash.name} ({clash.url})")
-    src = Source(url=url, name=name, kind=kind, tags=sorted(set(tags)), interval_minutes=interval,
-                 adapter=adapter, enabled=enabled, disabled_reason=None if enabled else DISABLED_BY_USER,
-                 error_count=0, created_at=now)
+    src = Source(
+        url=url,
+        name=name,
+        kind=kind,
+        tags=sorted(set(tags)),
+        interval_minutes=interval,
+        adapter=adapter,
+        enabled=enabled,
+        disabled_reason=None if enabled else DISABLED_BY_USER,
+        error_count=0,
+        created_at=now,
+    )
     s.add(src)
     s.flush()
     return src
@@ -77,9 +99,18 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def update_source(s: Session, src: Source, *, name: str | None = None, url: str | None = None,
-                  tags: Sequence[str] | None = None, kind: str | None = None, adapter: str | None = None,
-                  interval: int | _Keep | None = KEEP, enabled: bool | None = None) -> list[str]:
+def update_source(
+    s: Session,
+    src: Source,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    tags: Sequence[str] | None = None,
+    kind: str | None = None,
+    adapter: str | None = None,
+    interval: int | _Keep | None = KEEP,
+    enabled: bool | None = None,
+) -> list[str]:
     """Change a source in place (its id, and so its items, stay); returns what changed, one phrase each.
 
     None keeps a value, except that `kind` comes with its complete `adapter` (None: none) and `interval` is
@@ -161,8 +192,9 @@ def item_counts(s: Session) -> dict[int, int]:
     return {source_id: n for source_id, n in rows}
 
 
-def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta, every: bool = False,
-                      names: Iterable[str] = ()) -> list[SourceForFetch]:
+def sources_for_fetch(
+    s: Session, *, now: datetime, default_interval: timedelta, every: bool = False, names: Iterable[str] = ()
+) -> list[SourceForFetch]:
     """Enabled sources that are due (all enabled ones with `every`, or just the named ones)."""
     ops = bulk.ops_of(s)
     sql, params = fetch_sql.due(now=ops.stamp(now), every=every, names=names, mark=ops.mark)
@@ -171,17 +203,25 @@ def sources_for_fetch(s: Session, *, now: datetime, default_interval: timedelta,
 
 # --- items -----------------------------------------------------------------------------------------
 
+
 def _existing_hashes(s: Session, source_id: int, guids: list[str]) -> dict[str, tuple[int, str]]:
-    rows = bulk.select_in(s, table(Item), ("guid", "id", "content_hash"), key="guid", values=guids,
-                          equal={"source_id": source_id})
+    rows = bulk.select_in(
+        s, table(Item), ("guid", "id", "content_hash"), key="guid", values=guids, equal={"source_id": source_id}
+    )
     return {guid: (item_id, h) for guid, item_id, h in rows}
 
 
 def _item_values(item: CleanItem) -> dict[str, object]:
     return {
-        "url": item.url, "title": item.title, "author": item.author, "published_at": item.published,
-        "summary": item.summary, "content_html": item.content_html, "excerpt": item.excerpt,
-        "image_url": item.image_url, "content_hash": item.content_hash,
+        "url": item.url,
+        "title": item.title,
+        "author": item.author,
+        "published_at": item.published,
+        "summary": item.summary,
+        "content_html": item.content_html,
+        "excerpt": item.excerpt,
+        "image_url": item.image_url,
+        "content_hash": item.content_hash,
     }
 
 
@@ -194,8 +234,10 @@ def upsert_items(s: Session, source_id: int, items: Sequence[CleanItem], now: da
     changed = [i for i in items if i.guid in existing and existing[i.guid][1] != i.content_hash]
     inserted: dict[str, int] = {}
     if fresh:
-        rows = [{"source_id": source_id, "guid": i.guid, "first_seen_at": now, "updated_at": now, **_item_values(i)}
-                for i in fresh]
+        rows = [
+            {"source_id": source_id, "guid": i.guid, "first_seen_at": now, "updated_at": now, **_item_values(i)}
+            for i in fresh
+        ]
         inserted = _insert_ignoring_conflicts(s, rows)
     for item in changed:
         s.execute(update(Item).where(Item.id == existing[item.guid][0]).values(updated_at=now, **_item_values(item)))
@@ -216,6 +258,7 @@ def _insert_ignoring_conflicts(s: Session, rows: list[dict[str, object]]) -> dic
 
 # --- fetch results ---------------------------------------------------------------------------------
 
+
 def write_bookkeeping(s: Session, updates: Sequence[SourceUpdate]) -> None:
     """Several item-less updates (304s, failures) as three many-row statements."""
     ops = bulk.ops_of(s)
@@ -235,8 +278,13 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     src_url, src_title = found[0]
     new, changed = upsert_items(s, upd.source_id, upd.items, now)
     values: dict[str, object] = {
-        "last_fetch_at": upd.started_at, "last_status": upd.http_status, "error_count": upd.error_count,
-        "next_fetch_at": upd.next_fetch_at, "last_error": upd.error, "claimed_by": None, "claim_expires_at": None,
+        "last_fetch_at": upd.started_at,
+        "last_status": upd.http_status,
+        "error_count": upd.error_count,
+        "next_fetch_at": upd.next_fetch_at,
+        "last_error": upd.error,
+        "claimed_by": None,
+        "claim_expires_at": None,
     }
     if upd.outcome in ("ok", "not_modified"):
         values.update(last_ok_at=upd.started_at, etag=upd.etag, last_modified=upd.last_modified)
@@ -249,8 +297,7 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
     if upd.disable_reason:
         values.update(enabled=False, disabled_reason=upd.disable_reason)
     if upd.new_url and upd.new_url != src_url:
-        clash = s.execute(select(Source.name).where(Source.url == upd.new_url,
-                                                    Source.id != upd.source_id)).scalar()
+        clash = s.execute(select(Source.name).where(Source.url == upd.new_url, Source.id != upd.source_id)).scalar()
         if clash is None:
             values["url"] = upd.new_url
         else:
@@ -258,10 +305,24 @@ def write_update(s: Session, upd: SourceUpdate, now: datetime) -> WriteResult:
             note = f"{moved} {upd.new_url}, which source {clash!r} already follows"
     bulk.update_rows(s, table(Source), [{"id": upd.source_id, **values}])
     warning = "; ".join(w for w in (upd.warning, note) if w) or None
-    bulk.insert_rows(s, table(Fetch), [{
-        "source_id": upd.source_id, "started_at": upd.started_at, "duration_ms": upd.duration_ms,
-        "outcome": upd.outcome, "http_status": upd.http_status, "error": upd.error, "warning": warning,
-        "bytes": upd.bytes, "new_items": new, "updated_items": changed}])
+    bulk.insert_rows(
+        s,
+        table(Fetch),
+        [
+            {
+                "source_id": upd.source_id,
+                "started_at": upd.started_at,
+                "duration_ms": upd.duration_ms,
+                "outcome": upd.outcome,
+                "http_status": upd.http_status,
+                "error": upd.error,
+                "warning": warning,
+                "bytes": upd.bytes,
+                "new_items": new,
+                "updated_items": changed,
+            }
+        ],
+    )
     return WriteResult(new, changed, note)
 
 

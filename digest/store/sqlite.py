@@ -32,8 +32,9 @@ class SqliteStore:
     backend: Literal["sqlite"] = "sqlite"
     group_size = 64  # a commit rewrites every index page it touched: fewer, larger commits (store/writes.py)
 
-    def __init__(self, url: str, path: Path, conn: sqlite3.Connection,
-                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, path: Path, conn: sqlite3.Connection, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> None:
         self.url = url
         self.path = path
         self.conn = conn
@@ -60,17 +61,28 @@ class SqliteStore:
 
         return Session(self.engine, expire_on_commit=False, info={OPS: SqliteOps()})
 
-    def due_sources(self, *, now: datetime, default_interval: timedelta, every: bool = False,
-                    names: Iterable[str] = ()) -> list[SourceForFetch]:
+    def due_sources(
+        self, *, now: datetime, default_interval: timedelta, every: bool = False, names: Iterable[str] = ()
+    ) -> list[SourceForFetch]:
         sql, params = fetch_sql.due(now=to_sqlite(now), every=every, names=names, mark=_MARK)
         return [fetch_sql.source_for_fetch(row, default_interval) for row in self.conn.execute(sql, params)]
 
-    def claim(self, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta, recheck_due: bool,
-              default_interval: timedelta, session: Session | None = None) -> list[SourceForFetch]:
+    def claim(
+        self,
+        ids: Sequence[int],
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        recheck_due: bool,
+        default_interval: timedelta,
+        session: Session | None = None,
+    ) -> list[SourceForFetch]:
         if not ids:
             return []
-        sql, params = fetch_sql.claim(ids, worker=worker, now=to_sqlite(now), expires=to_sqlite(now + lease),
-                                      recheck_due=recheck_due, mark=_MARK)
+        sql, params = fetch_sql.claim(
+            ids, worker=worker, now=to_sqlite(now), expires=to_sqlite(now + lease), recheck_due=recheck_due, mark=_MARK
+        )
         if session is not None:  # the open write group's transaction holds the write lock: claim in it
             from digest.store.bulk import SqliteOps
 

@@ -35,7 +35,7 @@ def postgres_url(url: str) -> str:
     """`url` in the form SQLAlchemy reads as psycopg 3."""
     for prefix in _POSTGRES_PREFIXES:
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

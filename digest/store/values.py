@@ -66,5 +66,11 @@ class WriteResult:
 
 def is_bookkeeping_only(upd: SourceUpdate) -> bool:
     """An update that stores nothing but its outcome (no items, title, move or disabling): 304s, failures."""
-    return (not upd.items and not upd.new_url and not upd.disable_reason and upd.staleness is None
-            and not upd.title and not upd.site_url)
+    return (
+        not upd.items
+        and not upd.new_url
+        and not upd.disable_reason
+        and upd.staleness is None
+        and not upd.title
+        and not upd.site_url
+    )

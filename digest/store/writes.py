@@ -106,14 +106,28 @@ class WriteGroup:
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def claim(self, sources: Sequence[SourceForFetch], *, worker: str, now: datetime, lease: timedelta,
-              recheck_due: bool, default_interval: timedelta) -> list[SourceForFetch]:
+    def claim(
+        self,
+        sources: Sequence[SourceForFetch],
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        recheck_due: bool,
+        default_interval: timedelta,
+    ) -> list[SourceForFetch]:
         """Claim `sources` for `worker` (Store.claim), in the open group's transaction when there is one: on SQLite
         that transaction holds the one write lock."""
         try:
-            return self._store.claim([src.id for src in sources], worker=worker, now=now, lease=lease,
-                                     recheck_due=recheck_due, default_interval=default_interval,
-                                     session=self._session)
+            return self._store.claim(
+                [src.id for src in sources],
+                worker=worker,
+                now=now,
+                lease=lease,
+                recheck_due=recheck_due,
+                default_interval=default_interval,
+                session=self._session,
+            )
         except _store_errors() as exc:
             if self._refuse(exc):
                 return []

@@ -42,8 +42,12 @@ max_posts = 3
 
 
 def _digest(store: Path, config: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "digest", "--db", f"sqlite:///{store}", "--config", str(config),
-                           *args], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "--db", f"sqlite:///{store}", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"digest {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -58,20 +62,37 @@ def build_store(store: Path, config: Path) -> None:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         _digest(store, config, "sources", "add", f"{base}/seed.rss", "--name", "AI PaperTrails")
-        _digest(store, config, "sources", "add", f"{base}/hf.json", "--name", "HF daily papers", "--kind", "listing",
-                "--adapter", "hf-daily")
+        _digest(
+            store,
+            config,
+            "sources",
+            "add",
+            f"{base}/hf.json",
+            "--name",
+            "HF daily papers",
+            "--kind",
+            "listing",
+            "--adapter",
+            "hf-daily",
+        )
         _digest(store, config, "fetch")
     finally:
         server.shutdown()
         server.server_close()
         shutil.rmtree(served, ignore_errors=True)
     with sqlite3.connect(store) as db:  # what three landing pages' og:image would have given
-        ids = [pid for (pid,) in db.execute(
-            "SELECT p.id FROM papers p JOIN mentions m ON m.paper_id = p.id JOIN items i ON i.id = m.item_id "
-            "JOIN sources s ON s.id = i.source_id WHERE s.kind = 'feed' AND p.title IS NOT NULL "
-            "GROUP BY p.id ORDER BY count(*) DESC, p.id LIMIT 3")]
-        db.executemany("UPDATE papers SET thumbnail_url = ? WHERE id = ?",
-                       [(f"https://figures.example.org/{pid}/figure-1.png", pid) for pid in ids])
+        ids = [
+            pid
+            for (pid,) in db.execute(
+                "SELECT p.id FROM papers p JOIN mentions m ON m.paper_id = p.id JOIN items i ON i.id = m.item_id "
+                "JOIN sources s ON s.id = i.source_id WHERE s.kind = 'feed' AND p.title IS NOT NULL "
+                "GROUP BY p.id ORDER BY count(*) DESC, p.id LIMIT 3"
+            )
+        ]
+        db.executemany(
+            "UPDATE papers SET thumbnail_url = ? WHERE id = ?",
+            [(f"https://figures.example.org/{pid}/figure-1.png", pid) for pid in ids],
+        )
 
 
 def _convert() -> str:
@@ -85,12 +106,40 @@ def _convert() -> str:
 def _placeholders(into: Path) -> dict[str, bytes]:
     """A flat 'figure' (a bar chart) for paper thumbnails, a flat 'photo' for posts' lead images."""
     figure, photo = into / "figure.png", into / "photo.png"
-    subprocess.run([_convert(), "-size", "1200x630", "xc:#eef2f7", "-fill", "#5b7db1",
-                    "-draw", "rectangle 180,400 330,560", "-draw", "rectangle 420,260 570,560",
-                    "-draw", "rectangle 660,330 810,560", "-draw", "rectangle 900,160 1050,560", str(figure)],
-                   check=True)
-    subprocess.run([_convert(), "-size", "1200x675", "xc:#e6dfd3", "-fill", "#b7a98f",
-                    "-draw", "circle 600,337 600,150", str(photo)], check=True)
+    subprocess.run(
+        [
+            _convert(),
+            "-size",
+            "1200x630",
+            "xc:#eef2f7",
+            "-fill",
+            "#5b7db1",
+            "-draw",
+            "rectangle 180,400 330,560",
+            "-draw",
+            "rectangle 420,260 570,560",
+            "-draw",
+            "rectangle 660,330 810,560",
+            "-draw",
+            "rectangle 900,160 1050,560",
+            str(figure),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            _convert(),
+            "-size",
+            "1200x675",
+            "xc:#e6dfd3",
+            "-fill",
+            "#b7a98f",
+            "-draw",
+            "circle 600,337 600,150",
+            str(photo),
+        ],
+        check=True,
+    )
     return {"figure": figure.read_bytes(), "photo": photo.read_bytes()}
 
 
@@ -102,8 +151,9 @@ def shoot(store: Path, config: Path, out: Path, label: str) -> list[Path]:
     written = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+            )
             for theme in THEMES:
                 _digest(store, config, "compose", "--preview", "--theme", theme, "--out", str(work / theme))
                 html = (work / theme / "digest.html").read_text(encoding="utf-8")
@@ -115,8 +165,11 @@ def shoot(store: Path, config: Path, out: Path, label: str) -> list[Path]:
                         if route.request.resource_type != "image":
                             route.abort()
                             return
-                        kind = "figure" if "figures.example.org" in route.request.url or \
-                            "huggingface.co" in route.request.url else "photo"
+                        kind = (
+                            "figure"
+                            if "figures.example.org" in route.request.url or "huggingface.co" in route.request.url
+                            else "photo"
+                        )
                         route.fulfill(status=200, content_type="image/png", body=images[kind])
 
                     page.route("**/*", answer)

@@ -49,9 +49,11 @@ def upgrade() -> None:
         sa.Column("found", sa.Boolean(), nullable=False),
     )
     # What the arXiv enricher asked before this revision was asked once: keep it so.
-    op.execute("INSERT INTO paper_lookups (paper_id, resolver, looked_up_at, found) "
-               "SELECT id, 'arxiv', enriched_at, meta_quality >= 100 FROM papers "
-               "WHERE enriched_at IS NOT NULL AND canonical_id LIKE 'arxiv:%'")
+    op.execute(
+        "INSERT INTO paper_lookups (paper_id, resolver, looked_up_at, found) "
+        "SELECT id, 'arxiv', enriched_at, meta_quality >= 100 FROM papers "
+        "WHERE enriched_at IS NOT NULL AND canonical_id LIKE 'arxiv:%'"
+    )
 
 
 def downgrade() -> None:
