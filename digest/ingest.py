@@ -164,9 +164,11 @@ def fetch_only(client: Client, source: SourceForFetch, limits: Limits, clock: Cl
 
 
 def _feed_behind_page(client: Client, source: SourceForFetch, fetched: Fetched, limits: Limits) -> FeedBehind | None:
-    """A plain feed source whose URL answers with a web page (a home page stored while it could not be
-    reached): the feed that page names, as `sources add` would have found it. Listings are pages by design."""
-    if source.kind != "feed" or source.adapter is not None or fetched.status != 200:
+    """A plain feed source never fetched successfully whose URL answers with a web page (a home page stored while
+    it could not be reached): the feed that page names, as `sources add` would have found it. A source that has
+    worked is not moved so (a feed replaced by a maintenance page must not become the site's comments feed), and
+    listings are pages by design."""
+    if not source.never_ok or source.kind != "feed" or source.adapter is not None or fetched.status != 200:
         return None
     from digest.fetch.discover import feed_behind, sniff
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from digest.clean.html import excerpt_of, sanitize_html
+from digest.clean.html import excerpt_of, html_to_text, sanitize_html
 from digest.clean.items import clean_items
 from digest.clean.urls import clean_link, strip_tracking
 from digest.parse.feed import parse_feed
@@ -943,3 +943,16 @@ def test_folding_closes_up_before_punctuation_as_the_whitespace_pattern_did(text
     from digest.clean.html import _fold
 
     assert _fold(text) == re.sub(r"\s+([,.;:!?)\]])", r"\1", " ".join(text.split()))
+
+
+def test_a_distill_footnote_reads_as_an_aside_not_glued_to_the_word_before() -> None:
+    raw = (
+        "<p>quantities related to distributions and their relationships<d-footnote>It largely follows "
+        '<a href="https://arxiv.org/abs/2106.12062">A Practical &amp; Unified Notation</a>.</d-footnote>. '
+        "Here are some key concepts.</p>"
+    )
+    cleaned = sanitize_html(raw, base_url="https://iclr-blogposts.github.io/2024/")
+    text = html_to_text(cleaned)
+    assert "relationships (It largely follows A Practical & Unified Notation.). Here are" in text
+    assert 'href="https://arxiv.org/abs/2106.12062"' in cleaned  # the paper link inside it stays
+    assert "d-footnote" not in cleaned

@@ -384,3 +384,11 @@ def test_compose_reads_contexts_once_and_only_for_the_papers_it_shows(engine, qu
     assert len(shown) == 1 and issue.view.more_papers == 1
     assert len(reads) == 1 and list(reads[0][1]) == shown  # type: ignore[call-overload]
     assert [link.quote for link in issue.view.papers[0].discussed_in if link.quote]
+
+
+def test_a_quote_that_announces_words_it_does_not_hold_ends_as_cut_not_on_a_colon() -> None:
+    context = "Talking about the performance of reasoning models for logical reasoning tasks, this paper says:"
+    assert quote(context, anchor="this paper") == (
+        "Talking about the performance of reasoning models for logical reasoning tasks, this paper says…"
+    )
+    assert quote("As the authors note: scale helps.", anchor="authors") == "As the authors note: scale helps."

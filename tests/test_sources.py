@@ -501,3 +501,20 @@ def test_sources_are_listed_by_name_whatever_its_case(cli: Cli) -> None:
         cli("sources", "add", f"https://{name.lower()}.example/feed", "--name", name, "--as-is")
     assert [s["name"] for s in listed(cli)] == ["alpha", "Beta", "Zeta"]
     assert [line.split("\t")[0] for line in cli("sources", "list").stdout.splitlines()] == ["alpha", "Beta", "Zeta"]
+
+
+def test_a_feed_that_worked_and_now_serves_a_page_is_not_moved_to_a_feed_the_page_links(
+    httpserver: HTTPServer, cli: Cli
+) -> None:
+    from tests.test_enrich import serve
+
+    url = serve(httpserver, "/feed.xml", RSS)
+    cli("sources", "add", url, "--name", "letters", "--as-is")
+    assert "failed 0" in cli("fetch", "--all").stdout
+    maintenance = _home('<link rel="alternate" type="application/rss+xml" href="/comments/feed">')
+    serve(httpserver, "/feed.xml", maintenance)
+    httpserver.expect_request("/comments/feed").respond_with_data(RSS, content_type="application/rss+xml")
+    fetched = cli("fetch", "--all", ok=False)
+    assert "not a feed: the server sent an HTML page" in fetched.stderr
+    assert [s["url"] for s in listed(cli)] == [url]
+    assert "/comments/feed" not in [r.path for r, _ in httpserver.log]

@@ -251,6 +251,12 @@ def ammonia_clean(html: str, base_url: str | None) -> str:
     return cleaned
 
 
+# Distill's footnotes (distill.pub, the ICLR blog track) are inline elements holding a whole sentence: the sanitiser
+# keeps their text and drops the tag, which glued it to the word before ("relationshipsIt largely follows"). Read
+# as an aside in parentheses instead; the text, and any paper link in it, stays.
+_FOOTNOTE_ELEMENT = re.compile(r"<(/?)d-footnote\b[^>]*>", re.IGNORECASE)
+
+
 def sanitize_html(html: str | None, *, base_url: str) -> str:
     """Untrusted HTML -> HTML safe to show anywhere: allowlisted tags, absolute de-tracked links.
 
@@ -259,6 +265,8 @@ def sanitize_html(html: str | None, *, base_url: str) -> str:
     """
     if not html:
         return ""
+    if "d-footnote" in html:
+        html = _FOOTNOTE_ELEMENT.sub(lambda m: ")" if m.group(1) else " (", html)
     if math.needs_preparing(html):  # KaTeX's visual copy, MathJax 2's scripts...: see math.normalise
         html = math.prepare(html, _DROPPED_BEFORE_REPARSE)
     cleaned = ammonia_clean(html, base_url)

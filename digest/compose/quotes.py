@@ -176,7 +176,7 @@ def quote(
         return None
     cut_end = cut_end and not _ends_whole(text)
     if not (cut_start or cut_end) and len(text) <= limit:
-        return None if adds_nothing(text, title, anchor) else text
+        return None if adds_nothing(text, title, anchor) else _announcing(text)
     units = _units(text, cut_start, cut_end)
     at = _find(text, anchor, title)
     whole = [n for n, u in enumerate(units) if not (u.cut_start or u.cut_end)]
@@ -221,4 +221,10 @@ def quote(
             + span[a:b]
             + (CUT if b < len(span) or units[last].cut_end else "")
         )
-    return None if adds_nothing(out, title, anchor) else out
+    return None if adds_nothing(out, title, anchor) else _announcing(out)
+
+
+def _announcing(quote: str) -> str:
+    """A quote ending on a colon announces words it does not hold (a post's "this paper says:" before a
+    blockquote, which is another block): end it with "…", as a cut, not with a colon that leads nowhere."""
+    return quote[:-1].rstrip() + CUT if quote.endswith(":") else quote

@@ -13,7 +13,7 @@ from digest.store.values import SourceForFetch, SourceUpdate
 
 DUE_COLUMNS = (
     "id, name, url, kind, adapter, etag, last_modified, error_count, feed_built, items_fingerprint, "
-    "stale_count, interval_minutes"
+    "stale_count, interval_minutes, last_ok_at"
 )
 
 Stamp = Callable[[datetime | None], Any]  # an aware datetime as the backend stores it
@@ -81,6 +81,7 @@ def source_for_fetch(row: Sequence[Any], default_interval: timedelta) -> SourceF
         items_fingerprint=r[9],
         stale_count=r[10],
         interval=timedelta(minutes=stored_interval(r[11])) if r[11] else default_interval,
+        never_ok=r[12] is None,  # the column, not "last_ok_at IS NULL": SQLite 3.40's RETURNING gives that 0
     )
 
 

@@ -28,6 +28,7 @@ class SourceForFetch:
     feed_built: str | None = None
     items_fingerprint: str | None = None
     stale_count: int = 0
+    never_ok: bool = False  # no fetch of it has succeeded yet (a URL stored as given, perhaps a home page)
 
 
 @dataclass(frozen=True)
