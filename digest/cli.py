@@ -1201,7 +1201,8 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         notes = [i.last_error] if i.last_error else []
         if others := i.undelivered - (i.status in store.UNDELIVERED):
             notes.append(f"{others} older issue{'s' if others != 1 else ''} not delivered")
-        table.add_row(i.name, i.subject or "-", _ago(i.created_at, now), i.status, str(i.attempts), "; ".join(notes))
+        state = i.status if i.mailed or i.status != "sent" else "written"  # to files: nobody was mailed
+        table.add_row(i.name, i.subject or "-", _ago(i.created_at, now), state, str(i.attempts), "; ".join(notes))
     console.print(table)
 
 

@@ -209,6 +209,18 @@ def test_fetch_of_one_named_source_and_of_an_unknown_one(cli: Cli, serve_feed) -
     assert unknown.exit_code == 1 and "zzz" in unknown.stderr
 
 
+def test_status_shows_an_issue_delivered_to_files_as_written_not_sent(
+    db_url: str, serve_feed, seed_feed: bytes, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    cli = _cli_with(db_url, tmp_path)  # a digest without recipients: its issues go to files
+    cli("sources", "add", serve_feed("/seed.rss", seed_feed), "--name", "seed")
+    cli("fetch")
+    cli("compose", "--out", str(tmp_path / "issue"))
+    [row] = [line for line in cli("status").stdout.splitlines() if line.startswith("│ all ")]
+    state = [cell.strip() for cell in row.strip("│").split("│")][3]
+    assert state == "written"  # stored as `sent`: files were its delivery (docs/architecture.md)
+
+
 def test_a_failing_source_is_reported_and_shown_in_status(cli: Cli, httpserver, serve_feed) -> None:
     httpserver.expect_request("/broken").respond_with_data("oops", status=500)
     cli("sources", "add", httpserver.url_for("/broken"), "--name", "broken")

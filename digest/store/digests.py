@@ -455,6 +455,7 @@ class IssueSummary(NamedTuple):
     attempts: int
     last_error: str | None
     undelivered: int
+    mailed: bool = True  # it had recipients; an issue without is delivered to files only
 
 
 def issue_summaries(s: Session) -> list[IssueSummary]:
@@ -472,6 +473,7 @@ def issue_summaries(s: Session) -> list[IssueSummary]:
             DigestIssue.status,
             DigestIssue.attempts,
             DigestIssue.last_error,
+            DigestIssue.recipients,
             rank,
         )
         .where(DigestIssue.status != "empty")
@@ -491,13 +493,16 @@ def issue_summaries(s: Session) -> list[IssueSummary]:
             latest.c.status,
             latest.c.attempts,
             latest.c.last_error,
+            latest.c.recipients,
         )
         .where(latest.c.rank == 1)
         .order_by(latest.c.name)
     )
     return [
-        IssueSummary(name, _stored_utc(created), subject, status, attempts or 0, error, waiting.get(name, 0))
-        for name, created, subject, status, attempts, error in rows
+        IssueSummary(
+            name, _stored_utc(created), subject, status, attempts or 0, error, waiting.get(name, 0), bool(recipients)
+        )
+        for name, created, subject, status, attempts, error, recipients in rows
     ]
 
 
