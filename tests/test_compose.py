@@ -758,3 +758,20 @@ def test_a_post_without_a_date_shows_no_date_not_the_day_it_was_first_seen(engin
     labels = {p.title: p.date_label for p in issue.view.posts}
     assert labels["Dated post"] == (now - timedelta(days=3)).strftime("%d %b %Y").lstrip("0")
     assert labels["Undated post"] == ""  # not the day the fetch first saw it, as if it were published then
+
+
+def test_the_text_edition_keeps_a_section_title_as_written() -> None:
+    from digest.compose.render import render
+    from digest.compose.view import DigestView, Section
+
+    view = DigestView(
+        name="d",
+        title="Digest",
+        subject="s",
+        preheader="p",
+        generated_at=datetime(2026, 12, 2),
+        window_start=None,
+        sections=[Section(title="LLMs & reasoning", anchor="llms"), Section(title="More", anchor="more")],
+    )
+    text = render(view, theme="default").text
+    assert "\nLLMs & reasoning\n----------------\n" in text and "LLMS" not in text
