@@ -1117,6 +1117,8 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         rows = repo.list_sources(s)
         counts = repo.item_counts(s)
         warnings = repo.last_warnings(s)
+        doubles = repo.same_posts(s)
+    names = {r.id: r.name for r in rows}
     if as_json:
         typer.echo(
             json.dumps(
@@ -1134,6 +1136,7 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
                         "disabled_reason": r.disabled_reason,
                         "warning": warnings.get(r.id),
                         "stale": r.stale_count >= STALE_AFTER,
+                        "same_posts_as": names[doubles[r.id][0]] if r.id in doubles else None,
                     }
                     for r in rows
                 ],
@@ -1167,6 +1170,9 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
             problem = f"stale: {r.stale_count} builds without new items"
         if not problem and r.id in warnings:
             problem = f"warning: {warnings[r.id]}"
+        if not problem and r.id in doubles:
+            other, shared = doubles[r.id]
+            problem = f"the same posts as {names[other]} ({shared}): one blog at two URLs? remove one"
         table.add_row(
             r.name,
             _ago(r.last_fetch_at, now),

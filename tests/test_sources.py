@@ -518,3 +518,17 @@ def test_a_feed_that_worked_and_now_serves_a_page_is_not_moved_to_a_feed_the_pag
     assert "not a feed: the server sent an HTML page" in fetched.stderr
     assert [s["url"] for s in listed(cli)] == [url]
     assert "/comments/feed" not in [r.path for r, _ in httpserver.log]
+
+
+def test_status_names_a_feed_whose_posts_are_another_feeds_the_same_blog_at_two_urls(
+    serve_feed, seed_feed: bytes, cli: Cli
+) -> None:  # type: ignore[no-untyped-def]
+    cli("sources", "add", serve_feed("/feed", seed_feed), "--name", "blog", "--as-is")
+    cli("sources", "add", serve_feed("/mirror/feed", seed_feed), "--name", "mirror", "--as-is")
+    cli("sources", "add", serve_feed("/letters.xml", RSS), "--name", "letters", "--as-is")
+    cli("fetch", "--all")
+    rows = {r["name"]: r for r in json.loads(cli("status", "--json").stdout)}
+    assert (rows["blog"]["same_posts_as"], rows["mirror"]["same_posts_as"]) == ("mirror", "blog")
+    assert rows["letters"]["same_posts_as"] is None
+    [row] = [line for line in cli("status").stdout.splitlines() if "│ mirror" in line]
+    assert "the same posts as blog" in row

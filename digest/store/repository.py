@@ -192,6 +192,30 @@ def item_counts(s: Session) -> dict[int, int]:
     return {source_id: n for source_id, n in rows}
 
 
+def same_posts(s: Session) -> dict[int, tuple[int, int]]:
+    """Feeds whose posts are another feed's: {source id: (the other source's id, posts they share)}, for each feed
+    at least half of whose posts (and two or more) another feed holds too, by link. The same blog followed at two
+    URLs (http and https, a custom domain and its substack.com address, a FeedBurner copy) would otherwise count
+    every paper it discusses twice. Listings are left out: two arXiv listings share cross-listed papers by design.
+    Read for `status` only: a join over the items' links, not on any fetch's path."""
+    from sqlalchemy.orm import aliased
+
+    a, b = aliased(Item), aliased(Item)
+    feeds = select(Source.id).where(Source.kind == "feed").scalar_subquery()
+    pairs = s.execute(
+        select(a.source_id, b.source_id, func.count())
+        .join(b, (a.url == b.url) & (a.source_id != b.source_id))
+        .where(a.source_id.in_(feeds), b.source_id.in_(feeds), a.url.is_not(None))
+        .group_by(a.source_id, b.source_id)
+    ).all()
+    counts = item_counts(s)
+    found: dict[int, tuple[int, int]] = {}
+    for mine, other, shared in pairs:
+        if shared >= 2 and 2 * shared >= counts.get(mine, 0) and shared > found.get(mine, (0, 0))[1]:
+            found[mine] = (other, shared)
+    return found
+
+
 def sources_for_fetch(
     s: Session, *, now: datetime, default_interval: timedelta, every: bool = False, names: Iterable[str] = ()
 ) -> list[SourceForFetch]:
