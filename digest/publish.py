@@ -42,7 +42,7 @@ class Composed:
 
     @property
     def empty(self) -> bool:
-        return not (self.selection.papers or self.selection.posts)
+        return self.selection.empty
 
 
 def compose_issue(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from digest.fetch.proxy import bypassed, parse_proxy, proxy_settings
+from digest.fetch.proxy import NO_PROXY, bypassed, parse_proxy, proxy_settings
 from tests.conftest import Cli, serve_tls, store_rows
 from tests.proxyserver import serve_proxy
 from tests.test_enrich import FakeArxivApi, blog, serve, write_config
@@ -45,8 +45,8 @@ def test_each_scheme_has_its_proxy_lower_case_first_and_all_proxy_as_the_fallbac
         3128,
         "ALL_PROXY",
     )
-    assert not proxy_settings({}).any
-    assert not proxy_settings({"NO_PROXY": "*"}).any
+    assert proxy_settings({}) == NO_PROXY
+    assert proxy_settings({"NO_PROXY": "*"}) == NO_PROXY
 
 
 def test_a_capital_http_proxy_is_ignored_under_cgi_where_a_request_header_could_set_it() -> None:

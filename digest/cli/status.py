@@ -43,7 +43,7 @@ def print_status(c: Context, *, as_json: bool = False) -> None:
         rows = repo.list_sources(s)
         counts = repo.item_counts(s)
         warnings = repo.last_warnings(s)
-        doubles = repo.same_posts(s)
+        doubles = repo.same_posts(s, counts)
     names = {r.id: r.name for r in rows}
     if as_json:
         typer.echo(

@@ -36,10 +36,6 @@ class Draft:
     theme: str
     newest: datetime | None = None  # an empty draft: the newest item's date, however old (to say why it is empty)
 
-    @property
-    def empty(self) -> bool:
-        return not (self.selection.papers or self.selection.posts)
-
 
 def sections_of(cfg: DigestConfig) -> tuple[Section, ...]:
     if cfg.sections is None:
@@ -117,14 +113,13 @@ def draft_issue(
         first_issue=last is None and since is None,
     )
     rendered = render(view, theme=theme_name, theme_dir=theme_dir)
-    empty = not (selection.papers or selection.posts)
     return Draft(
         view=view,
         rendered=rendered,
         selection=selection,
         window_start=window_start or floor,
         theme=theme_name,
-        newest=store.newest_item(s, source_ids) if empty else None,
+        newest=store.newest_item(s, source_ids) if selection.empty else None,
     )
 
 

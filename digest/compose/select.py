@@ -70,6 +70,10 @@ class Selection:
     more_posts: int
     consumed_items: tuple[int, ...]  # items this issue accounts for (shown posts, items of shown listings)
 
+    @property
+    def empty(self) -> bool:
+        return not (self.papers or self.posts)
+
 
 def is_listed(item: CandidateItem) -> bool:
     """A listing's entry (Hugging Face daily papers, an arXiv listing, a reading list): the paper is "listed on"

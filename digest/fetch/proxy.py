@@ -50,10 +50,6 @@ class ProxySettings:
             return None
         return proxy
 
-    @property
-    def any(self) -> bool:
-        return self.http is not None or self.https is not None
-
 
 NO_PROXY = ProxySettings()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, or_, select, update
@@ -192,12 +192,12 @@ def item_counts(s: Session) -> dict[int, int]:
     return {source_id: n for source_id, n in rows}
 
 
-def same_posts(s: Session) -> dict[int, tuple[int, int]]:
+def same_posts(s: Session, counts: Mapping[int, int]) -> dict[int, tuple[int, int]]:
     """Feeds whose posts are another feed's: {source id: (the other source's id, posts they share)}, for each feed
     at least half of whose posts (and two or more) another feed holds too, by link. The same blog followed at two
     URLs (http and https, a custom domain and its substack.com address, a FeedBurner copy) would otherwise count
     every paper it discusses twice. Listings are left out: two arXiv listings share cross-listed papers by design.
-    Read for `status` only: a join over the items' links, not on any fetch's path."""
+    Read for `status` only: a join over the items' links, not on any fetch's path. `counts`: item_counts(s)."""
     from sqlalchemy.orm import aliased
 
     a, b = aliased(Item), aliased(Item)
@@ -208,7 +208,6 @@ def same_posts(s: Session) -> dict[int, tuple[int, int]]:
         .where(a.source_id.in_(feeds), b.source_id.in_(feeds), a.url.is_not(None))
         .group_by(a.source_id, b.source_id)
     ).all()
-    counts = item_counts(s)
     found: dict[int, tuple[int, int]] = {}
     for mine, other, shared in pairs:
         if shared >= 2 and 2 * shared >= counts.get(mine, 0) and shared > found.get(mine, (0, 0))[1]:
